@@ -1,0 +1,35 @@
+"""The classifier: a pretrained backbone plus a new head, with freezing that really freezes."""
+from __future__ import annotations
+
+from torch import nn
+
+from .backbones import get_backbone
+
+
+class Classifier(nn.Module):
+    """Backbone -> dropout -> linear head. When `frozen`, the backbone never leaves eval mode."""
+
+    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, frozen: bool):
+        super().__init__()
+        self.backbone = backbone
+        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feature_dim, num_classes))
+        self.frozen = frozen
+        self.backbone.requires_grad_(not frozen)
+        self.train()
+
+    def train(self, mode: bool = True) -> "Classifier":
+        # model.train() on a frozen backbone would let BatchNorm statistics drift on the new data,
+        # which is what collapses the usual "freeze the params, call model.train()" recipe.
+        super().train(mode)
+        if self.frozen:
+            self.backbone.eval()
+        return self
+
+    def forward(self, x):
+        return self.head(self.backbone(x))
+
+
+def build_classifier(backbone: str, num_classes: int, frozen: bool, image_size: int, pretrained: bool = True) -> Classifier:
+    """A classifier for `num_classes` on the named backbone (ImageNet weights unless `pretrained` is False)."""
+    spec = get_backbone(backbone)
+    return Classifier(spec.build(pretrained, image_size), spec.feature_dim, num_classes, frozen)

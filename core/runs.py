@@ -1,0 +1,77 @@
+"""Runs live on disk, one folder each: runs/<id>/{config.json, metrics.jsonl, summary.json, best.pt}."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checkpoint import CHECKPOINT_NAME
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What the run picker needs to know about a run without loading its model."""
+
+    run_id: str
+    path: Path
+    backbone: str
+    classes: list[str]
+    best_valid_acc: float | None
+    status: str
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / CHECKPOINT_NAME
+
+    def label(self) -> str:
+        acc = "not validated" if self.best_valid_acc is None else f"{self.best_valid_acc:.0%} valid"
+        return f"{self.run_id} · {', '.join(self.classes)} · {acc}"
+
+
+def new_run_dir(runs_dir: str | Path, backbone: str) -> Path:
+    """Create a fresh, uniquely named run folder (timestamp first, so names sort by time)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{backbone}"
+    for n in range(1000):
+        path = runs_dir / (stem if n == 0 else f"{stem}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder in {runs_dir}")
+
+
+def append_jsonl(path: Path, record: dict) -> None:
+    """Append one JSON line and flush, so a crash loses at most the line being written."""
+    with open(path, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def read_run(path: Path) -> RunInfo | None:
+    """A run's summary, or None when the folder holds no usable checkpoint yet."""
+    try:
+        summary = json.loads((path / "summary.json").read_text())
+    except (OSError, ValueError):
+        return None
+    if not (path / CHECKPOINT_NAME).is_file():
+        return None
+    return RunInfo(
+        run_id=path.name,
+        path=path,
+        backbone=summary.get("backbone", "?"),
+        classes=list(summary.get("classes", [])),
+        best_valid_acc=summary.get("best_valid_acc"),
+        status=summary.get("status", "?"),
+    )
+
+
+def list_runs(runs_dir: str | Path) -> list[RunInfo]:
+    """Runs that can predict, newest first."""
+    runs_dir = Path(runs_dir)
+    if not runs_dir.is_dir():
+        return []
+    runs = (read_run(p) for p in sorted(runs_dir.iterdir(), reverse=True) if p.is_dir())
+    return [r for r in runs if r is not None]
