@@ -14,7 +14,7 @@ class TrainConfig:
     backbone: str = "efficientnet_lite0"
     freeze: str = "frozen"
     epochs: int = 20
-    lr: float = 1e-3
+    lr: float = 3e-3
     batch: int = 32
     image_size: int = 224
     seed: int = 0

@@ -1,0 +1,5 @@
+"""Transfer Studio's Gradio front end; all training and prediction logic lives in `core`."""
+from .app import build_app, launch_kwargs
+from .context import AppContext
+
+__all__ = ["AppContext", "build_app", "launch_kwargs"]

@@ -1,0 +1,41 @@
+"""Build the Transfer Studio Blocks app and the arguments it must be launched with."""
+from __future__ import annotations
+
+import gradio as gr
+
+from . import data_tab, model_tab, predict_tab, train_tab
+from .context import AppContext
+
+CSS = """
+.ts-progress {position: relative; height: 28px; border-radius: 6px; background: var(--block-background-fill);
+  border: 1px solid var(--border-color-primary); overflow: hidden;}
+.ts-progress .ts-bar {position: absolute; inset: 0 auto 0 0; background: var(--color-accent-soft); transition: width .3s;}
+.ts-progress span {position: relative; padding: 0 10px; line-height: 28px; font-size: 14px;}
+"""
+
+
+def build_app(ctx: AppContext) -> gr.Blocks:
+    """The four tabs, wired together: Data -> Model -> Train -> Predict."""
+    with gr.Blocks(title="Transfer Studio") as demo:
+        gr.Markdown("# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it.")
+        with gr.Tab("1. Data", id="data"):
+            dataset = data_tab.build(ctx, demo)
+        with gr.Tab("2. Model", id="model"):
+            model = model_tab.build()
+        with gr.Tab("3. Train", id="train"):
+            training = train_tab.build(ctx, dataset, model)
+        with gr.Tab("4. Predict", id="predict"):
+            run_picker = predict_tab.build(ctx, demo)
+        training.then(lambda: predict_tab.refresh(ctx), None, run_picker, api_visibility="private")
+    demo.queue(default_concurrency_limit=4)
+    return demo
+
+
+def launch_kwargs(ctx: AppContext) -> dict:
+    """Theme, CSS and the only folders whose files may be served (also through a public link)."""
+    return {
+        "theme": gr.themes.Soft(primary_hue="indigo"),
+        "css": CSS,
+        "allowed_paths": [str(p) for p in ctx.served_roots],
+        "footer_links": ["api"],
+    }

@@ -1,0 +1,85 @@
+"""Turn training events into live Plotly curves and a progress line."""
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+import plotly.graph_objects as go
+
+from core.events import EpochDone, Event, FeaturesProgress, RunStarted, StepDone
+
+TRAIN_COLOUR, VALID_COLOUR = "#4f6bed", "#e8590c"
+
+
+def smooth(values: list[float], weight: float = 0.8) -> list[float]:
+    """Debiased exponential moving average, as TensorBoard draws it."""
+    out, avg = [], 0.0
+    for i, v in enumerate(values, start=1):
+        avg = weight * avg + (1 - weight) * v
+        out.append(avg / (1 - weight**i))
+    return out
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+@dataclass
+class Curves:
+    """Step and epoch series accumulated from events; figures are rebuilt from them on demand."""
+
+    steps: list[int] = field(default_factory=list)
+    loss: list[float] = field(default_factory=list)
+    acc: list[float] = field(default_factory=list)
+    epoch_steps: list[int] = field(default_factory=list)
+    valid_loss: list[float] = field(default_factory=list)
+    valid_acc: list[float] = field(default_factory=list)
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, StepDone):
+            self.steps.append(event.step)
+            self.loss.append(event.loss)
+            self.acc.append(event.acc)
+        elif isinstance(event, EpochDone):
+            self.epoch_steps.append(event.step)
+            self.valid_loss.append(event.valid_loss)
+            self.valid_acc.append(event.valid_acc)
+
+    def figure(self, metric: str) -> go.Figure:
+        """Loss or accuracy: raw train steps (faint), smoothed train line, valid per epoch as markers."""
+        train, valid = (self.loss, self.valid_loss) if metric == "loss" else (self.acc, self.valid_acc)
+        fig = go.Figure()
+        fig.add_scatter(x=self.steps, y=train, mode="lines", name="train (each step)",
+                        line={"color": TRAIN_COLOUR, "width": 1}, opacity=0.3)
+        fig.add_scatter(x=self.steps, y=smooth(train), mode="lines", name="train (smoothed)",
+                        line={"color": TRAIN_COLOUR, "width": 2.5})
+        fig.add_scatter(x=self.epoch_steps, y=valid, mode="lines+markers", name="valid (each epoch)",
+                        line={"color": VALID_COLOUR, "width": 1.5, "dash": "dot"}, marker={"size": 8})
+        fig.update_layout(
+            title={"text": "Loss" if metric == "loss" else "Accuracy", "x": 0.02},
+            xaxis_title="step", height=320, margin={"l": 50, "r": 20, "t": 45, "b": 40},
+            legend={"orientation": "h", "y": -0.25}, template="plotly_white",
+        )
+        if metric == "accuracy":
+            fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+        return fig
+
+
+def progress_html(event: Event | None, started: RunStarted | None, text: str | None = None) -> str:
+    """A progress bar with epoch, step, images/s and ETA, for whichever phase the run is in."""
+    fraction, label = 0.0, text or "Waiting to start"
+    if isinstance(event, FeaturesProgress):
+        fraction = event.done / max(event.total, 1)
+        label = (f"Reading images through the frozen backbone: {event.done}/{event.total} · "
+                 f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
+    elif isinstance(event, StepDone) and started is not None:
+        fraction = event.step / max(event.total_steps, 1)
+        label = (f"Epoch {event.epoch}/{started.epochs} · step {event.step}/{event.total_steps} · "
+                 f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
+    elif text is not None:
+        fraction = 1.0 if text.startswith(("Finished", "Stopped")) else 0.0
+    return (
+        '<div class="ts-progress"><div class="ts-bar" style="width:{:.1f}%"></div>'
+        '<span>{}</span></div>'.format(100 * fraction, html.escape(label))
+    )

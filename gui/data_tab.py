@@ -1,0 +1,72 @@
+"""Data tab: pick a dataset folder, see its classes, counts per split and a few images of each class."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+
+from core.data import DatasetError, scan_dataset
+
+from .context import AppContext, OutsideServedFolders
+
+THUMBS_PER_CLASS = 4
+
+
+def _dataset_root_of(path: Path, stop_at: Path) -> Path:
+    """The folder above `path` (or itself) that holds train/, so clicking any file inside a dataset selects it."""
+    for candidate in [path, *path.parents]:
+        if (candidate / "train").is_dir():
+            return candidate
+        if candidate == stop_at:
+            break
+    return path if path.is_dir() else path.parent
+
+
+def describe_dataset(ctx: AppContext, text: str) -> tuple[str, list[list], list[tuple[str, str]]]:
+    """Summary sentence, counts table (class x split) and thumbnails for the folder typed in."""
+    try:
+        index = scan_dataset(ctx.resolve_dataset(text))
+    except (OutsideServedFolders, DatasetError) as err:
+        return f"⚠️ {err}", [], []
+    counts = index.counts()
+    splits = list(counts)
+    rows = [[name] + [counts[s][name] for s in splits] for name in index.classes]
+    rows.append(["total"] + [sum(counts[s].values()) for s in splits])
+    summary = (f"**{len(index.classes)} classes** found in `{index.root.name}`: {', '.join(index.classes)}. "
+               + " · ".join(f"{s}: {sum(counts[s].values())} images" for s in splits))
+    thumbs = []
+    for label, name in enumerate(index.classes):
+        paths = [p for p, y in index.splits["train"] if y == label][:THUMBS_PER_CLASS]
+        thumbs += [(str(p), name) for p in paths]
+    return summary, [["class"] + splits] + rows, thumbs
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> gr.Textbox:
+    """Lay out the tab; returns the dataset textbox the Train tab reads."""
+    gr.Markdown("Pick the folder of images to learn from: `train/` and `valid/` inside, one subfolder per class.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            dataset = gr.Textbox(label="Dataset folder", value=str(ctx.initial_dataset), elem_id="dataset-path")
+            explorer = gr.FileExplorer(
+                glob="**/", root_dir=ctx.data_root, file_count="single", label=f"Browse {ctx.data_root.name}/",
+                max_height=300,
+            )
+        with gr.Column(scale=2):
+            summary = gr.Markdown(elem_id="dataset-summary")
+            counts = gr.Dataframe(label="Images per class and split", interactive=False, elem_id="dataset-counts")
+    thumbs = gr.Gallery(label="A few training images per class", columns=8, height=260, elem_id="dataset-thumbs")
+
+    def show(text):
+        text_summary, table, pictures = describe_dataset(ctx, text)
+        frame = gr.Dataframe(value=table[1:], headers=table[0]) if table else gr.Dataframe(value=None)
+        return text_summary, frame, pictures
+
+    def picked(selection):
+        if not selection:
+            return gr.Textbox()
+        return str(_dataset_root_of(Path(selection), ctx.data_root))
+
+    explorer.change(picked, explorer, dataset, api_visibility="private")
+    dataset.change(show, dataset, [summary, counts, thumbs], api_name="describe_dataset")
+    demo.load(show, dataset, [summary, counts, thumbs], api_visibility="private")
+    return dataset

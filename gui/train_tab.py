@@ -1,0 +1,121 @@
+"""Train tab: Start and Stop, live loss/accuracy curves, a progress bar and a short log."""
+from __future__ import annotations
+
+import threading
+import time
+
+import gradio as gr
+
+from core import BackboneUnavailable, DatasetError, TrainConfig, train
+from core.events import EpochDone, FeaturesProgress, Message, RunFinished, RunStarted, StepDone
+
+from .charts import Curves, progress_html
+from .context import AppContext, OutsideServedFolders
+from .model_tab import ModelInputs
+
+REFRESH_S = 0.5
+LOG_LINES = 12
+
+
+def finished_sentence(event: RunFinished) -> str:
+    """How a run ended, in words."""
+    if event.best_valid_acc is None:
+        return "Stopped before the model could be checked on the validation images; nothing was saved."
+    verb = "Stopped" if event.stopped else "Finished"
+    return (f"{verb} after {event.epochs_run} epoch(s) in {event.wall_s:.0f} s: the best model got "
+            f"{event.best_valid_acc:.1%} of the validation images right (epoch {event.best_epoch}). "
+            f"It is saved as run {event.run_id}; try it in the Predict tab.")
+
+
+def _log_line(event) -> str | None:
+    if isinstance(event, RunStarted):
+        return (f"Run {event.run_id}: {len(event.classes)} classes, {event.train_size} training and "
+                f"{event.valid_size} validation images, {event.mode} backbone on {event.device}.")
+    if isinstance(event, Message):
+        return event.text
+    if isinstance(event, EpochDone):
+        best = " (best so far, saved)" if event.is_best else ""
+        return (f"Epoch {event.epoch}: train loss {event.train_loss:.3f}, acc {event.train_acc:.1%} · "
+                f"valid loss {event.valid_loss:.3f}, acc {event.valid_acc:.1%}{best}")
+    if isinstance(event, RunFinished):
+        return finished_sentence(event)
+    return None
+
+
+def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epochs, lr, batch, request: gr.Request):
+    """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
+    curves, log = Curves(), []
+    try:
+        config = TrainConfig(
+            data=str(ctx.resolve_dataset(dataset)), backbone=backbone, freeze="frozen" if freeze else "finetune",
+            epochs=int(epochs), lr=float(lr), batch=int(batch), out=str(ctx.runs_dir),
+        )
+        config.validate()
+    except (OutsideServedFolders, ValueError, TypeError) as err:
+        yield progress_html(None, None, "Not started"), curves.figure("loss"), curves.figure("accuracy"), "", f"⚠️ {err}"
+        return
+    stop = ctx.stops[request.session_hash] = threading.Event()
+    started, last_yield, status = None, 0.0, "Training…"
+    latest = None
+    try:
+        for event in train(config, stop):
+            curves.add(event)
+            if isinstance(event, RunStarted):
+                started = event
+            if isinstance(event, (FeaturesProgress, StepDone)):
+                latest = event
+            line = _log_line(event)
+            if line:
+                log.append(line)
+            if isinstance(event, RunFinished):
+                status = finished_sentence(event)
+                latest = None
+            now = time.monotonic()
+            if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
+                last_yield = now
+                bar = progress_html(latest, started, None if latest else status)
+                yield bar, curves.figure("loss"), curves.figure("accuracy"), "\n".join(log[-LOG_LINES:]), status
+    except (DatasetError, BackboneUnavailable) as err:
+        status = f"⚠️ {err}"
+    except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
+        status = f"⚠️ Training failed: {type(err).__name__}: {err}. The best checkpoint saved so far is kept."
+    finally:
+        ctx.stops.pop(request.session_hash, None)
+    yield (progress_html(None, started, status), curves.figure("loss"), curves.figure("accuracy"),
+           "\n".join(log[-LOG_LINES:]), status)
+
+
+def stop_training(ctx: AppContext, request: gr.Request) -> str:
+    """Ask this session's run to stop after the current step; the best checkpoint stays."""
+    stop = ctx.stops.get(request.session_hash)
+    if stop is None:
+        return "Nothing is training."
+    stop.set()
+    return "Stopping after the current step…"
+
+
+def build(ctx: AppContext, dataset_box: gr.Textbox, model: ModelInputs):
+    """Lay out the tab and wire Start/Stop; returns the train event so other tabs can follow it."""
+    with gr.Row():
+        start = gr.Button("Start training", variant="primary", elem_id="start-training")
+        stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+    progress = gr.HTML(progress_html(None, None), elem_id="train-progress")
+    status = gr.Markdown(elem_id="train-status")
+    empty = Curves()
+    with gr.Row():
+        loss_plot = gr.Plot(empty.figure("loss"), label="Loss", elem_id="loss-plot")
+        acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
+    log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
+
+    def run(dataset, backbone, freeze, epochs, lr, batch, request: gr.Request):
+        yield from train_stream(ctx, dataset, backbone, freeze, epochs, lr, batch, request)
+
+    def halt(request: gr.Request):
+        return stop_training(ctx, request)
+
+    event = start.click(
+        run, [dataset_box, *model.as_list()], [progress, loss_plot, acc_plot, log, status],
+        api_name="train", concurrency_limit=1, show_progress="hidden",
+    )
+    stop.click(halt, None, status, api_name="stop", concurrency_limit=None, show_progress="hidden")
+    return event

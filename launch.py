@@ -1,0 +1,62 @@
+"""Start Transfer Studio: `python launch.py [--data DIR] [--share] [--no-browser] [--host H] [--port P]`."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import webbrowser
+from pathlib import Path
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+HERE = Path(__file__).resolve().parent
+SHARE_FAILED = ("The public link could not be created because Gradio's share server cannot be reached "
+                "from this computer (no internet connection), so the app is only available at {url}.")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="Transfer Studio: train an image classifier by clicking.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for your network)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    parser.add_argument("--share", action="store_true", help="also create a temporary public link")
+    parser.add_argument("--data", help="dataset folder to start with (default: the bundled shapes demo)")
+    parser.add_argument("--data-root", default=str(HERE / "data"), help="folder the data browser shows")
+    parser.add_argument("--runs", default=str(HERE / "runs"), help="folder that holds one folder per run")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    from core.demo_data import ensure_demo_dataset
+    from gui import AppContext, build_app, launch_kwargs
+
+    data_root = Path(args.data_root)
+    dataset = Path(args.data) if args.data else ensure_demo_dataset(data_root)
+    ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset)
+    demo = build_app(ctx)
+    gradio_said = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(gradio_said):  # Gradio's own share-failure text is several lines long
+            demo.launch(server_name=args.host, server_port=args.port, share=args.share, quiet=True,
+                        prevent_thread_lock=True, **launch_kwargs(ctx))
+    except Exception:
+        sys.stdout.write(gradio_said.getvalue())
+        raise
+    url = demo.local_url
+    print(f"Transfer Studio is running at {url} (press Ctrl+C to quit).", flush=True)
+    if args.share:
+        print(f"Public link (temporary): {demo.share_url}" if demo.share_url else SHARE_FAILED.format(url=url),
+              flush=True)
+    if not args.no_browser:
+        webbrowser.open(url)
+    try:
+        demo.block_thread()
+    except KeyboardInterrupt:
+        demo.close()
+
+
+if __name__ == "__main__":
+    main()
