@@ -1,0 +1,36 @@
+"""Shared fixtures: small real datasets written by the tests, and real app servers on free ports."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from core.demo_data import make_shapes_dataset
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory) -> Path:
+    """4 shape classes, 10 training and 5 validation images each, real JPEG files."""
+    return make_shapes_dataset(tmp_path_factory.mktemp("data") / "shapes", train_per_class=10, valid_per_class=5, size=112)
+
+
+@pytest.fixture
+def served_app(tiny_dataset, tmp_path):
+    """The real Gradio app on 127.0.0.1 and a free port, serving the tiny dataset; closed after the test."""
+    from gui import AppContext, build_app, launch_kwargs
+
+    ctx = AppContext(data_root=tiny_dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=tiny_dataset)
+    demo = build_app(ctx)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                **launch_kwargs(ctx))
+    try:
+        yield demo, ctx
+    finally:
+        demo.close()
