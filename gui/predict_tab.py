@@ -85,7 +85,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
                               height=240, elem_id="predict-single")
             single_label = gr.Label(num_top_classes=TOP_K, label="Prediction", elem_id="single-label")
         with gr.Column():
-            sketch = gr.Sketchpad(type="pil", label="…or draw a shape", height=240,
+            sketch = gr.Sketchpad(type="pil", label="…or draw a shape", height=240, canvas_size=(320, 320),
                                   brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
             sketch_label = gr.Label(num_top_classes=TOP_K, label="What the model sees in your drawing")
 
@@ -97,7 +97,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         except LookupError as err:
             raise gr.Error(str(err)) from None
 
-    files.change(predict_many, [files, run], results, api_name="predict_many")
+    files.change(predict_many, [files, run], results, api_visibility="private")
     def predict(image, run):
         return predict_one(ctx, image, run)
 

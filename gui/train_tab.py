@@ -55,7 +55,7 @@ def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epo
         yield progress_html(None, None, "Not started"), curves.figure("loss"), curves.figure("accuracy"), "", f"⚠️ {err}"
         return
     stop = ctx.stops[request.session_hash] = threading.Event()
-    started, last_yield, status = None, 0.0, "Training…"
+    started, last_yield, status, outcome = None, 0.0, "Training…", "Starting…"
     latest = None
     try:
         for event in train(config, stop):
@@ -68,20 +68,21 @@ def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epo
             if line:
                 log.append(line)
             if isinstance(event, RunFinished):
-                status = finished_sentence(event)
+                status, outcome = finished_sentence(event), "Stopped" if event.stopped else "Finished"
                 latest = None
             now = time.monotonic()
             if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 last_yield = now
-                bar = progress_html(latest, started, None if latest else status)
+                bar = progress_html(latest, started, None if latest else outcome)
                 yield bar, curves.figure("loss"), curves.figure("accuracy"), "\n".join(log[-LOG_LINES:]), status
     except (DatasetError, BackboneUnavailable) as err:
-        status = f"⚠️ {err}"
+        status, outcome = f"⚠️ {err}", "Not started"
     except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
         status = f"⚠️ Training failed: {type(err).__name__}: {err}. The best checkpoint saved so far is kept."
+        outcome = "Failed"
     finally:
         ctx.stops.pop(request.session_hash, None)
-    yield (progress_html(None, started, status), curves.figure("loss"), curves.figure("accuracy"),
+    yield (progress_html(None, started, outcome), curves.figure("loss"), curves.figure("accuracy"),
            "\n".join(log[-LOG_LINES:]), status)
 
 

@@ -1,0 +1,67 @@
+import time
+import urllib.error
+import urllib.request
+
+from gradio_client import Client, handle_file
+
+CLASSES = {"circle", "square", "star", "triangle"}
+
+
+def test_train_streams_then_predict_through_gradio_client(served_app, tiny_dataset):
+    demo, ctx = served_app
+    client = Client(demo.local_url, verbose=False)
+    job = client.submit(dataset=str(tiny_dataset), epochs=8, api_name="/train")
+    updates = list(job)
+    progress, loss_plot, acc_plot, log, status = job.result()
+    assert len(updates) >= 3, "training should stream several updates"
+    assert status.startswith("Finished after 8 epoch(s)"), status
+    assert "Epoch 8:" in log
+    assert loss_plot is not None and acc_plot is not None
+
+    image = sorted((tiny_dataset / "valid" / "triangle").iterdir())[0]
+    label = client.predict(image=handle_file(str(image)), api_name="/predict")
+    assert label["label"] in CLASSES
+    confidences = [c["confidence"] for c in label["confidences"]]
+    assert len(confidences) == 3 and confidences == sorted(confidences, reverse=True)
+
+
+def test_stop_ends_the_run_within_seconds_and_keeps_the_checkpoint(served_app, tiny_dataset):
+    demo, ctx = served_app
+    client = Client(demo.local_url, verbose=False)
+    job = client.submit(dataset=str(tiny_dataset), epochs=400, api_name="/train")
+    deadline = time.monotonic() + 120
+    while "Epoch 1:" not in ((job.outputs() or [[""] * 5])[-1][3] or ""):
+        assert time.monotonic() < deadline and not job.done(), "training never reached epoch 1"
+        time.sleep(0.2)
+    asked = time.monotonic()
+    assert client.predict(api_name="/stop").startswith("Stopping")
+    status = job.result()[-1]
+    assert time.monotonic() - asked < 5
+    assert status.startswith("Stopped after"), status
+    assert ctx.runs() and ctx.runs()[0].status == "stopped"
+
+
+def test_training_on_a_folder_outside_the_served_ones_is_refused(served_app):
+    demo, ctx = served_app
+    client = Client(demo.local_url, verbose=False)
+    status = client.predict(dataset="/etc", api_name="/train")[-1]
+    assert "outside the folders this app serves" in status
+    assert not ctx.runs()
+
+
+def _status(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_only_files_inside_the_served_folders_can_be_read(served_app, tiny_dataset):
+    demo, _ = served_app
+    inside = sorted((tiny_dataset / "train" / "star").iterdir())[0]
+    outside = tiny_dataset.parent.parent / "secret.txt"
+    outside.write_text("not for the public link")
+    assert _status(f"{demo.local_url}gradio_api/file={inside}") == 200
+    for path in ("/etc/passwd", outside, tiny_dataset / ".." / ".." / "secret.txt"):
+        assert _status(f"{demo.local_url}gradio_api/file={path}") == 403, f"{path} was served"

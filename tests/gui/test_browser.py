@@ -1,0 +1,88 @@
+"""Click through the real app in headless Debian Chromium, as a new user would."""
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp_path):
+    demo, ctx = served_app
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(demo.local_url)
+    page.get_by_text("4 classes").wait_for(timeout=30_000)
+    assert page.locator("#dataset-thumbs img").count() >= 4
+
+    page.get_by_role("tab", name="3. Train").click()
+    page.locator("#start-training").click()
+    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=120_000)
+    for plot in ("#loss-plot", "#acc-plot"):
+        traces = page.locator(f"{plot} .scatterlayer .trace")
+        assert traces.count() == 3, f"{plot} should show raw, smoothed and valid curves"
+    assert "Epoch 20:" in page.locator("#train-log textarea").input_value()
+    page.screenshot(path=tmp_path / "train.png", full_page=True)
+
+    page.get_by_role("tab", name="4. Predict").click()
+    images = [sorted((tiny_dataset / "valid" / name).iterdir())[0] for name in ("star", "circle")]
+    page.locator("#predict-files input[type=file]").set_input_files([str(p) for p in images])
+    labels = page.locator(".prediction-label")
+    labels.nth(1).wait_for(timeout=60_000)
+    assert labels.count() == 2
+    for i in range(2):
+        text = labels.nth(i).inner_text()
+        assert re.search(r"(circle|square|star|triangle)", text) and "%" in text, text
+
+
+@pytest.mark.skipif(os.environ.get("UPDATE_SCREENSHOTS") != "1", reason="make screenshots re-makes assets/")
+def test_screenshot_train_tab_mid_run(tmp_path, browser):
+    """assets/train-tab.png for the README: the demo data, fine-tuning, caught after its second epoch, then stopped."""
+    from core.demo_data import ensure_demo_dataset
+    from gui import AppContext, build_app, launch_kwargs
+    from tests.conftest import free_port
+
+    dataset = ensure_demo_dataset(tmp_path / "data")
+    ctx = AppContext(data_root=dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=dataset)
+    demo = build_app(ctx)
+    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
+                **launch_kwargs(ctx))
+    try:
+        page = browser.new_page(viewport={"width": 1280, "height": 980})
+        page.goto(demo.local_url)
+        page.get_by_text("4 classes").wait_for(timeout=30_000)
+        page.get_by_role("tab", name="2. Model").click()
+        page.get_by_label("Freeze backbone").uncheck()
+        page.get_by_role("tab", name="3. Train").click()
+        page.locator("#start-training").click()
+        page.locator("#train-log").get_by_text("Epoch 2:").wait_for(timeout=300_000)
+        page.wait_for_timeout(3000)
+        shot = tmp_path / "train-tab.png"
+        page.screenshot(path=shot)
+        page.locator("#stop-training").click()
+        page.locator("#train-status").get_by_text("Stopped after").wait_for(timeout=60_000)
+        ASSETS.mkdir(exist_ok=True)
+        shutil.copy(shot, ASSETS / "train-tab.png")
+    finally:
+        demo.close()
