@@ -12,14 +12,21 @@ from .context import AppContext, OutsideServedFolders
 THUMBS_PER_CLASS = 4
 
 
-def _dataset_root_of(path: Path, stop_at: Path) -> Path:
-    """The folder above `path` (or itself) that holds train/, so clicking any file inside a dataset selects it."""
-    for candidate in [path, *path.parents]:
-        if (candidate / "train").is_dir():
-            return candidate
-        if candidate == stop_at:
-            break
-    return path if path.is_dir() else path.parent
+def _subfolders(path: Path) -> list[Path]:
+    try:
+        return sorted(c for c in path.iterdir() if c.is_dir() and not c.name.startswith("."))
+    except OSError:
+        return []
+
+
+def find_datasets(root: Path, depth: int = 3) -> list[Path]:
+    """Folders under `root` (itself included) that hold train/ and a validation folder, nearest first."""
+    found, level = [], [root]
+    for _ in range(depth + 1):
+        hits = [p for p in level if (p / "train").is_dir() and any((p / v).is_dir() for v in ("valid", "val", "validation"))]
+        found += hits
+        level = [child for p in level if p not in hits for child in _subfolders(p)]
+    return found
 
 
 def describe_dataset(ctx: AppContext, text: str) -> tuple[str, list[list], list[tuple[str, str]]]:
@@ -47,10 +54,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Textbox:
     with gr.Row():
         with gr.Column(scale=1):
             dataset = gr.Textbox(label="Dataset folder", value=str(ctx.initial_dataset), elem_id="dataset-path")
-            explorer = gr.FileExplorer(
-                glob="**/", root_dir=ctx.data_root, file_count="single", label=f"Browse {ctx.data_root.name}/",
-                max_height=300,
-            )
+            found = gr.Radio(label=f"Datasets found in {ctx.data_root}", elem_id="dataset-browser")
+            rescan = gr.Button("Look again", size="sm")
         with gr.Column(scale=2):
             summary = gr.Markdown(elem_id="dataset-summary")
             counts = gr.Dataframe(label="Images per class and split", interactive=False, elem_id="dataset-counts")
@@ -61,12 +66,14 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Textbox:
         frame = gr.Dataframe(value=table[1:], headers=table[0]) if table else gr.Dataframe(value=None)
         return text_summary, frame, pictures
 
-    def picked(selection):
-        if not selection:
-            return gr.Textbox()
-        return str(_dataset_root_of(Path(selection), ctx.data_root))
+    def browse():
+        paths = find_datasets(ctx.data_root)
+        current = str(ctx.initial_dataset) if ctx.initial_dataset in paths else None
+        return gr.Radio(choices=[(str(p.relative_to(ctx.data_root)), str(p)) for p in paths], value=current)
 
-    explorer.change(picked, explorer, dataset, api_visibility="private")
+    found.input(lambda path: path, found, dataset, api_visibility="private")
+    rescan.click(browse, None, found, api_visibility="private")
     dataset.change(show, dataset, [summary, counts, thumbs], api_name="describe_dataset")
     demo.load(show, dataset, [summary, counts, thumbs], api_visibility="private")
+    demo.load(browse, None, found, api_visibility="private")
     return dataset

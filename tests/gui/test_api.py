@@ -65,3 +65,25 @@ def test_only_files_inside_the_served_folders_can_be_read(served_app, tiny_datas
     assert _status(f"{demo.local_url}gradio_api/file={inside}") == 200
     for path in ("/etc/passwd", outside, tiny_dataset / ".." / ".." / "secret.txt"):
         assert _status(f"{demo.local_url}gradio_api/file={path}") == 403, f"{path} was served"
+
+
+def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset):
+    """A run written by another process (an earlier launch, the CLI) is picked up from disk, newest by default."""
+    from PIL import Image, ImageDraw
+
+    from core import RunFinished, TrainConfig, train
+    from gui.predict_tab import predict_sketch
+
+    demo, ctx = served_app
+    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(ctx.runs_dir), epochs=3)))[-1]
+    assert isinstance(finished, RunFinished)
+    client = Client(demo.local_url, verbose=False)
+    image = handle_file(str(sorted((tiny_dataset / "valid" / "circle").iterdir())[0]))
+    by_name = client.predict(image=image, run=finished.run_id, api_name="/predict")
+    newest = client.predict(image=image, api_name="/predict")
+    assert by_name == newest and len(by_name["confidences"]) == 3
+
+    drawing = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(drawing).ellipse([40, 40, 160, 160], fill=(30, 30, 30, 255))
+    confidences = predict_sketch(ctx, {"composite": drawing}, "")
+    assert set(confidences) <= {"circle", "square", "star", "triangle"} and len(confidences) == 3
