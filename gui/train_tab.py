@@ -114,9 +114,11 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, model: ModelInputs):
     def halt(request: gr.Request):
         return stop_training(ctx, request)
 
-    event = start.click(
+    busy = start.click(lambda: gr.Button("Training…", interactive=False), None, start, api_visibility="private")
+    event = busy.then(
         run, [dataset_box, *model.as_list()], [progress, loss_plot, acc_plot, log, status],
         api_name="train", concurrency_limit=1, show_progress="hidden",
     )
+    event.then(lambda: gr.Button("Start training", interactive=True), None, start, api_visibility="private")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None, show_progress="hidden")
     return event

@@ -30,6 +30,8 @@ def browser():
 
 
 def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp_path):
+    from playwright.sync_api import expect
+
     demo, ctx = served_app
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(demo.local_url)
@@ -38,7 +40,9 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
 
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
+    expect(page.locator("#start-training")).to_be_disabled()
     page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=120_000)
+    expect(page.locator("#start-training")).to_be_enabled()
     for plot in ("#loss-plot", "#acc-plot"):
         traces = page.locator(f"{plot} .scatterlayer .trace")
         assert traces.count() == 3, f"{plot} should show raw, smoothed and valid curves"
