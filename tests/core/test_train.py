@@ -125,3 +125,23 @@ def test_invalid_settings_are_rejected_before_any_run_folder_is_made(tiny_datase
     with pytest.raises(ValueError, match="freeze"):
         next(train(_config(tiny_dataset, tmp_path, freeze="sometimes")))
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_crash_mid_run_leaves_the_last_good_checkpoint_loadable(tiny_dataset, tmp_path):
+    import shutil
+
+    data = tmp_path / "vanishing"
+    shutil.copytree(tiny_dataset, data)
+    run = train(_config(data, tmp_path, freeze="finetune", epochs=3, batch=8, image_size=96))
+    for event in run:
+        if isinstance(event, EpochDone):
+            shutil.rmtree(data / "train")  # the disk goes away under a running fine-tune
+            break
+    with pytest.raises(RuntimeError, match="no training image could be read"):
+        list(run)
+    (run_dir,) = list((tmp_path / "runs").iterdir())
+    lines = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["event"] == "RunFailed"
+    assert json.loads((run_dir / "summary.json").read_text())["status"] == "failed"
+    assert not list(run_dir.glob("*.tmp"))
+    assert load_predictor(run_dir).predict([next((tiny_dataset / "valid" / "star").iterdir())])
