@@ -4,8 +4,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import importlib
 import os
 import sys
+import threading
 import webbrowser
 from pathlib import Path
 
@@ -45,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         sys.stdout.write(gradio_said.getvalue())
         raise
+    # The page is served before torch is imported; load it now so the first click does not wait for it.
+    threading.Thread(target=lambda: [importlib.import_module(m) for m in ("core.trainer", "core.predict")],
+                     daemon=True).start()
     url = demo.local_url
     print(f"Transfer Studio is running at {url} (press Ctrl+C to quit).", flush=True)
     if args.share:

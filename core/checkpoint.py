@@ -8,7 +8,6 @@ from pathlib import Path
 
 import torch
 
-CHECKPOINT_NAME = "best.pt"
 FORMAT_VERSION = 1
 
 

@@ -6,9 +6,9 @@ import json
 import sys
 from dataclasses import MISSING, fields
 
-from .backbones import BACKBONES, BackboneUnavailable
+from .backbones import BACKBONES
 from .config import FREEZE_MODES, TrainConfig
-from .data import DatasetError
+from .errors import BackboneUnavailable, DatasetError
 from .events import EpochDone, Message, RunFinished
 
 HELP = {
@@ -41,7 +41,9 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _train(args: argparse.Namespace) -> int:
     config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    for event in __import__("core.trainer", fromlist=["train"]).train(config):
+    from .trainer import train
+
+    for event in train(config):
         if isinstance(event, EpochDone):
             print(json.dumps(event.to_dict()), flush=True)
         elif isinstance(event, Message) and event.level != "info":

@@ -9,13 +9,11 @@ from PIL import Image, ImageOps
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
+from .errors import DatasetError
+
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SPLIT_ALIASES = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
 EXPECTED_LAYOUT = "expected a folder holding train/ and valid/, each with one subfolder per class, e.g. train/cat/1.jpg, train/dog/2.jpg, valid/cat/3.jpg, valid/dog/4.jpg"
-
-
-class DatasetError(ValueError):
-    """The folder is not a dataset this app can train on; the message says why and what is expected."""
 
 
 @dataclass

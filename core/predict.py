@@ -9,9 +9,10 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint
+from .checkpoint import load_checkpoint
 from .data import eval_transform, load_image
 from .model import Classifier, build_classifier
+from .runs import CHECKPOINT_NAME
 
 
 @dataclass

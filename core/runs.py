@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CHECKPOINT_NAME
+CHECKPOINT_NAME = "best.pt"
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from .backbones import get_backbone
-from .checkpoint import CHECKPOINT_NAME, save_checkpoint, write_json_atomic
+from .checkpoint import save_checkpoint, write_json_atomic
 from .config import TrainConfig
 from .data import DatasetIndex, ImageFiles, collate_skipping_bad, eval_transform, scan_dataset, train_transform
 from .events import EpochDone, Event, Message, RunFinished, RunStarted, StepDone
 from .features import FeatureSet, extract_features
 from .model import Classifier, build_classifier
-from .runs import append_jsonl, new_run_dir
+from .runs import CHECKPOINT_NAME, append_jsonl, new_run_dir
 
 Batches = Callable[[], Iterable[tuple]]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
-from core.predict import PredictorCache
 from core.runs import RunInfo, list_runs
 
 
@@ -24,13 +24,19 @@ class AppContext:
     data_root: Path
     runs_dir: Path
     initial_dataset: Path
-    predictors: PredictorCache = field(default_factory=PredictorCache)
     stops: dict[str, threading.Event] = field(default_factory=dict)
 
     def __post_init__(self):
         self.data_root = Path(self.data_root).resolve()
         self.runs_dir = Path(self.runs_dir).resolve()
         self.initial_dataset = Path(self.initial_dataset).resolve()
+
+    @cached_property
+    def predictors(self):
+        """Loaded runs, created on first prediction so that starting the app does not import torch."""
+        from core.predict import PredictorCache
+
+        return PredictorCache()
 
     @property
     def served_roots(self) -> list[Path]:

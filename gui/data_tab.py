@@ -5,7 +5,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.data import DatasetError, scan_dataset
+from core.errors import DatasetError
 
 from .context import AppContext, OutsideServedFolders
 
@@ -31,6 +31,8 @@ def find_datasets(root: Path, depth: int = 3) -> list[Path]:
 
 def describe_dataset(ctx: AppContext, text: str) -> tuple[str, list[list], list[tuple[str, str]]]:
     """Summary sentence, counts table (class x split) and thumbnails for the folder typed in."""
+    from core.data import scan_dataset
+
     try:
         index = scan_dataset(ctx.resolve_dataset(text))
     except (OutsideServedFolders, DatasetError) as err:

@@ -6,7 +6,8 @@ import time
 
 import gradio as gr
 
-from core import BackboneUnavailable, DatasetError, TrainConfig, train
+from core.config import TrainConfig
+from core.errors import BackboneUnavailable, DatasetError
 from core.events import EpochDone, FeaturesProgress, Message, RunFinished, RunStarted, StepDone
 
 from .charts import Curves, progress_html
@@ -44,6 +45,8 @@ def _log_line(event) -> str | None:
 
 def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epochs, lr, batch, request: gr.Request):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
+    from core.trainer import train
+
     curves, log = Curves(), []
     try:
         config = TrainConfig(
