@@ -36,6 +36,11 @@ class Curves:
     valid_loss: list[float] = field(default_factory=list)
     valid_acc: list[float] = field(default_factory=list)
 
+    @property
+    def points(self) -> int:
+        """How many points the figures hold; unchanged means there is nothing new to draw."""
+        return len(self.steps) + len(self.epoch_steps)
+
     def add(self, event: Event) -> None:
         if isinstance(event, StepDone):
             self.steps.append(event.step)

@@ -59,7 +59,7 @@ def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epo
         return
     stop = ctx.stops[request.session_hash] = threading.Event()
     started, last_yield, status, outcome = None, 0.0, "Training…", "Starting…"
-    latest = None
+    latest, drawn = None, -1
     try:
         for event in train(config, stop):
             curves.add(event)
@@ -77,7 +77,10 @@ def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epo
             if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 last_yield = now
                 bar = progress_html(latest, started, None if latest else outcome)
-                yield bar, curves.figure("loss"), curves.figure("accuracy"), "\n".join(log[-LOG_LINES:]), status
+                # Re-sending unchanged figures would make the browser redraw both charts for nothing.
+                plots = (gr.skip(), gr.skip()) if curves.points == drawn else (curves.figure("loss"), curves.figure("accuracy"))
+                drawn = curves.points
+                yield bar, *plots, "\n".join(log[-LOG_LINES:]), status
     except (DatasetError, BackboneUnavailable) as err:
         status, outcome = f"⚠️ {err}", "Not started"
     except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
