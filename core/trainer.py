@@ -111,12 +111,12 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     run = _Run(config, index, model, device, path, stop or threading.Event())
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
     steps_per_epoch = math.ceil(n_train / config.batch)
-    yield run.emit(RunStarted(
-        run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
-        epochs=config.epochs, steps_per_epoch=steps_per_epoch, device=str(device), mode=config.freeze,
-        config=config.to_dict(),
-    ))
     try:
+        yield run.emit(RunStarted(
+            run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
+            epochs=config.epochs, steps_per_epoch=steps_per_epoch, device=str(device), mode=config.freeze,
+            config=config.to_dict(),
+        ))
         if frozen:
             yield from _train_frozen(run)
         else:

@@ -97,14 +97,16 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         except LookupError as err:
             raise gr.Error(str(err)) from None
 
-    files.change(predict_many, [files, run], results, api_visibility="private")
     def predict(image, run):
         return predict_one(ctx, image, run)
 
     def predict_drawing(sketch, run):
         return predict_sketch(ctx, sketch, run)
 
+    files.change(predict_many, [files, run], results, api_visibility="private")
     single.change(predict, [single, run], single_label, api_name="predict")
+    run.input(predict_many, [files, run], results, api_visibility="private")
+    run.input(predict, [single, run], single_label, api_visibility="private")
     sketch.change(predict_drawing, [sketch, run], sketch_label,
                   api_visibility="private", show_progress="hidden", trigger_mode="always_last")
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
