@@ -33,17 +33,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     from core.demo_data import ensure_demo_dataset
-    from gui import AppContext, build_app, launch_kwargs
+    from gui import AppContext, start
 
     data_root = Path(args.data_root)
     dataset = Path(args.data) if args.data else ensure_demo_dataset(data_root)
     ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset)
-    demo = build_app(ctx)
     gradio_said = io.StringIO()
     try:
         with contextlib.redirect_stdout(gradio_said):  # Gradio's own share-failure text is several lines long
-            demo.launch(server_name=args.host, server_port=args.port, share=args.share, quiet=True,
-                        prevent_thread_lock=True, **launch_kwargs(ctx))
+            demo = start(ctx, args.host, args.port, share=args.share)
     except Exception:
         sys.stdout.write(gradio_said.getvalue())
         raise

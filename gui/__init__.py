@@ -1,5 +1,5 @@
 """Transfer Studio's Gradio front end; all training and prediction logic lives in `core`."""
-from .app import build_app, launch_kwargs
+from .app import build_app, start
 from .context import AppContext
 
-__all__ = ["AppContext", "build_app", "launch_kwargs"]
+__all__ = ["AppContext", "build_app", "start"]

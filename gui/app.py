@@ -31,6 +31,14 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     return demo
 
 
+def start(ctx: AppContext, host: str, port: int, share: bool = False) -> gr.Blocks:
+    """Build the app and serve it in the background; the caller closes it (or blocks on it)."""
+    demo = build_app(ctx)
+    demo.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True,
+                **launch_kwargs(ctx))
+    return demo
+
+
 def launch_kwargs(ctx: AppContext) -> dict:
     """Theme, CSS and the only folders whose files may be served (also through a public link)."""
     return {

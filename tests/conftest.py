@@ -24,12 +24,10 @@ def tiny_dataset(tmp_path_factory) -> Path:
 @pytest.fixture
 def served_app(tiny_dataset, tmp_path):
     """The real Gradio app on 127.0.0.1 and a free port, serving the tiny dataset; closed after the test."""
-    from gui import AppContext, build_app, launch_kwargs
+    from gui import AppContext, start
 
     ctx = AppContext(data_root=tiny_dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=tiny_dataset)
-    demo = build_app(ctx)
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                **launch_kwargs(ctx))
+    demo = start(ctx, "127.0.0.1", free_port())
     try:
         yield demo, ctx
     finally:

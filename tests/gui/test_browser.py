@@ -65,14 +65,12 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
     """assets/train-tab.png for the README: the demo data, fine-tuning, caught after its second epoch, then stopped."""
     from core.demo_data import ensure_demo_dataset
-    from gui import AppContext, build_app, launch_kwargs
+    from gui import AppContext, start
     from tests.conftest import free_port
 
     dataset = ensure_demo_dataset(tmp_path / "data")
     ctx = AppContext(data_root=dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=dataset)
-    demo = build_app(ctx)
-    demo.launch(server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True,
-                **launch_kwargs(ctx))
+    demo = start(ctx, "127.0.0.1", free_port())
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 980})
         page.goto(demo.local_url)
