@@ -12,14 +12,15 @@ from .errors import BackboneUnavailable, DatasetError
 from .events import EpochDone, Message, RunFinished
 
 HELP = {
-    "data": "dataset folder with train/ and valid/ (one subfolder per class)",
+    "data": "dataset folder: train/ and valid/ with one subfolder per class, or just one subfolder per class",
     "backbone": "pretrained backbone",
     "freeze": "frozen = feature extractor, finetune = train every layer",
     "epochs": "passes over the training images",
     "lr": "learning rate of the new head",
     "batch": "images per step",
     "image_size": "input size in pixels (multiple of 32)",
-    "seed": "random seed (same seed, same run on CPU)",
+    "seed": "random seed (same seed, same run on CPU; also picks the validation images of a folder without valid/)",
+    "valid_fraction": "share of each class held out for validation when the folder has no valid/ (0.05-0.5)",
     "out": "folder that receives one run folder per run",
     "device": "auto, cpu or cuda",
     "num_workers": "data-loading worker processes",
@@ -72,6 +73,21 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _check(args: argparse.Namespace) -> int:
+    from .events import CheckProgress
+    from .health import HealthReport, check_dataset
+
+    show_progress = sys.stderr.isatty()
+    for item in check_dataset(args.data, args.valid_fraction, args.seed, args.cache):
+        if isinstance(item, CheckProgress) and show_progress:
+            print(f"\rchecked {item.done}/{item.total} files", end="", file=sys.stderr, flush=True)
+        elif isinstance(item, HealthReport):
+            if show_progress:
+                print(file=sys.stderr)
+            print(json.dumps(item.to_dict(), indent=1), flush=True)
+    return 0
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo_data import make_shapes_dataset
 
@@ -90,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-k", type=int, default=3, help="how many classes to show")
     predict.add_argument("images", nargs="+")
     predict.set_defaults(func=_predict)
+    check = sub.add_parser("check", help="health report of a dataset folder; prints one JSON object")
+    check.add_argument("--data", required=True, help=HELP["data"])
+    check.add_argument("--valid-fraction", type=float, default=TrainConfig.valid_fraction, help=HELP["valid_fraction"])
+    check.add_argument("--seed", type=int, default=TrainConfig.seed, help=HELP["seed"])
+    check.add_argument("--cache", default=None, help="folder for the check's memory of files (default: user cache)")
+    check.set_defaults(func=_check)
     demo = sub.add_parser("demo-data", help="write the generated shapes dataset")
     demo.add_argument("--out", default="data/shapes")
     demo.set_defaults(func=_demo)

@@ -18,6 +18,7 @@ class TrainConfig:
     batch: int = 32
     image_size: int = 224
     seed: int = 0
+    valid_fraction: float = 0.2
     out: str = "runs"
     device: str = "auto"
     num_workers: int = 0
@@ -32,6 +33,8 @@ class TrainConfig:
             raise ValueError("learning rate must be a positive number")
         if self.batch < 1:
             raise ValueError("batch size must be at least 1")
+        if not 0.05 <= self.valid_fraction <= 0.5:
+            raise ValueError("the validation share must be between 5 % and 50 % (0.05 to 0.5)")
         if self.image_size < 32 or self.image_size % 32:
             raise ValueError("image size must be a multiple of 32, at least 32")
 

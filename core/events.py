@@ -86,3 +86,14 @@ class RunFinished(Event):
     best_valid_acc: float | None
     checkpoint: str | None
     wall_s: float
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class CheckProgress(Event):
+    """Health check: how many files have been looked at (files remembered from an earlier check count too)."""
+
+    done: int
+    total: int
+    images_per_s: float
+    eta_s: float

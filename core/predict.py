@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from .checkpoint import load_checkpoint
-from .data import eval_transform, load_image
+from .data import eval_transform
+from .images import load_image
 from .model import Classifier, build_classifier
 from .runs import CHECKPOINT_NAME
 
@@ -25,7 +26,7 @@ class Predictor:
     valid_acc: float | None
 
     def predict(self, images: list[Image.Image | str | Path], k: int = 3) -> list[list[tuple[str, float]]]:
-        """Top-k (label, probability) for each image, most likely first."""
+        """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
         batch = torch.stack([self.transform(load_image(im) if isinstance(im, (str, Path)) else im.convert("RGB")) for im in images])
         with torch.inference_mode():
             probs = self.model(batch.contiguous(memory_format=torch.channels_last)).softmax(dim=1)

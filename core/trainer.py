@@ -15,9 +15,11 @@ from torch.utils.data import DataLoader
 from .backbones import get_backbone
 from .checkpoint import save_checkpoint, write_json_atomic
 from .config import TrainConfig
-from .data import DatasetIndex, ImageFiles, collate_skipping_bad, eval_transform, scan_dataset, train_transform
+from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
 from .events import EpochDone, Event, Message, RunFinished, RunStarted, StepDone
 from .features import FeatureSet, extract_features
+from .images import not_an_image_file
+from .layout import DatasetIndex, scan_dataset
 from .model import Classifier, build_classifier
 from .runs import CHECKPOINT_NAME, append_jsonl, new_run_dir
 
@@ -47,18 +49,24 @@ class _Run:
     best_epoch: int | None = None
     epochs_run: int = 0
     step: int = 0
-    skipped: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
             append_jsonl(self.path / "metrics.jsonl", event.to_dict())
         return event
 
-    def note_skipped(self, bad: list[str]) -> Iterator[Event]:
-        for info in bad:
-            if info not in self.skipped:
-                self.skipped.add(info)
-                yield self.emit(Message(f"Skipped unreadable file {info}", level="warning"))
+    def note_skipped(self, bad: list[tuple[str, str]]) -> Iterator[Event]:
+        """Log each newly skipped file once and keep the run's skipped.json current."""
+        new = [(path, reason) for path, reason in bad if path not in self.skipped]
+        for path, reason in new:
+            self.skipped[path] = reason
+            yield self.emit(Message(f"Skipped {path}: {reason}", level="warning"))
+        if new:
+            self.write_skipped()
+
+    def write_skipped(self) -> None:
+        write_json_atomic(self.path / "skipped.json", [{"path": p, "reason": r} for p, r in self.skipped.items()])
 
     def save(self, epoch: int, valid_loss: float, valid_acc: float, status: str = "running") -> None:
         spec = get_backbone(self.config.backbone)
@@ -93,14 +101,14 @@ class _Run:
             run_id=self.path.name, run_dir=str(self.path), stopped=stopped, epochs_run=self.epochs_run,
             best_epoch=self.best_epoch, best_valid_acc=self.best_acc if has_ckpt else None,
             checkpoint=str(self.path / CHECKPOINT_NAME) if has_ckpt else None,
-            wall_s=time.perf_counter() - self.started,
+            wall_s=time.perf_counter() - self.started, skipped=len(self.skipped),
         )
 
 
 def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[Event]:
     """Train one run, yielding events; set `stop` (or close the generator) to end it between steps."""
     config.validate()
-    index = scan_dataset(config.data)
+    index = scan_dataset(config.data, config.valid_fraction, config.seed)
     device = resolve_device(config.device)
     torch.manual_seed(config.seed)
     frozen = config.freeze == "frozen"
@@ -108,7 +116,10 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     model.to(device, memory_format=torch.channels_last)
     path = new_run_dir(config.out, config.backbone)
     write_json_atomic(path / "config.json", config.to_dict())
+    write_json_atomic(path / "split.json", index.to_split_record())
     run = _Run(config, index, model, device, path, stop or threading.Event())
+    run.skipped = {str(p): not_an_image_file(p) for p in index.not_images}
+    run.write_skipped()
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
     steps_per_epoch = math.ceil(n_train / config.batch)
     try:
@@ -117,6 +128,13 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
             epochs=config.epochs, steps_per_epoch=steps_per_epoch, device=str(device), mode=config.freeze,
             config=config.to_dict(),
         ))
+        if index.layout != "split":
+            yield run.emit(Message(
+                f"No valid/ folder: {len(index.splits['valid'])} images ({config.valid_fraction:.0%} of each class, "
+                f"seed {config.seed}) are held out for validation; the split is saved in split.json."
+            ))
+        if run.skipped:
+            yield run.emit(Message(f"{len(run.skipped)} files are not images and are skipped (see skipped.json).", level="warning"))
         if frozen:
             yield from _train_frozen(run)
         else:

@@ -31,12 +31,13 @@ def test_train_then_predict_follow_the_json_line_contract(tiny_dataset, tmp_path
         assert list(probs) == sorted(probs, reverse=True) and sum(probs) <= 1.0001
 
 
-def test_bad_dataset_folder_exits_non_zero_with_one_line_reason(tmp_path):
+def test_bad_dataset_folder_exits_non_zero_with_the_reason_and_the_expected_tree(tmp_path):
     (tmp_path / "cats").mkdir()
     result = _cli("train", "--data", tmp_path, "--out", tmp_path / "runs", timeout=60)
     assert result.returncode != 0
     reason = result.stderr.strip().splitlines()
-    assert len(reason) == 1 and "train/" in reason[0] and "valid/" in reason[0]
+    assert reason[0].startswith("error: ") and "cats" in reason[0] and "no images" in reason[0]
+    assert "train/" in result.stderr and "dogs/" in result.stderr  # the tiny tree of what is expected
     assert not (tmp_path / "runs").exists()
 
 

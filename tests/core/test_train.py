@@ -1,11 +1,13 @@
 import json
 import threading
+from pathlib import Path
 
 import pytest
 import torch
 
 from core import EpochDone, Message, RunFinished, RunStarted, StepDone, TrainConfig, train
 from core.checkpoint import load_checkpoint
+from core.layout import scan_dataset
 from core.model import build_classifier
 from core.predict import load_predictor
 
@@ -108,17 +110,25 @@ def test_closing_the_generator_ends_the_run_and_records_it(tiny_dataset, tmp_pat
     assert load_predictor(run_dir).classes == ["circle", "square", "star", "triangle"]
 
 
-def test_unreadable_images_are_skipped_and_named(tiny_dataset, tmp_path):
-    import shutil
+def test_a_run_on_the_messy_folder_completes_and_skips_what_the_health_check_skips(tmp_path):
+    from core.health import run_check
+    from tests.messy import BAD, make_messy_dataset
 
-    data = tmp_path / "messy"
-    shutil.copytree(tiny_dataset, data)
-    bad = data / "train" / "circle" / "broken.jpg"
-    bad.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
-    events = list(train(_config(data, tmp_path, epochs=2)))
+    data = make_messy_dataset(tmp_path / "messy")
+    events = list(train(_config(data, tmp_path, epochs=3, valid_fraction=0.25, seed=1)))
+    finished = events[-1]
+    assert isinstance(finished, RunFinished) and finished.checkpoint and finished.skipped == len(BAD)
+    run_dir = Path(finished.run_dir)
+    skipped = {Path(s["path"]).relative_to(data).as_posix(): s["reason"] for s in json.loads((run_dir / "skipped.json").read_text())}
+    report = run_check(data, valid_fraction=0.25, seed=1, cache_dir=tmp_path / "cache")
+    assert skipped == {s["path"]: s["reason"] for s in report.skipped}
     warnings = [e.text for e in events if isinstance(e, Message) and e.level == "warning"]
-    assert any("broken.jpg" in w for w in warnings)
-    assert isinstance(events[-1], RunFinished) and events[-1].checkpoint
+    assert any("truncated.jpg" in w and "truncated" in w for w in warnings)
+    split = json.loads((run_dir / "split.json").read_text())
+    assert split["layout"] == "flat" and split["seed"] == 1 and split["valid_fraction"] == 0.25
+    valid = {path for path, _ in split["splits"]["valid"]}
+    assert valid == {p.relative_to(data).as_posix() for p, _ in scan_dataset(data, 0.25, 1).splits["valid"]}
+    assert {path.split("/")[0] for path in valid} == {"cat", "dog"}  # stratified: every class is validated
 
 
 def test_invalid_settings_are_rejected_before_any_run_folder_is_made(tiny_dataset, tmp_path):
