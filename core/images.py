@@ -57,9 +57,10 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 
 def _reason(err: Exception) -> tuple[str, str]:
     text = str(err)
+    lowered = text.lower()
     if isinstance(err, UnidentifiedImageError):
         return "not an image (its contents are not a picture format this app can read)", "not_image"
-    if "truncated" in text or "broken data stream" in text or "image file is" in text:
+    if any(words in lowered for words in ("truncated", "broken data stream", "image file is", "premature end")):
         return "truncated or corrupt image data (the file may be half-copied)", "corrupt"
     return f"corrupt image ({type(err).__name__}: {text})", "corrupt"
 

@@ -19,11 +19,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     with gr.Blocks(title="Transfer Studio") as demo:
         gr.Markdown("# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it.")
         with gr.Tab("1. Data", id="data"):
-            dataset = data_tab.build(ctx, demo)
+            dataset, valid_percent = data_tab.build(ctx, demo)
         with gr.Tab("2. Model", id="model"):
             model = model_tab.build()
         with gr.Tab("3. Train", id="train"):
-            training = train_tab.build(ctx, dataset, model)
+            training = train_tab.build(ctx, dataset, valid_percent, model)
         with gr.Tab("4. Predict", id="predict"):
             run_picker = predict_tab.build(ctx, demo)
         training.then(lambda: predict_tab.refresh(ctx), None, run_picker, api_visibility="private")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from core.events import EpochDone, Event, FeaturesProgress, RunStarted, StepDone
+from core.events import CheckProgress, EpochDone, Event, FeaturesProgress, RunStarted, StepDone
 
 TRAIN_COLOUR, VALID_COLOUR = "#4f6bed", "#e8590c"
 
@@ -74,7 +74,11 @@ class Curves:
 def progress_html(event: Event | None, started: RunStarted | None, text: str | None = None) -> str:
     """A progress bar with epoch, step, images/s and ETA, for whichever phase the run is in."""
     fraction, label = 0.0, text or "Waiting to start"
-    if isinstance(event, FeaturesProgress):
+    if isinstance(event, CheckProgress):
+        fraction = event.done / max(event.total, 1)
+        label = (f"Checking images: {event.done}/{event.total} · {event.images_per_s:.0f} img/s · "
+                 f"ETA {format_duration(event.eta_s)}")
+    elif isinstance(event, FeaturesProgress):
         fraction = event.done / max(event.total, 1)
         label = (f"Reading images through the frozen backbone: {event.done}/{event.total} · "
                  f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
@@ -83,8 +87,23 @@ def progress_html(event: Event | None, started: RunStarted | None, text: str | N
         label = (f"Epoch {event.epoch}/{started.epochs} · step {event.step}/{event.total_steps} · "
                  f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
     elif text is not None:
-        fraction = 1.0 if text.startswith(("Finished", "Stopped")) else 0.0
+        fraction = 1.0 if text.startswith(("Finished", "Stopped", "Checked")) else 0.0
     return (
         '<div class="ts-progress"><div class="ts-bar" style="width:{:.1f}%"></div>'
         '<span>{}</span></div>'.format(100 * fraction, html.escape(label))
     )
+
+
+SPLIT_COLOURS = {"train": TRAIN_COLOUR, "valid": VALID_COLOUR, "test": "#2b8a3e"}
+
+
+def counts_figure(splits: dict[str, dict[str, int]]) -> go.Figure:
+    """Images per class, one bar per split, so a thin class or a missing validation set shows at a glance."""
+    fig = go.Figure()
+    for split, counts in splits.items():
+        fig.add_bar(x=list(counts), y=list(counts.values()), name=split, marker_color=SPLIT_COLOURS.get(split))
+    fig.update_layout(
+        barmode="group", height=280, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white",
+        title={"text": "Usable images per class", "x": 0.02}, legend={"orientation": "h", "y": 1.12, "x": 0.5},
+    )
+    return fig

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from core.health import default_cache_dir
 from core.runs import RunInfo, list_runs
 
 
@@ -24,7 +25,9 @@ class AppContext:
     data_root: Path
     runs_dir: Path
     initial_dataset: Path
+    cache_dir: Path = field(default_factory=default_cache_dir)
     stops: dict[str, threading.Event] = field(default_factory=dict)
+    checks: dict[str, threading.Event] = field(default_factory=dict)
 
     def __post_init__(self):
         self.data_root = Path(self.data_root).resolve()

@@ -14,6 +14,24 @@ TOP_K = 3
 NEWEST = ""
 
 
+def with_readable_errors(image: gr.Image) -> gr.Image:
+    """Gradio opens an upload before any handler sees it: an unreadable one gets a sentence, not a stack trace.
+
+    Wrapped per instance, because subclassing a Gradio component makes Gradio write a .pyi file next to this one.
+    """
+    original = image.preprocess
+
+    def preprocess(payload):
+        try:
+            return original(payload)
+        except Exception as err:  # whatever Pillow raised inside Gradio: the file is not a usable image
+            name = getattr(payload, "orig_name", None) or "This file"
+            raise gr.Error(f"{name} cannot be used: it is not an image this app can read.") from err
+
+    image.preprocess = preprocess
+    return image
+
+
 def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
     """The newest run first, as a standing choice, then every run by name."""
     return [("Newest run", NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
@@ -21,14 +39,16 @@ def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
 
 def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
     """Top-k per image as a gr.Label dict, or a sentence for an image that could not be read."""
+    from core.images import UnreadableImage
+
     predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
     results = []
     for image in images:
         try:
             results.append(dict(predictor.predict([image], k=TOP_K)[0]))
-        except (OSError, ValueError) as err:
+        except UnreadableImage as err:
             name = Path(image).name if isinstance(image, (str, Path)) else "This image"
-            results.append(f"{name} is not an image this app can read ({type(err).__name__}).")
+            results.append(f"{name} cannot be used: {err.reason}.")
     return results
 
 
@@ -81,8 +101,10 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
 
     with gr.Row():
         with gr.Column():
-            single = gr.Image(type="filepath", sources=["upload", "clipboard"], label="…or paste a single image",
-                              height=240, elem_id="predict-single")
+            single = with_readable_errors(gr.Image(
+                type="filepath", image_mode=None, sources=["upload", "clipboard"], label="…or paste a single image",
+                height=240, elem_id="predict-single",
+            ))
             single_label = gr.Label(num_top_classes=TOP_K, label="Prediction", elem_id="single-label")
         with gr.Column():
             sketch = gr.Sketchpad(type="pil", label="…or draw a shape", height=240, canvas_size=(320, 320),

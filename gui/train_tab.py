@@ -25,7 +25,8 @@ def finished_sentence(event: RunFinished) -> str:
     verb = "Stopped" if event.stopped else "Finished"
     return (f"{verb} after {event.epochs_run} epoch(s) in {event.wall_s:.0f} s: the best model got "
             f"{event.best_valid_acc:.1%} of the validation images right (epoch {event.best_epoch}). "
-            f"It is saved as run {event.run_id}; try it in the Predict tab.")
+            f"It is saved as run {event.run_id}; try it in the Predict tab."
+            + (f" {event.skipped} file(s) skipped (see the Data tab)." if event.skipped else ""))
 
 
 def _log_line(event) -> str | None:
@@ -43,7 +44,8 @@ def _log_line(event) -> str | None:
     return None
 
 
-def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epochs, lr, batch, request: gr.Request):
+def train_stream(ctx: AppContext, dataset: str, valid_percent, backbone: str, freeze: bool, epochs, lr, batch,
+                 request: gr.Request):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
     from core.trainer import train
 
@@ -52,6 +54,7 @@ def train_stream(ctx: AppContext, dataset: str, backbone: str, freeze: bool, epo
         config = TrainConfig(
             data=str(ctx.resolve_dataset(dataset)), backbone=backbone, freeze="frozen" if freeze else "finetune",
             epochs=int(epochs), lr=float(lr), batch=int(batch), out=str(ctx.runs_dir),
+            valid_fraction=float(valid_percent if valid_percent is not None else 20) / 100,
         )
         config.validate()
     except (OutsideServedFolders, ValueError, TypeError) as err:
@@ -101,7 +104,7 @@ def stop_training(ctx: AppContext, request: gr.Request) -> str:
     return "Stopping after the current step…"
 
 
-def build(ctx: AppContext, dataset_box: gr.Textbox, model: ModelInputs):
+def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, model: ModelInputs):
     """Lay out the tab and wire Start/Stop; returns the train event so other tabs can follow it."""
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
@@ -114,15 +117,15 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, model: ModelInputs):
         acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
     log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
 
-    def run(dataset, backbone, freeze, epochs, lr, batch, request: gr.Request):
-        yield from train_stream(ctx, dataset, backbone, freeze, epochs, lr, batch, request)
+    def run(dataset, valid_percent, backbone, freeze, epochs, lr, batch, request: gr.Request):
+        yield from train_stream(ctx, dataset, valid_percent, backbone, freeze, epochs, lr, batch, request)
 
     def halt(request: gr.Request):
         return stop_training(ctx, request)
 
     busy = start.click(lambda: gr.Button("Training…", interactive=False), None, start, api_visibility="private")
     event = busy.then(
-        run, [dataset_box, *model.as_list()], [progress, loss_plot, acc_plot, log, status],
+        run, [dataset_box, valid_percent, *model.as_list()], [progress, loss_plot, acc_plot, log, status],
         api_name="train", concurrency_limit=1, show_progress="hidden",
     )
     event.then(lambda: gr.Button("Start training", interactive=True), None, start, api_visibility="private")

@@ -1,6 +1,7 @@
 """Shared fixtures: small real datasets written by the tests, and real app servers on free ports."""
 from __future__ import annotations
 
+import os
 import socket
 from pathlib import Path
 
@@ -13,6 +14,18 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_health_cache(tmp_path_factory):
+    """Health checks made by the tests (and the apps they start) remember files in a temporary folder."""
+    before = os.environ.get("TRANSFER_STUDIO_CACHE")
+    os.environ["TRANSFER_STUDIO_CACHE"] = str(tmp_path_factory.mktemp("health-cache"))
+    yield
+    if before is None:
+        os.environ.pop("TRANSFER_STUDIO_CACHE", None)
+    else:
+        os.environ["TRANSFER_STUDIO_CACHE"] = before
 
 
 @pytest.fixture(scope="session")

@@ -87,3 +87,31 @@ def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset
     ImageDraw.Draw(drawing).ellipse([40, 40, 160, 160], fill=(30, 30, 30, 255))
     confidences = predict_sketch(ctx, {"composite": drawing}, "")
     assert set(confidences) <= {"circle", "square", "star", "triangle"} and len(confidences) == 3
+
+
+def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, tiny_dataset, tmp_path):
+    from gradio_client.exceptions import AppError
+
+    from gui.predict_tab import _confidences
+
+    demo, ctx = served_app
+    list(train_quick(tiny_dataset, ctx))
+    good = sorted((tiny_dataset / "valid" / "circle").iterdir())[0]
+    broken = tmp_path / "holiday.jpg"
+    broken.write_bytes(good.read_bytes()[:300])
+    results = _confidences(ctx, "", [str(broken), str(good)])
+    assert results[0] == "holiday.jpg cannot be used: truncated or corrupt image data (the file may be half-copied)."
+    assert isinstance(results[1], dict) and len(results[1]) == 3
+    client = Client(demo.local_url, verbose=False)
+    try:
+        client.predict(image=handle_file(str(broken)), api_name="/predict")
+        raise AssertionError("a broken upload should be refused")
+    except AppError as err:
+        assert "holiday.jpg cannot be used" in str(err), str(err)
+    assert len(client.predict(image=handle_file(str(good)), api_name="/predict")["confidences"]) == 3
+
+
+def train_quick(data, ctx):
+    from core import TrainConfig, train
+
+    return train(TrainConfig(data=str(data), out=str(ctx.runs_dir), epochs=2))

@@ -60,6 +60,45 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
         assert re.search(r"(circle|square|star|triangle)", text) and "%" in text, text
 
 
+def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, browser, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.messy import _noise_image
+
+    demo, ctx = served_app
+    uploads = {"red": [], "blue": []}
+    for colour, rgb in (("red", (220, 40, 40)), ("blue", (40, 40, 220))):
+        for i in range(8):
+            path = tmp_path / "uploads" / colour / f"{colour}-{i}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _noise_image(rgb, seed=i + (50 if colour == "blue" else 0)).save(path)
+            uploads[colour].append(str(path))
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(demo.local_url)
+    page.get_by_text("4 classes").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Build a dataset").click()
+    page.locator("#builder-name input, #builder-name textarea").fill("colours")
+    status = page.locator("#builder-status")
+    for colour, files in uploads.items():
+        page.locator("#builder-class-name input, #builder-class-name textarea").fill(colour)
+        page.locator("#builder-add-class").click()
+        status.get_by_text(f"Class {colour} is ready").wait_for(timeout=30_000)
+        page.locator("#builder-upload input[type=file]").set_input_files(files)
+        status.get_by_text(f"Added 8 picture(s) to {colour}").wait_for(timeout=30_000)
+    expect(page.locator(".builder-class")).to_have_count(2)
+    assert sorted(p.name for p in (ctx.data_root / "datasets" / "colours").iterdir()) == ["blue", "red"]
+
+    page.locator("#builder-use").click()
+    page.locator("#dataset-summary").get_by_text("2 classes").wait_for(timeout=30_000)
+    assert "one folder per class" in page.locator("#dataset-summary").inner_text()
+    page.get_by_role("tab", name="3. Train").click()
+    page.locator("#start-training").click()
+    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=120_000)
+    assert "held out for validation" in page.locator("#train-log textarea").input_value()
+    (run,) = ctx.runs()
+    assert run.classes == ["blue", "red"]
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(os.environ.get("UPDATE_SCREENSHOTS") != "1", reason="make screenshots re-makes assets/")
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
