@@ -24,6 +24,7 @@ screenshots: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/demo_run.py
+	$(PY) bench/health_check.py
 
 clean:
 	rm -rf runs .pytest_cache
