@@ -52,6 +52,15 @@ class DatasetIndex:
         }
 
 
+def index_from_split_record(record: dict) -> DatasetIndex:
+    """The exact DatasetIndex a run trained on (its split.json), e.g. to evaluate it on its own valid set."""
+    root = Path(record["root"])
+    index = DatasetIndex(root=root, layout=record["layout"], classes=list(record["classes"]),
+                         valid_fraction=record.get("valid_fraction"), seed=record.get("seed"))
+    index.splits = {split: [(root / path, int(label)) for path, label in items] for split, items in record["splits"].items()}
+    return index
+
+
 def _walk_files(folder: Path) -> list[Path]:
     """Every non-hidden file under `folder`, sorted; hidden and system folders are not entered."""
     found = []

@@ -1,7 +1,7 @@
 import numpy as np
 from PIL import Image
 
-from core.data import scan_dataset
+from core.layout import scan_dataset
 from core.demo_data import SHAPES, make_shapes_dataset
 
 

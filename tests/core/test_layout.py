@@ -1,11 +1,12 @@
 """Layouts: split, train-only and flat folders are found; a flat folder is split stratified and reproducibly."""
+import json
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from core.errors import DatasetError
-from core.layout import find_datasets, scan_dataset
+from core.layout import find_datasets, index_from_split_record, scan_dataset
 from tests.messy import make_messy_dataset
 
 
@@ -31,6 +32,7 @@ def test_flat_layout_is_split_stratified_and_the_same_for_the_same_seed(tmp_path
     assert other.splits["valid"] != index.splits["valid"] and other.counts() == index.counts()
     record = index.to_split_record()
     assert record["seed"] == 3 and record["splits"]["valid"][0][0].count("/") == 1
+    assert index_from_split_record(json.loads(json.dumps(record))).splits == index.splits
 
 
 def test_messy_flat_folder_nested_images_belong_to_their_class_and_junk_is_listed_or_ignored(tmp_path):
