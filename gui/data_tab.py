@@ -94,11 +94,13 @@ def health_view(ctx: AppContext, text: str, percent: float, stop: threading.Even
             else:
                 report = item
     except (OutsideServedFolders, DatasetError) as err:
-        yield progress_html(None, None, "Not checked"), error_markdown(err), "", None, gr.Dataframe(visible=False), []
+        yield progress_html(None, None, "Not checked"), error_markdown(err), "", None, gr.Dataframe(None, label="Skipped files"), []
         return
     if stop is not None and stop.is_set():
         return
-    rows = gr.Dataframe([[s["path"], s["reason"]] for s in report.skipped], visible=bool(report.skipped))
+    # Always shown: a table appearing would narrow the chart after Plotly has drawn it at full width.
+    rows = gr.Dataframe([[s["path"], s["reason"]] for s in report.skipped],
+                        label=f"Skipped files ({len(report.skipped) or 'none'})")
     yield (progress_html(None, None, f"Checked {report.files} files"), summary_markdown(report), warnings_markdown(report),
            counts_figure(report.splits), rows, _thumbnails(index, {s["path"] for s in report.skipped}))
 
@@ -124,8 +126,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider]:
             with gr.Row():
                 chart = gr.Plot(label="Images per class", elem_id="dataset-counts")
                 skipped = gr.Dataframe(headers=["file", "why it is skipped"], label="Skipped files", interactive=False,
-                                       wrap=True, max_height=280, column_widths=["35%", "65%"], visible=False,
-                                       elem_id="dataset-skipped")
+                                       wrap=True, max_height=280, column_widths=["35%", "65%"], elem_id="dataset-skipped")
             thumbs = gr.Gallery(label="A few training images per class", columns=8, height=220, elem_id="dataset-thumbs")
         with gr.Tab("Build a dataset", id="build"):
             built = builder_tab.build(ctx)

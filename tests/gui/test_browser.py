@@ -87,7 +87,12 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
         page.locator("#builder-upload input[type=file]").set_input_files(files)
         status.get_by_text(f"Added 8 picture(s) to {colour}").wait_for(timeout=30_000)
     expect(page.locator(".builder-class")).to_have_count(2)
-    assert sorted(p.name for p in (ctx.data_root / "datasets" / "colours").iterdir()) == ["blue", "red"]
+    folder = ctx.data_root / "datasets" / "colours"
+    assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
+    page.locator(".builder-class").filter(has_text="red").locator("button img, .thumbnail-item").first.click()
+    page.locator("#builder-remove").click()
+    status.get_by_text("Removed").wait_for(timeout=30_000)
+    assert len(list((folder / "red").iterdir())) == 7
 
     page.locator("#builder-use").click()
     page.locator("#dataset-summary").get_by_text("2 classes").wait_for(timeout=30_000)
@@ -98,7 +103,7 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
     (run,) = ctx.runs()
     assert run.classes == ["blue", "red"]
     split = json.loads((run.path / "split.json").read_text())
-    assert split["layout"] == "flat" and len(split["splits"]["valid"]) == 4  # 20 % of 8 per class, held out
+    assert split["layout"] == "flat" and len(split["splits"]["valid"]) == 3  # 20 % of 7 and of 8, rounded
 
 
 @pytest.mark.timeout(600)

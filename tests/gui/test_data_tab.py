@@ -24,7 +24,7 @@ def test_health_view_of_a_messy_folder_reads_as_words_not_json(ctx):
     assert "Checked" in bar and "one folder per class" in summary and "25%" in summary
     assert "6 files skipped" in summary
     assert "Empty class folders" in warnings and "Tiny images" in warnings and "`dog/tiny.png`" in warnings
-    assert ["dog/zero.jpg", "empty file (0 bytes)"] in skipped.value["data"] and skipped.visible
+    assert ["dog/zero.jpg", "empty file (0 bytes)"] in skipped.value["data"] and skipped.label == "Skipped files (6)"
     assert [bar.name for bar in chart.data] == ["train", "valid"] and list(chart.data[0].x) == ["cat", "dog"]
     assert {caption for _, caption in thumbs} == {"cat", "dog"} and not any("bomb" in p for p, _ in thumbs)
 
