@@ -11,7 +11,7 @@ from typing import Iterator
 
 from .events import CheckProgress
 from .health_rules import RULES, Sample
-from .images import UnreadableImage, load_image, not_an_image_file
+from .images import UnreadableImage, load_image
 from .layout import DatasetIndex, scan_dataset
 
 THUMB_SIDE = 4  # a 4x4 colour thumbnail: the perceptual hash ignores colour, this does not
@@ -115,11 +115,15 @@ def _stat_key(path: Path) -> tuple[int, int]:
 
 
 def check_dataset(
-    root: str | Path, valid_fraction: float = 0.2, seed: int = 0, cache_dir: str | Path | None = None, stop=None
+    root: str | Path, valid_fraction: float = 0.2, seed: int = 0, cache_dir: str | Path | None = None, stop=None,
+    index: DatasetIndex | None = None,
 ) -> Iterator[CheckProgress | HealthReport]:
-    """Yield progress while every image is looked at, then one HealthReport; DatasetError for a wrong folder."""
+    """Yield progress while every image is looked at, then one HealthReport; DatasetError for a wrong folder.
+
+    Pass `index` when the caller has already scanned the folder (with the same share and seed).
+    """
     started = time.perf_counter()
-    index = scan_dataset(root, valid_fraction, seed)
+    index = index or scan_dataset(root, valid_fraction, seed)
     labelled = [(split, path, label) for split, items in index.splits.items() for path, label in items]
     keys = {}
     for _, path, _ in labelled:
@@ -161,7 +165,7 @@ def _report(index: DatasetIndex, labelled, known: dict[str, FileFacts], from_cac
     def rel(path: Path) -> str:
         return path.relative_to(index.root).as_posix()
 
-    skipped = [{"path": rel(p), "reason": not_an_image_file(p)} for p in index.not_images]
+    skipped = [{"path": rel(p), "reason": reason} for p, reason in index.unused.items()]
     samples, kinds = [], {}
     for split, path, label in labelled:
         facts = known.get(str(path)) or FileFacts(False, "corrupt", "disappeared during the check")
@@ -176,6 +180,6 @@ def _report(index: DatasetIndex, labelled, known: dict[str, FileFacts], from_cac
     warnings = [w for rule in RULES for w in rule(index, splits, samples, kinds)]
     return HealthReport(
         root=str(index.root), layout=index.layout, classes=index.classes, splits=splits, skipped=skipped,
-        warnings=warnings, files=len(labelled) + len(index.not_images), seconds=round(seconds, 3),
+        warnings=warnings, files=len(labelled) + len(index.unused), seconds=round(seconds, 3),
         from_cache=from_cache, valid_fraction=index.valid_fraction, seed=index.seed,
     )

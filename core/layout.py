@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DatasetError
-from .images import has_image_extension, is_ignored
+from .images import has_image_extension, is_ignored, not_an_image_file
 
 SPLIT_ALIASES = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
 LAYOUTS = {
@@ -29,7 +29,7 @@ class DatasetIndex:
     layout: str
     classes: list[str]
     splits: dict[str, list[tuple[Path, int]]] = field(default_factory=dict)
-    not_images: list[Path] = field(default_factory=list)
+    unused: dict[Path, str] = field(default_factory=dict)  # files found but not used, with the reason
     empty_classes: list[str] = field(default_factory=list)
     unsplit_classes: list[str] = field(default_factory=list)
     unknown_classes: dict[str, list[str]] = field(default_factory=dict)
@@ -82,13 +82,15 @@ def _split_dir(root: Path, split: str) -> Path | None:
 
 
 def _classes_in(folder: Path, index: DatasetIndex) -> dict[str, list[Path]]:
-    """Images of each class subfolder (nested folders included); other files go to `index.not_images`."""
+    """Images of each class subfolder (nested folders included); other files go to `index.unused`."""
     images = {}
     for class_dir in _subfolders(folder):
         files = _walk_files(class_dir)
-        index.not_images += [p for p in files if not has_image_extension(p)]
+        index.unused.update({p: not_an_image_file(p) for p in files if not has_image_extension(p)})
         images[class_dir.name] = [p for p in files if has_image_extension(p)]
-    index.not_images += [p for p in sorted(folder.iterdir()) if p.is_file() and not is_ignored(Path(p.name))]
+    for p in sorted(folder.iterdir()):
+        if p.is_file() and not is_ignored(Path(p.name)):
+            index.unused[p] = "not inside a class folder" if has_image_extension(p) else not_an_image_file(p)
     return images
 
 

@@ -18,7 +18,6 @@ from .config import TrainConfig
 from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
 from .events import EpochDone, Event, Message, RunFinished, RunStarted, StepDone
 from .features import FeatureSet, extract_features
-from .images import not_an_image_file
 from .layout import DatasetIndex, scan_dataset
 from .model import Classifier, build_classifier
 from .runs import CHECKPOINT_NAME, append_jsonl, new_run_dir
@@ -118,7 +117,7 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     write_json_atomic(path / "config.json", config.to_dict())
     write_json_atomic(path / "split.json", index.to_split_record())
     run = _Run(config, index, model, device, path, stop or threading.Event())
-    run.skipped = {str(p): not_an_image_file(p) for p in index.not_images}
+    run.skipped = {str(p): reason for p, reason in index.unused.items()}
     run.write_skipped()
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
     steps_per_epoch = math.ceil(n_train / config.batch)
@@ -134,7 +133,8 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
                 f"seed {config.seed}) are held out for validation; the split is saved in split.json."
             ))
         if run.skipped:
-            yield run.emit(Message(f"{len(run.skipped)} files are not images and are skipped (see skipped.json).", level="warning"))
+            yield run.emit(Message(f"{len(run.skipped)} file(s) are not used: not images, or outside the class folders "
+                                   "(see skipped.json).", level="warning"))
         if frozen:
             yield from _train_frozen(run)
         else:

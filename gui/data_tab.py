@@ -87,7 +87,7 @@ def health_view(ctx: AppContext, text: str, percent: float, stop: threading.Even
     try:
         root = ctx.resolve_dataset(text)
         index = scan_dataset(root, fraction)
-        items = check_dataset(root, fraction, cache_dir=ctx.cache_dir, stop=stop)
+        items = check_dataset(root, fraction, cache_dir=ctx.cache_dir, stop=stop, index=index)
         for item in items:
             if isinstance(item, CheckProgress):
                 yield progress_html(item, None), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()

@@ -41,7 +41,12 @@ def test_messy_flat_folder_nested_images_belong_to_their_class_and_junk_is_liste
     files = {p.relative_to(index.root).as_posix() for items in index.splits.values() for p, _ in items}
     assert "cat/nested/deeper/inside.jpg" in files and "cat/ünïcødé 猫.jpg" in files
     assert not any("DS_Store" in f or "/._" in f or "MACOSX" in f for f in files)
-    assert [p.name for p in index.not_images] == ["notes.txt"]  # Thumbs.db and desktop.ini are ignored silently
+    assert {p.name: why for p, why in index.unused.items()} == {"notes.txt": "not an image file (.txt)"}  # not Thumbs.db
+
+
+def test_a_photo_outside_the_class_folders_is_listed_with_that_reason(tmp_path):
+    root = write(tmp_path / "ds", {"a": 3, "b": 3, ".": 1})
+    assert {p.name: why for p, why in scan_dataset(root).unused.items()} == {"0.jpg": "not inside a class folder"}
 
 
 def test_split_layout_accepts_val_alias_and_optional_test(tmp_path):
