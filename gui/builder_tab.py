@@ -7,7 +7,9 @@ from pathlib import Path
 
 import gradio as gr
 
-from core.builder import Added, add_class, add_images, class_images, dataset_folder, extract_zip, remove_image
+from core.builder import (
+    Added, add_class, add_images, class_images, dataset_folder, extract_zip, remove_image, safe_name,
+)
 from core.errors import DatasetError
 
 from .context import AppContext
@@ -99,6 +101,7 @@ def build(ctx: AppContext) -> BuilderOutputs:
             path, classes, said = open_dataset(ctx, dataset_name)
         except DatasetError as err:
             return "", gr.Radio(choices=[]), f"⚠️ {err}", gr.skip()
+        pick = _saved_name(pick)  # a class just typed is selected under the name it was saved as
         value = pick if pick in classes else (classes[0] if classes else None)
         return path, gr.Radio(choices=classes, value=value), said, time.monotonic_ns()  # new token: re-render
 
@@ -114,8 +117,8 @@ def build(ctx: AppContext) -> BuilderOutputs:
         return handler
 
     def new_class(dataset_name, _, cls):
-        add_class(dataset_folder(ctx.data_root, dataset_name), cls)
-        return f"Class **{cls.strip()}** is ready: drop its pictures below."
+        folder = add_class(dataset_folder(ctx.data_root, dataset_name), cls)
+        return f"Class **{folder.name}** is ready: drop its pictures below."
 
     def forget(dataset_name, cls, path):
         if not path:
@@ -126,7 +129,7 @@ def build(ctx: AppContext) -> BuilderOutputs:
     shown = [folder, target, status, version]
     quiet = {"api_visibility": "private", "show_progress": "hidden"}
     add.click(guarded(new_class), [name, class_name, class_name], shown, **quiet).then(
-        lambda cls: (gr.Radio(value=cls.strip() or None), ""), class_name, [target, class_name], **quiet)
+        lambda: "", None, class_name, **quiet)
     upload.upload(guarded(lambda n, c, files: add_pictures(ctx, n, c, files or [])), [name, target, upload], shown,
                   **quiet).then(lambda: None, None, upload, **quiet)
     camera.input(guarded(lambda n, c, frame: add_pictures(ctx, n, c, [frame]) if frame is not None else ""),
@@ -136,6 +139,13 @@ def build(ctx: AppContext) -> BuilderOutputs:
     remove.click(guarded(forget), [name, target, selected], shown, **quiet)
     gr.on([name.submit, name.blur], refresh, name, shown, **quiet)
     return BuilderOutputs(use=use, name=name)
+
+
+def _saved_name(text: str | None) -> str | None:
+    try:
+        return safe_name(text or "")
+    except DatasetError:
+        return None
 
 
 def _picker(paths: list[str]):
