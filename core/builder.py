@@ -14,6 +14,7 @@ from PIL import Image
 
 from .errors import DatasetError
 from .images import UnreadableImage, has_image_extension, is_ignored, load_image, not_an_image_file
+from .layout import subfolders, walk_files
 
 DATASETS_FOLDER = "datasets"
 MAX_ZIP_FILES = 20_000
@@ -54,10 +55,7 @@ def class_images(dataset: Path) -> dict[str, list[Path]]:
     """Images of each class folder of a flat dataset, classes in name order."""
     if not dataset.is_dir():
         return {}
-    return {
-        c.name: sorted(p for p in c.rglob("*") if p.is_file() and has_image_extension(p) and not is_ignored(p.relative_to(c)))
-        for c in sorted(dataset.iterdir()) if c.is_dir() and not is_ignored(Path(c.name))
-    }
+    return {c.name: [p for p in walk_files(c) if has_image_extension(p)] for c in subfolders(dataset)}
 
 
 def _free_path(folder: Path, name: str) -> Path:

@@ -87,10 +87,14 @@ class FactCache:
             "ok INTEGER, kind TEXT, reason TEXT, digest TEXT, phash TEXT, thumb BLOB)"
         )
 
-    def lookup(self, keys: dict[str, tuple[int, int]]) -> dict[str, FileFacts]:
-        """Facts for the paths whose (size, mtime_ns) match what was stored."""
+    def lookup(self, root: Path, keys: dict[str, tuple[int, int]]) -> dict[str, FileFacts]:
+        """Facts for the paths under `root` whose (size, mtime_ns) match what was stored."""
         found = {}
-        rows = self.db.execute(f"SELECT path, size, mtime_ns, ok, kind, reason, digest, phash, thumb FROM {CACHE_SCHEMA}")
+        prefix = str(root).rstrip(os.sep) + os.sep  # a range scan of the key: only this folder's rows are read
+        rows = self.db.execute(
+            f"SELECT path, size, mtime_ns, ok, kind, reason, digest, phash, thumb FROM {CACHE_SCHEMA} "
+            "WHERE path >= ? AND path < ?", (prefix, prefix[:-1] + chr(ord(os.sep) + 1)),
+        )
         for path, size, mtime, ok, kind, reason, digest, phash, thumb in rows:
             if keys.get(path) == (size, mtime):
                 found[path] = FileFacts(bool(ok), kind, reason, digest, None if phash is None else int(phash, 16), thumb)
@@ -133,7 +137,7 @@ def check_dataset(
             pass
     cache = FactCache(Path(cache_dir) if cache_dir else default_cache_dir())
     try:
-        known = cache.lookup(keys)
+        known = cache.lookup(index.root, keys)
         from_cache, fresh, last = len(known), {}, 0.0
         todo = [str(path) for _, path, _ in labelled if str(path) not in known]
         for n, key in enumerate(todo, 1):

@@ -61,7 +61,7 @@ def index_from_split_record(record: dict) -> DatasetIndex:
     return index
 
 
-def _walk_files(folder: Path) -> list[Path]:
+def walk_files(folder: Path) -> list[Path]:
     """Every non-hidden file under `folder`, sorted; hidden and system folders are not entered."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
@@ -70,7 +70,8 @@ def _walk_files(folder: Path) -> list[Path]:
     return sorted(found)
 
 
-def _subfolders(folder: Path) -> list[Path]:
+def subfolders(folder: Path) -> list[Path]:
+    """Subfolders that are not hidden or system folders, sorted by name."""
     return sorted(p for p in folder.iterdir() if p.is_dir() and not is_ignored(Path(p.name)))
 
 
@@ -84,8 +85,8 @@ def _split_dir(root: Path, split: str) -> Path | None:
 def _classes_in(folder: Path, index: DatasetIndex) -> dict[str, list[Path]]:
     """Images of each class subfolder (nested folders included); other files go to `index.unused`."""
     images = {}
-    for class_dir in _subfolders(folder):
-        files = _walk_files(class_dir)
+    for class_dir in subfolders(folder):
+        files = walk_files(class_dir)
         index.unused.update({p: not_an_image_file(p) for p in files if not has_image_extension(p)})
         images[class_dir.name] = [p for p in files if has_image_extension(p)]
     for p in sorted(folder.iterdir()):
@@ -176,7 +177,7 @@ def find_datasets(root: Path, depth: int = 3) -> list[Path]:
 
 def _safe_subfolders(path: Path) -> list[Path]:
     try:
-        return _subfolders(path)
+        return subfolders(path)
     except OSError:
         return []
 
