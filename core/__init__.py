@@ -12,7 +12,8 @@ _EXPORTS = {
     "load_image": "images", "UnreadableImage": "images",
     "check_dataset": "health",
     "EpochDone": "events", "Event": "events", "FeaturesProgress": "events", "Message": "events",
-    "RunFinished": "events", "RunStarted": "events", "StepDone": "events",
+    "RunFinished": "events", "RunStarted": "events", "StepDone": "events", "StageStarted": "events",
+    "plan": "recipes", "HEADS": "heads",
     "train": "trainer",
 }
 __all__ = sorted(_EXPORTS)

@@ -7,45 +7,36 @@ import sys
 from dataclasses import MISSING, fields
 
 from .backbones import BACKBONES
-from .config import FREEZE_MODES, TrainConfig
+from .config import TrainConfig
 from .errors import BackboneUnavailable, DatasetError
-from .events import EpochDone, Message, RunFinished
-
-HELP = {
-    "data": "dataset folder: train/ and valid/ with one subfolder per class, or just one subfolder per class",
-    "backbone": "pretrained backbone",
-    "freeze": "frozen = feature extractor, finetune = train every layer",
-    "epochs": "passes over the training images",
-    "lr": "learning rate of the new head",
-    "batch": "images per step",
-    "image_size": "input size in pixels (multiple of 32)",
-    "seed": "random seed (same seed, same run on CPU; also picks the validation images of a folder without valid/)",
-    "valid_fraction": "share of each class held out for validation when the folder has no valid/ (0.05-0.5)",
-    "out": "folder that receives one run folder per run",
-    "device": "auto, cpu or cuda",
-    "num_workers": "data-loading worker processes",
-}
-CHOICES = {"backbone": list(BACKBONES), "freeze": list(FREEZE_MODES)}
-FLAGS = {"batch": "--batch", "image_size": "--image-size", "num_workers": "--num-workers", "out": "--out"}
-
+from .events import EpochDone, Message, RunFinished, StageStarted
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, with the dataclass default, so CLI and GUI cannot drift apart."""
+    """One flag per TrainConfig field, with its default, help and choices, so CLI and GUI cannot drift apart."""
     for f in fields(TrainConfig):
-        flag = FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
-        kwargs = {"help": HELP.get(f.name), "choices": CHOICES.get(f.name)}
+        meta = f.metadata
+        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+        kwargs = {"help": meta.get("help"), "choices": meta.get("choices")}
         if f.default is MISSING:
             parser.add_argument(flag, dest=f.name, required=True, **kwargs)
         else:
-            parser.add_argument(flag, dest=f.name, type=type(f.default), default=f.default, **kwargs)
+            parse = meta.get("parse") or type(f.default)
+            parser.add_argument(flag, dest=f.name, type=parse, default=f.default, **kwargs)
+
+
+def _help(name: str) -> str:
+    return next(f.metadata["help"] for f in fields(TrainConfig) if f.name == name)
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
 
 
 def _train(args: argparse.Namespace) -> int:
-    config = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
     from .trainer import train
 
-    for event in train(config):
-        if isinstance(event, EpochDone):
+    for event in train(_config(args)):
+        if isinstance(event, (EpochDone, StageStarted)):
             print(json.dumps(event.to_dict()), flush=True)
         elif isinstance(event, Message) and event.level != "info":
             print(event.text, file=sys.stderr, flush=True)
@@ -88,6 +79,43 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _backbones(args: argparse.Namespace) -> int:
+    print(json.dumps([spec.describe() for spec in BACKBONES.values()], indent=1))
+    return 0
+
+
+def _plan(args: argparse.Namespace) -> int:
+    from .layout import scan_dataset
+    from .recipes import plan, train_counts
+    from .summary import summarize
+
+    config = _config(args)
+    config.validate()
+    index = scan_dataset(config.data, config.valid_fraction, config.seed)
+    recipe = plan(config, train_counts(index), _device_type(config.device))
+    summary = summarize(recipe.config, len(index.classes))
+    print(json.dumps({"config": recipe.config.to_dict(), "reason": recipe.reason,
+                      "finetune_estimate_s": round(recipe.finetune_s, 1), "summary": summary.to_dict()}, indent=1))
+    return 0
+
+
+def _lr_find(args: argparse.Namespace) -> int:
+    from .lr_finder import LRFinding, find_lr
+
+    for item in find_lr(_config(args), steps=args.steps):
+        if isinstance(item, LRFinding):
+            print(json.dumps(item.to_dict()), flush=True)
+    return 0
+
+
+def _device_type(device: str) -> str:
+    if device != "auto":
+        return device.split(":")[0]
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def _demo(args: argparse.Namespace) -> int:
     from .demo_data import make_shapes_dataset
 
@@ -107,11 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+")
     predict.set_defaults(func=_predict)
     check = sub.add_parser("check", help="health report of a dataset folder; prints one JSON object")
-    check.add_argument("--data", required=True, help=HELP["data"])
-    check.add_argument("--valid-fraction", type=float, default=TrainConfig.valid_fraction, help=HELP["valid_fraction"])
-    check.add_argument("--seed", type=int, default=TrainConfig.seed, help=HELP["seed"])
+    check.add_argument("--data", required=True, help=_help("data"))
+    check.add_argument("--valid-fraction", type=float, default=TrainConfig.valid_fraction, help=_help("valid_fraction"))
+    check.add_argument("--seed", type=int, default=TrainConfig.seed, help=_help("seed"))
     check.add_argument("--cache", default=None, help="folder for the check's memory of files (default: user cache)")
     check.set_defaults(func=_check)
+    sub.add_parser("backbones", help="the backbone registry as JSON (size, offline availability)").set_defaults(
+        func=_backbones)
+    recipe = sub.add_parser("plan", help="the recipe a train command would use, why, and the model summary, as JSON")
+    _add_config_arguments(recipe)
+    recipe.set_defaults(func=_plan)
+    lr_find = sub.add_parser("lr-find", help="learning-rate finder: loss against learning rate and a suggestion, as JSON")
+    _add_config_arguments(lr_find)
+    lr_find.add_argument("--steps", type=int, default=100, help="learning rates tried")
+    lr_find.set_defaults(func=_lr_find)
     demo = sub.add_parser("demo-data", help="write the generated shapes dataset")
     demo.add_argument("--out", default="data/shapes")
     demo.set_defaults(func=_demo)

@@ -1,42 +1,113 @@
-"""The one training configuration shared by the CLI, the GUI and the run folder."""
+"""The one training configuration shared by the CLI, the GUI and the run folder.
+
+A field left at None (or freeze/balance "auto") is chosen from the data and the machine by `core.recipes.plan`,
+which also says why; the run folder's config.json holds the values that were actually used.
+"""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 
-FREEZE_MODES = ("frozen", "finetune")
+from .augment import parse_augment
+from .backbones import BACKBONES, get_backbone
+from .heads import HEADS
+from .optim import OPTIMIZERS, SCHEDULERS
+
+FREEZE_MODES = ("auto", "frozen", "finetune", "two_stage")
+BALANCE_MODES = ("auto", "none", "weights", "sampler")
+
+
+def _opt(help: str, parse=None, choices=None, flag: str | None = None):
+    """Field metadata the CLI builds its flags from: help text, parser for optional values, choices, flag name."""
+    return {"help": help, "parse": parse, "choices": choices, "flag": flag}
 
 
 @dataclass
 class TrainConfig:
     """Everything a run needs; the defaults are what one click on Train gets."""
 
-    data: str
-    backbone: str = "efficientnet_lite0"
-    freeze: str = "frozen"
-    epochs: int = 20
-    lr: float = 3e-3
-    batch: int = 32
-    image_size: int = 224
-    seed: int = 0
-    valid_fraction: float = 0.2
-    out: str = "runs"
-    device: str = "auto"
-    num_workers: int = 0
+    data: str = field(metadata=_opt(
+        "dataset folder: train/ and valid/ with one subfolder per class, or just one subfolder per class"))
+    backbone: str = field(default="efficientnet_lite0", metadata=_opt("pretrained backbone", choices=list(BACKBONES)))
+    head: str = field(default="linear", metadata=_opt("new classifier head", choices=list(HEADS)))
+    hidden: int = field(default=512, metadata=_opt("hidden units of the mlp and bn_mlp heads"))
+    dropout: float = field(default=0.2, metadata=_opt("dropout in the head"))
+    freeze: str = field(default="auto", metadata=_opt(
+        "frozen = feature extractor, finetune = every layer, two_stage = head first then every layer, "
+        "auto = picked from the data and this machine", choices=list(FREEZE_MODES)))
+    epochs: int | None = field(default=None, metadata=_opt("total passes over the training images (default: auto)", int))
+    stage1_epochs: int | None = field(default=None, metadata=_opt(
+        "two_stage: epochs that train the head alone (default: auto)", int))
+    optimizer: str = field(default="adamw", metadata=_opt("optimizer", choices=list(OPTIMIZERS)))
+    scheduler: str = field(default="onecycle", metadata=_opt("learning-rate schedule", choices=list(SCHEDULERS)))
+    lr: float | None = field(default=None, metadata=_opt(
+        "peak learning rate of the new head (default: auto); the backbone gets 1/10 when fine-tuning, "
+        "and stage 2 of two_stage 1/100", float))
+    weight_decay: float = field(default=0.01, metadata=_opt("weight decay"))
+    label_smoothing: float = field(default=0.0, metadata=_opt("label smoothing of the loss (0-0.3)"))
+    batch: int = field(default=32, metadata=_opt("images per step", flag="--batch"))
+    image_size: int = field(default=224, metadata=_opt("input size in pixels (multiple of 32)"))
+    augment: str = field(default="flip,crop", metadata=_opt(
+        "training augmentations, comma separated: flip, rotate, crop, color, trivial, or none "
+        "(used wherever the backbone trains on images)"))
+    patience: int = field(default=5, metadata=_opt(
+        "stop a stage after this many epochs without a better validation result (0 = never)"))
+    balance: str = field(default="auto", metadata=_opt(
+        "imbalanced classes: weights = weigh the loss, sampler = draw rare classes more often, "
+        "auto = weights when the largest class is 3x the smallest", choices=list(BALANCE_MODES)))
+    seed: int = field(default=0, metadata=_opt(
+        "random seed (same seed, same run on CPU; also picks the validation images of a folder without valid/)"))
+    valid_fraction: float = field(default=0.2, metadata=_opt(
+        "share of each class held out for validation when the folder has no valid/ (0.05-0.5)"))
+    out: str = field(default="runs", metadata=_opt("folder that receives one run folder per run"))
+    device: str = field(default="auto", metadata=_opt("auto, cpu or cuda"))
+    num_workers: int = field(default=0, metadata=_opt("data-loading worker processes"))
 
     def validate(self) -> None:
         """Reject values no run could use, with a sentence a non-coder can act on."""
+        spec = get_backbone(self.backbone)
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {', '.join(HEADS)}, not {self.head!r}")
         if self.freeze not in FREEZE_MODES:
             raise ValueError(f"freeze must be one of {', '.join(FREEZE_MODES)}, not {self.freeze!r}")
-        if self.epochs < 1:
+        if not spec.pretrained and self.freeze in ("frozen", "two_stage"):
+            raise ValueError(f"{self.backbone} starts from random weights, so there is nothing to freeze: "
+                             "use finetune (or auto)")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
+        if self.scheduler not in SCHEDULERS:
+            raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}")
+        if self.balance not in BALANCE_MODES:
+            raise ValueError(f"balance must be one of {', '.join(BALANCE_MODES)}, not {self.balance!r}")
+        if self.epochs is not None and self.epochs < 1:
             raise ValueError("epochs must be at least 1")
-        if not self.lr > 0:
-            raise ValueError("learning rate must be a positive number")
-        if self.batch < 1:
-            raise ValueError("batch size must be at least 1")
+        if self.stage1_epochs is not None and self.stage1_epochs < 1:
+            raise ValueError("stage-1 epochs must be at least 1")
+        if (self.freeze == "two_stage" and self.epochs is not None and self.stage1_epochs is not None
+                and self.stage1_epochs >= self.epochs):
+            raise ValueError(f"two-stage needs more epochs ({self.epochs}) than its head-only stage "
+                             f"({self.stage1_epochs}): the rest fine-tunes every layer")
+        if self.lr is not None and not 0 < self.lr <= 10:
+            raise ValueError("learning rate must be a positive number (at most 10)")
+        if not 0 <= self.weight_decay <= 1:
+            raise ValueError("weight decay must be between 0 and 1")
+        if not 0 <= self.label_smoothing <= 0.5:
+            raise ValueError("label smoothing must be between 0 and 0.5")
+        if not 0 <= self.dropout < 1:
+            raise ValueError("dropout must be at least 0 and below 1")
+        if self.hidden < 1:
+            raise ValueError("the head's hidden size must be at least 1")
+        if self.batch < 2:
+            raise ValueError("batch size must be at least 2")
+        if self.patience < 0:
+            raise ValueError("patience must be 0 (never stop early) or more epochs")
         if not 0.05 <= self.valid_fraction <= 0.5:
             raise ValueError("the validation share must be between 5 % and 50 % (0.05 to 0.5)")
         if self.image_size < 32 or self.image_size % 32:
             raise ValueError("image size must be a multiple of 32, at least 32")
+        if spec.fixed_size and self.image_size != spec.fixed_size:
+            raise ValueError(f"{self.backbone} only takes {spec.fixed_size}-pixel images: set the image size to "
+                             f"{spec.fixed_size}")
+        parse_augment(self.augment)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -7,6 +7,7 @@ import torch
 from torch.utils.data import Dataset
 from torchvision import transforms as T
 
+from .augment import augmentation_steps, parse_augment
 from .images import UnreadableImage, load_image
 
 
@@ -20,14 +21,14 @@ def eval_transform(image_size: int, mean, std) -> T.Compose:
     ])
 
 
-def train_transform(image_size: int, mean, std) -> T.Compose:
-    """Light augmentation for fine-tuning: random crop of most of the image and a horizontal flip."""
-    return T.Compose([
-        T.RandomResizedCrop(image_size, scale=(0.6, 1.0)),
-        T.RandomHorizontalFlip(),
-        T.ToTensor(),
-        T.Normalize(mean, std),
-    ])
+def train_transform(image_size: int, mean, std, augment: str = "flip,crop") -> T.Compose:
+    """Augmented transform for training on images; without "crop" the picture is resized as for validation."""
+    names = parse_augment(augment)
+    if "crop" in names:
+        size = [T.RandomResizedCrop(image_size, scale=(0.6, 1.0))]
+    else:
+        size = [T.Resize(round(image_size * 256 / 224)), T.CenterCrop(image_size)]
+    return T.Compose([*size, *augmentation_steps(names), T.ToTensor(), T.Normalize(mean, std)])
 
 
 class ImageFiles(Dataset):

@@ -37,6 +37,18 @@ class Message(Event):
 
 
 @dataclass(frozen=True)
+class StageStarted(Event):
+    """A training stage begins: which layers train from here, from which step, at what peak learning rate."""
+
+    stage: int
+    name: str
+    epoch: int
+    step: int
+    lr: float
+    text: str
+
+
+@dataclass(frozen=True)
 class FeaturesProgress(Event):
     """Frozen backbone: how many images have been through the backbone (each goes once)."""
 

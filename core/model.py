@@ -1,10 +1,11 @@
-"""The classifier: a pretrained backbone plus a new head, with freezing that really freezes."""
+"""The classifier: a backbone plus a new head, with freezing that really freezes."""
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 from .backbones import get_backbone
+from .heads import build_head
 
 
 class EfficientNetLiteFeatures(nn.Module):
@@ -20,15 +21,19 @@ class EfficientNetLiteFeatures(nn.Module):
 
 
 class Classifier(nn.Module):
-    """Backbone -> dropout -> linear head. When `frozen`, the backbone never leaves eval mode."""
+    """Backbone -> head. While `frozen`, the backbone has no gradients and never leaves eval mode."""
 
-    def __init__(self, backbone: nn.Module, feature_dim: int, num_classes: int, frozen: bool):
+    def __init__(self, backbone: nn.Module, head: nn.Module, frozen: bool):
         super().__init__()
         self.backbone = backbone
-        self.head = nn.Sequential(nn.Dropout(0.2), nn.Linear(feature_dim, num_classes))
+        self.head = head
+        self.set_frozen(frozen)
+
+    def set_frozen(self, frozen: bool) -> None:
+        """Freeze or unfreeze the backbone (two-stage training unfreezes it once, between its stages)."""
         self.frozen = frozen
         self.backbone.requires_grad_(not frozen)
-        self.train()
+        self.train(self.training)
 
     def train(self, mode: bool = True) -> "Classifier":
         # model.train() on a frozen backbone would let BatchNorm statistics drift on the new data,
@@ -42,7 +47,9 @@ class Classifier(nn.Module):
         return self.head(self.backbone(x))
 
 
-def build_classifier(backbone: str, num_classes: int, frozen: bool, image_size: int, pretrained: bool = True) -> Classifier:
+def build_classifier(backbone: str, num_classes: int, frozen: bool, image_size: int, pretrained: bool = True,
+                     head: str = "linear", hidden: int = 512, dropout: float = 0.2) -> Classifier:
     """A classifier for `num_classes` on the named backbone (ImageNet weights unless `pretrained` is False)."""
     spec = get_backbone(backbone)
-    return Classifier(spec.build(pretrained, image_size), spec.feature_dim, num_classes, frozen)
+    features = spec.build(pretrained and spec.pretrained, image_size)
+    return Classifier(features, build_head(head, spec.feature_dim, num_classes, hidden, dropout), frozen)

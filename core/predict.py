@@ -46,7 +46,9 @@ def load_predictor(run: str | Path) -> Predictor:
         raise FileNotFoundError(f"no trained model at {path}; train a run first")
     ckpt = load_checkpoint(path)
     pre = ckpt["preprocess"]
-    model = build_classifier(ckpt["backbone"], len(ckpt["classes"]), True, pre["image_size"], pretrained=False)
+    head = ckpt.get("head", {"name": "linear"})
+    model = build_classifier(ckpt["backbone"], len(ckpt["classes"]), True, pre["image_size"], pretrained=False,
+                             head=head["name"], hidden=head.get("hidden", 512), dropout=head.get("dropout", 0.2))
     model.load_state_dict(ckpt["state_dict"])
     model.eval().to(memory_format=torch.channels_last)
     return Predictor(model, list(ckpt["classes"]), eval_transform(pre["image_size"], pre["mean"], pre["std"]), ckpt.get("valid_acc"))

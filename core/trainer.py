@@ -1,28 +1,31 @@
-"""`train(config)`: a generator of typed events that trains, validates and checkpoints one run."""
+"""`train(config)`: a generator of typed events that trains, validates and checkpoints one run.
+
+Every freezing mode is a list of stages over one epoch loop: frozen = the head on features computed once;
+finetune = every layer on images; two_stage = the first, then (after one switch) the second at 1/100 of the LR.
+"""
 from __future__ import annotations
 
 import math
 import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from .backbones import get_backbone
-from .checkpoint import save_checkpoint, write_json_atomic
+from .checkpoint import load_checkpoint, write_json_atomic
 from .config import TrainConfig
 from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
-from .events import EpochDone, Event, Message, RunFinished, RunStarted, StepDone
+from .events import EpochDone, Event, Message, RunStarted, StageStarted
 from .features import FeatureSet, extract_features
-from .layout import DatasetIndex, scan_dataset
-from .model import Classifier, build_classifier
+from .layout import scan_dataset
+from .model import build_classifier
+from .optim import make_optimizer, make_scheduler
+from .recipes import BACKBONE_LR_FACTOR, STAGE2_LR_FACTOR, plan, train_counts
+from .run_state import Batches, RunState
 from .runs import CHECKPOINT_NAME, append_jsonl, new_run_dir
-
-Batches = Callable[[], Iterable[tuple]]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -33,75 +36,17 @@ def resolve_device(name: str) -> torch.device:
 
 
 @dataclass
-class _Run:
-    """Mutable bookkeeping of one run; lives only inside the generator."""
+class Stage:
+    """Which module trains on which batches, for how many epochs, with which parameter groups (peak LRs)."""
 
-    config: TrainConfig
-    index: DatasetIndex
-    model: Classifier
-    device: torch.device
-    path: Path
-    stop: threading.Event
-    started: float = field(default_factory=time.perf_counter)
-    best_acc: float = -1.0
-    best_loss: float = math.inf
-    best_epoch: int | None = None
-    epochs_run: int = 0
-    step: int = 0
-    skipped: dict[str, str] = field(default_factory=dict)
-
-    def emit(self, event: Event, keep: bool = True) -> Event:
-        if keep:
-            append_jsonl(self.path / "metrics.jsonl", event.to_dict())
-        return event
-
-    def note_skipped(self, bad: list[tuple[str, str]]) -> Iterator[Event]:
-        """Log each newly skipped file once and keep the run's skipped.json current."""
-        new = [(path, reason) for path, reason in bad if path not in self.skipped]
-        for path, reason in new:
-            self.skipped[path] = reason
-            yield self.emit(Message(f"Skipped {path}: {reason}", level="warning"))
-        if new:
-            self.write_skipped()
-
-    def write_skipped(self) -> None:
-        write_json_atomic(self.path / "skipped.json", [{"path": p, "reason": r} for p, r in self.skipped.items()])
-
-    def save(self, epoch: int, valid_loss: float, valid_acc: float, status: str = "running") -> None:
-        spec = get_backbone(self.config.backbone)
-        meta = {
-            "classes": self.index.classes,
-            "backbone": self.config.backbone,
-            "frozen": self.config.freeze == "frozen",
-            "preprocess": {"image_size": self.config.image_size, "mean": list(spec.mean), "std": list(spec.std)},
-            "epoch": epoch,
-            "valid_acc": valid_acc,
-            "valid_loss": valid_loss,
-        }
-        save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
-        self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
-        self.write_summary(status)
-
-    def write_summary(self, status: str) -> None:
-        write_json_atomic(self.path / "summary.json", {
-            "status": status,
-            "backbone": self.config.backbone,
-            "classes": self.index.classes,
-            "best_epoch": self.best_epoch,
-            "best_valid_acc": None if self.best_epoch is None else self.best_acc,
-            "epochs_run": self.epochs_run,
-        })
-
-    def finished(self, stopped: bool) -> RunFinished:
-        has_ckpt = self.best_epoch is not None
-        if has_ckpt:
-            self.write_summary("stopped" if stopped else "finished")
-        return RunFinished(
-            run_id=self.path.name, run_dir=str(self.path), stopped=stopped, epochs_run=self.epochs_run,
-            best_epoch=self.best_epoch, best_valid_acc=self.best_acc if has_ckpt else None,
-            checkpoint=str(self.path / CHECKPOINT_NAME) if has_ckpt else None,
-            wall_s=time.perf_counter() - self.started, skipped=len(self.skipped),
-        )
+    number: int
+    name: str
+    epochs: int
+    module: nn.Module
+    groups: list[dict]
+    train_batches: Batches
+    valid_batches: Batches
+    steps_per_epoch: int
 
 
 def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[Event]:
@@ -109,36 +54,41 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     device = resolve_device(config.device)
+    recipe = plan(config, train_counts(index), device.type)
+    config = recipe.config
     torch.manual_seed(config.seed)
-    frozen = config.freeze == "frozen"
-    model = build_classifier(config.backbone, len(index.classes), frozen, config.image_size)
+    model = build_classifier(config.backbone, len(index.classes), config.freeze != "finetune", config.image_size,
+                             head=config.head, hidden=config.hidden, dropout=config.dropout)
     model.to(device, memory_format=torch.channels_last)
     path = new_run_dir(config.out, config.backbone)
     write_json_atomic(path / "config.json", config.to_dict())
     write_json_atomic(path / "split.json", index.to_split_record())
-    run = _Run(config, index, model, device, path, stop or threading.Event())
+    run = RunState(config, index, model, device, path, stop or threading.Event())
     run.skipped = {str(p): reason for p, reason in index.unused.items()}
     run.write_skipped()
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
-    steps_per_epoch = math.ceil(n_train / config.batch)
+    steps_per_epoch = _steps(n_train, config.batch)
+    run.total_steps = config.epochs * steps_per_epoch
     try:
         yield run.emit(RunStarted(
             run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
             epochs=config.epochs, steps_per_epoch=steps_per_epoch, device=str(device), mode=config.freeze,
             config=config.to_dict(),
         ))
+        yield run.emit(Message(recipe.reason))
         if index.layout != "split":
             yield run.emit(Message(
-                f"No valid/ folder: {len(index.splits['valid'])} images ({config.valid_fraction:.0%} of each class, "
+                f"No valid/ folder: {n_valid} images ({config.valid_fraction:.0%} of each class, "
                 f"seed {config.seed}) are held out for validation; the split is saved in split.json."
             ))
         if run.skipped:
             yield run.emit(Message(f"{len(run.skipped)} file(s) are not used: not images, or outside the class folders "
                                    "(see skipped.json).", level="warning"))
-        if frozen:
-            yield from _train_frozen(run)
-        else:
-            yield from _fit(run, model, *_image_batches(run), steps_per_epoch)
+        for item in _stages(run):
+            if not isinstance(item, Stage):
+                yield item
+            elif not run.stop.is_set():
+                yield from _fit(run, item)
         yield run.emit(run.finished(stopped=run.stop.is_set()))
     except GeneratorExit:
         append_jsonl(path / "metrics.jsonl", {"event": "RunClosed", "epochs_run": run.epochs_run})
@@ -152,125 +102,185 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
         raise
 
 
-def _image_batches(run: _Run) -> tuple[Batches, Batches]:
-    """Fine-tuning: decode and augment images every epoch."""
+def _steps(n: int, batch: int) -> int:
+    """Steps per epoch; a last batch of one image is dropped (BatchNorm heads cannot train on one sample)."""
+    return max(1, n // batch + (1 if n % batch > 1 else 0))
+
+
+def _stages(run: RunState) -> Iterator[Stage]:
+    """The run's stages, built lazily: a stage's data is prepared only when the previous one has finished."""
+    cfg, model = run.config, run.model
+    if cfg.freeze == "finetune":
+        backbone_lr = cfg.lr * (BACKBONE_LR_FACTOR if get_backbone(cfg.backbone).pretrained else 1.0)
+        groups = [{"params": list(model.head.parameters()), "lr": cfg.lr},
+                  {"params": list(model.backbone.parameters()), "lr": backbone_lr}]
+        yield Stage(1, "every layer", cfg.epochs, model, groups, *_image_batches(run))
+        return
+    features = yield from _features(run)
+    if features is None:
+        return
+    head_epochs = cfg.epochs if cfg.freeze == "frozen" else cfg.stage1_epochs
+    yield Stage(1, "head only", head_epochs, model.head, [{"params": list(model.head.parameters()), "lr": cfg.lr}],
+                *_feature_batches(run, features))
+    if cfg.freeze != "two_stage" or run.stop.is_set():
+        return
+    if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
+        model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
+    model.set_frozen(False)
+    lr = cfg.lr * STAGE2_LR_FACTOR
+    groups = [{"params": list(model.head.parameters()), "lr": lr},
+              {"params": list(model.backbone.parameters()), "lr": lr}]
+    run.stage = 2
+    yield run.emit(StageStarted(
+        stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
+        text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
+             f"(1/100 of the head's).",
+    ))
+    yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *_image_batches(run))
+
+
+def _class_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
+    """Inverse class frequency, scaled so that the average image weighs 1."""
+    counts = torch.bincount(labels, minlength=classes).float().clamp(min=1)
+    return len(labels) / (classes * counts)
+
+
+def _image_batches(run: RunState) -> tuple[Batches, Batches, int]:
+    """Images decoded and augmented every epoch; balanced sampling when asked."""
     cfg, spec = run.config, get_backbone(run.config.backbone)
     generator = torch.Generator().manual_seed(cfg.seed)
+    train_items = run.index.splits["train"]
+    sampler = None
+    if cfg.balance == "sampler":
+        labels = torch.tensor([label for _, label in train_items])
+        weights = _class_weights(labels, len(run.index.classes))[labels]
+        sampler = WeightedRandomSampler(weights, len(train_items), replacement=True, generator=generator)
 
-    def loader(split: str, transform, shuffle: bool) -> Batches:
-        dataset = ImageFiles(run.index.splits[split], transform)
+    def loader(items, transform, training: bool) -> Batches:
+        dataset = ImageFiles(items, transform)
         return lambda: DataLoader(
-            dataset, batch_size=cfg.batch, shuffle=shuffle, generator=generator, num_workers=cfg.num_workers,
-            collate_fn=collate_skipping_bad, pin_memory=run.device.type == "cuda",
+            dataset, batch_size=cfg.batch, shuffle=training and sampler is None, sampler=sampler if training else None,
+            generator=generator, num_workers=cfg.num_workers, collate_fn=collate_skipping_bad,
+            pin_memory=run.device.type == "cuda", drop_last=training and len(items) % cfg.batch == 1,
         )
 
     return (
-        loader("train", train_transform(cfg.image_size, spec.mean, spec.std), True),
-        loader("valid", eval_transform(cfg.image_size, spec.mean, spec.std), False),
+        loader(train_items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment), True),
+        loader(run.index.splits["valid"], eval_transform(cfg.image_size, spec.mean, spec.std), False),
+        _steps(len(train_items), cfg.batch),
     )
 
 
-def _train_frozen(run: _Run) -> Iterator[Event]:
-    """Frozen backbone: every image through it once, then train the head on the stored features."""
+def _features(run: RunState) -> Iterator[Event]:
+    """Every image through the frozen backbone once; returns the FeatureSet (None when stopped)."""
     cfg, spec = run.config, get_backbone(run.config.backbone)
-    train_items, valid_items = run.index.splits["train"], run.index.splits["valid"]
-    yield run.emit(Message(f"Reading {len(train_items) + len(valid_items)} images through the frozen backbone (once)"))
+    items = run.index.splits["train"] + run.index.splits["valid"]
+    yield run.emit(Message(f"Reading {len(items)} images through the frozen backbone (once)"))
     features = None
     batch = 16 if run.device.type == "cpu" else 128
-    for item in extract_features(
-        run.model.backbone, train_items + valid_items, eval_transform(cfg.image_size, spec.mean, spec.std),
-        run.device, batch, cfg.num_workers, run.stop,
-    ):
+    for item in extract_features(run.model.backbone, items, eval_transform(cfg.image_size, spec.mean, spec.std),
+                                 run.device, batch, cfg.num_workers, run.stop):
         if isinstance(item, FeatureSet):
             features = item
         else:
             yield run.emit(item, keep=False)
-    if features is None:
-        return
-    yield from run.note_skipped(features.skipped)
-    n = len(train_items)
+    if features is not None:
+        yield from run.note_skipped(features.skipped)
+    return features
+
+
+def _feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, int]:
+    """Batches of stored features: the head's epochs cost no backbone pass at all."""
+    cfg = run.config
+    n = len(run.index.splits["train"])
     train_x, train_y = features.subset(0, n)
-    valid_x, valid_y = features.subset(n, n + len(valid_items))
+    valid_x, valid_y = features.subset(n, n + len(run.index.splits["valid"]))
     generator = torch.Generator().manual_seed(cfg.seed)
+    weights = _class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
 
     def train_batches():
-        order = torch.randperm(len(train_x), generator=generator)
-        return ((train_x[i].to(run.device), train_y[i], []) for i in order.split(cfg.batch))
+        if weights is None:
+            order = torch.randperm(len(train_x), generator=generator)
+        else:
+            order = torch.multinomial(weights, len(train_x), replacement=True, generator=generator)
+        chunks = list(order.split(cfg.batch))
+        if len(chunks) > 1 and len(chunks[-1]) == 1:
+            chunks.pop()
+        return ((train_x[i].to(run.device), train_y[i], []) for i in chunks)
 
     def valid_batches():
         return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
 
-    yield from _fit(run, run.model.head, train_batches, valid_batches, math.ceil(len(train_x) / cfg.batch))
+    return train_batches, valid_batches, _steps(len(train_x), cfg.batch)
 
 
-def _fit(run: _Run, module: nn.Module, train_batches: Batches, valid_batches: Batches, steps_per_epoch: int) -> Iterator[Event]:
-    """The epoch loop shared by both modes: `module` maps a batch to logits."""
+def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
+    """The epoch loop shared by every stage: `stage.module` maps a batch to logits."""
     cfg = run.config
-    head_params = list(run.model.head.parameters())
-    groups = [{"params": head_params, "lr": cfg.lr}]
-    if not run.model.frozen:  # fine-tuning: the pretrained backbone moves ten times slower than the new head
-        groups.append({"params": list(run.model.backbone.parameters()), "lr": cfg.lr / 10})
-    optimizer = torch.optim.AdamW(groups, weight_decay=1e-4)
-    total_steps = max(1, cfg.epochs * steps_per_epoch)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=[g["lr"] for g in groups], total_steps=total_steps, pct_start=0.1
-    )
-    loss_fn = nn.CrossEntropyLoss()
-    step_times: list[float] = []
-    for epoch in range(1, cfg.epochs + 1):
-        module.train()
+    optimizer = make_optimizer(cfg.optimizer, stage.groups, cfg.weight_decay)
+    stage_steps = max(1, stage.epochs * stage.steps_per_epoch)
+    scheduler = make_scheduler(cfg.scheduler, optimizer, stage_steps)
+    labels = torch.tensor([label for _, label in run.index.splits["train"]])
+    weight = _class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
+    loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
+    first_epoch, taken, since_best = run.epochs_run + 1, 0, 0
+    for epoch in range(first_epoch, first_epoch + stage.epochs):
+        stage.module.train()
         seen = correct = 0
         loss_sum = 0.0
-        for x, y, bad in train_batches():
+        for x, y, bad in stage.train_batches():
             yield from run.note_skipped(bad)
             if run.stop.is_set():
                 break
             if x is None:
                 continue
-            t0 = time.perf_counter()
             x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
             if x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
-            logits = module(x)
-            loss = loss_fn(logits, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            if run.step < total_steps - 1:
+            with run.timed_step():
+                logits = stage.module(x)
+                loss = loss_fn(logits, y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+            lr = optimizer.param_groups[0]["lr"]
+            taken += 1
+            if taken < stage_steps:
                 scheduler.step()
-            run.step += 1
-            step_times.append(time.perf_counter() - t0)
             hits = (logits.argmax(1) == y).sum().item()
             seen, correct, loss_sum = seen + len(y), correct + hits, loss_sum + loss.item() * len(y)
-            recent = sum(step_times[-20:]) / len(step_times[-20:])
-            yield run.emit(StepDone(
-                epoch=epoch, step=run.step, total_steps=total_steps, loss=loss.item(), acc=hits / len(y),
-                lr=optimizer.param_groups[0]["lr"], images_per_s=len(y) / max(step_times[-1], 1e-9),
-                eta_s=recent * (total_steps - run.step),
-            ))
+            yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr))
         if run.stop.is_set() and run.best_epoch is not None:
             return
         if seen == 0:
             if run.stop.is_set():
                 return
             raise RuntimeError("no training image could be read; see the skipped files in the log")
-        valid_loss, valid_acc, bad = _evaluate(run, module, valid_batches, loss_fn)
+        valid_loss, valid_acc, bad = _evaluate(run, stage.module, stage.valid_batches)
         yield from run.note_skipped(bad)
         run.epochs_run = epoch
         is_best = valid_acc > run.best_acc or (valid_acc == run.best_acc and valid_loss < run.best_loss)
+        since_best = 0 if is_best else since_best + 1
         if is_best:
             run.save(epoch, valid_loss, valid_acc)
         yield run.emit(EpochDone(
             epoch=epoch, step=run.step, train_loss=loss_sum / seen, train_acc=correct / seen,
-            valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best,
-            elapsed_s=time.perf_counter() - run.started,
+            valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best, elapsed_s=run.elapsed(),
         ))
         if run.stop.is_set():
             return
+        left = first_epoch + stage.epochs - 1 - epoch
+        if cfg.patience and since_best >= cfg.patience and left:
+            run.total_steps -= left * stage.steps_per_epoch
+            ending = "moving on to the next stage" if stage.number == 1 and cfg.freeze == "two_stage" else (
+                "stopping early; the best model is kept")
+            yield run.emit(Message(f"No better validation result for {since_best} epochs: {ending} "
+                                   f"({left} epoch(s) of this stage skipped)."))
+            return
 
 
-def _evaluate(run: _Run, module: nn.Module, valid_batches: Batches, loss_fn) -> tuple[float, float, list[str]]:
-    """Mean loss and accuracy on the validation split (eval mode, no autograd), and the files skipped."""
+def _evaluate(run: RunState, module: nn.Module, valid_batches: Batches) -> tuple[float, float, list[str]]:
+    """Mean plain cross-entropy and accuracy on the validation split (eval mode, no autograd), and skipped files."""
     module.eval()
     seen = correct = 0
     loss_sum = 0.0
@@ -284,7 +294,7 @@ def _evaluate(run: _Run, module: nn.Module, valid_batches: Batches, loss_fn) -> 
             if x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
             logits = module(x)
-            loss_sum += loss_fn(logits, y).item() * len(y)
+            loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
     module.train()

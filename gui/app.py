@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab, model_tab, predict_tab, train_tab
+from . import data_tab, model_tab, model_tools, predict_tab, train_tab
 from .context import AppContext
 
 CSS = """
@@ -20,13 +20,16 @@ def build_app(ctx: AppContext) -> gr.Blocks:
         gr.Markdown("# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it.")
         with gr.Tab("1. Data", id="data"):
             dataset, valid_percent = data_tab.build(ctx, demo)
-        with gr.Tab("2. Model", id="model"):
-            model = model_tab.build()
+        with gr.Tab("2. Model", id="model") as model_page:
+            model = model_tab.build(ctx, dataset, valid_percent)
         with gr.Tab("3. Train", id="train"):
             training = train_tab.build(ctx, dataset, valid_percent, model)
         with gr.Tab("4. Predict", id="predict"):
             run_picker = predict_tab.build(ctx, demo)
         training.then(lambda: predict_tab.refresh(ctx), None, run_picker, api_visibility="private")
+        model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
+                          [dataset, valid_percent, *model.as_list()], model.recipe, api_visibility="private",
+                          show_progress="hidden")
     demo.queue(default_concurrency_limit=4)
     return demo
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import plotly.graph_objects as go
 
-from core.events import CheckProgress, EpochDone, Event, FeaturesProgress, RunStarted, StepDone
+from core.events import CheckProgress, EpochDone, Event, FeaturesProgress, RunStarted, StageStarted, StepDone
 
 TRAIN_COLOUR, VALID_COLOUR = "#4f6bed", "#e8590c"
 
@@ -35,6 +35,7 @@ class Curves:
     epoch_steps: list[int] = field(default_factory=list)
     valid_loss: list[float] = field(default_factory=list)
     valid_acc: list[float] = field(default_factory=list)
+    stages: list[StageStarted] = field(default_factory=list)
 
     @property
     def points(self) -> int:
@@ -50,6 +51,8 @@ class Curves:
             self.epoch_steps.append(event.step)
             self.valid_loss.append(event.valid_loss)
             self.valid_acc.append(event.valid_acc)
+        elif isinstance(event, StageStarted):
+            self.stages.append(event)
 
     def figure(self, metric: str) -> go.Figure:
         """Loss or accuracy: raw train steps (faint), smoothed train line, valid per epoch as markers."""
@@ -68,12 +71,17 @@ class Curves:
         )
         if metric == "accuracy":
             fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+        for stage in self.stages:  # where two-stage training unfroze the backbone
+            fig.add_vline(x=stage.step + 0.5, line={"color": "#868e96", "dash": "dash", "width": 1.5},
+                          annotation_text=f"stage {stage.stage}: {stage.name}", annotation_position="top right")
         return fig
 
 
-def progress_html(event: Event | None, started: RunStarted | None, text: str | None = None) -> str:
+def progress_html(event: Event | None, started: RunStarted | None, text: str | None = None,
+                  stage: StageStarted | None = None) -> str:
     """A progress bar with epoch, step, images/s and ETA, for whichever phase the run is in."""
     fraction, label = 0.0, text or "Waiting to start"
+    in_stage = f" (stage {stage.stage}: {stage.name})" if stage else ""
     if isinstance(event, CheckProgress):
         fraction = event.done / max(event.total, 1)
         label = (f"Checking images: {event.done}/{event.total} · {event.images_per_s:.0f} img/s · "
@@ -84,8 +92,11 @@ def progress_html(event: Event | None, started: RunStarted | None, text: str | N
                  f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
     elif isinstance(event, StepDone) and started is not None:
         fraction = event.step / max(event.total_steps, 1)
-        label = (f"Epoch {event.epoch}/{started.epochs} · step {event.step}/{event.total_steps} · "
+        label = (f"Epoch {event.epoch}/{started.epochs}{in_stage} · step {event.step}/{event.total_steps} · "
                  f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
+    elif isinstance(event, StepDone):  # the learning-rate finder's sweep
+        fraction = event.step / max(event.total_steps, 1)
+        label = f"Sweeping learning rates: {event.step}/{event.total_steps} · ETA {format_duration(event.eta_s)}"
     elif text is not None:
         fraction = 1.0 if text.startswith(("Finished", "Stopped", "Checked")) else 0.0
     return (
@@ -106,4 +117,19 @@ def counts_figure(splits: dict[str, dict[str, int]]) -> go.Figure:
         barmode="group", height=280, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white",
         title={"text": "Usable images per class", "x": 0.02}, legend={"orientation": "h", "y": 1.12, "x": 0.5},
     )
+    return fig
+
+
+def lr_figure(lrs: list[float], losses: list[float], suggestion: float) -> go.Figure:
+    """The LR finder's loss curve on a log axis, with the suggested rate marked."""
+    fig = go.Figure()
+    fig.add_scatter(x=lrs, y=losses, mode="lines", name="loss (smoothed)", line={"color": TRAIN_COLOUR, "width": 2.5})
+    nearest = min(range(len(lrs)), key=lambda i: abs(lrs[i] / suggestion - 1))
+    fig.add_scatter(x=[suggestion], y=[losses[nearest]], mode="markers+text", name="suggestion",
+                    marker={"color": VALID_COLOUR, "size": 12}, text=[f"{suggestion:.1e}"], textposition="top center")
+    fig.update_layout(
+        height=300, margin={"l": 50, "r": 20, "t": 40, "b": 40}, template="plotly_white", showlegend=False,
+        title={"text": "Loss against learning rate", "x": 0.02}, xaxis_title="learning rate (log scale)",
+    )
+    fig.update_xaxes(type="log", exponentformat="power")
     return fig

@@ -1,44 +1,90 @@
-"""Model tab: backbone, freezing, and the few numbers a first run needs, with defaults that work."""
+"""Model tab: backbone, head, freezing mode and the training knobs, with the automatic recipe said in words."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import gradio as gr
 
-from core.backbones import BACKBONES
+from core.augment import AUGMENTATIONS, parse_augment
+from core.backbones import BACKBONES, backbone_label
 from core.config import TrainConfig
+from core.heads import HEADS
+from core.optim import OPTIMIZER_TITLES, SCHEDULER_TITLES
+
+from . import model_tools
+from .settings import FIELDS
+from .context import AppContext
 
 DEFAULTS = TrainConfig(data="")
-
-
+FREEZE_CHOICES = [
+    ("Automatic: picked from your data and this computer (recommended)", "auto"),
+    ("Feature extractor: freeze the backbone, train only the new head (fastest)", "frozen"),
+    ("Two-stage: the head first, then every layer at 1/100 of the learning rate", "two_stage"),
+    ("Fine-tune every layer from the start", "finetune"),
+]
+BALANCE_CHOICES = [("Automatic", "auto"), ("Off", "none"), ("Weigh the loss", "weights"),
+                   ("Draw rare classes more often", "sampler")]
 @dataclass
 class ModelInputs:
-    """The Model tab's inputs, in the order the train handler takes them."""
+    """The Model tab's input components by TrainConfig field name."""
 
-    backbone: gr.Dropdown
-    freeze: gr.Checkbox
-    epochs: gr.Number
-    lr: gr.Number
-    batch: gr.Number
+    components: dict[str, gr.components.Component]
+    recipe: gr.Markdown
 
     def as_list(self) -> list[gr.components.Component]:
-        return [self.backbone, self.freeze, self.epochs, self.lr, self.batch]
+        return [self.components[name] for name in FIELDS]
+
+    def __getitem__(self, name: str) -> gr.components.Component:
+        return self.components[name]
 
 
-def build() -> ModelInputs:
-    gr.Markdown("The defaults train a good model on most small datasets: change them only if you want to experiment.")
+def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> ModelInputs:
+    """Lay out the tab; returns its inputs (the Train tab reads them, the recipe line follows them)."""
+    c: dict[str, gr.components.Component] = {}
+    gr.Markdown("One click on Train works: the recipe below is chosen from your data. Change anything to experiment.")
     with gr.Row():
-        backbone = gr.Dropdown(
-            choices=[(spec.description, name) for name, spec in BACKBONES.items()],
-            value=DEFAULTS.backbone, label="Pretrained backbone", elem_id="backbone",
+        c["backbone"] = gr.Dropdown(
+            choices=[(backbone_label(spec), name) for name, spec in BACKBONES.items()], value=DEFAULTS.backbone,
+            label="Backbone", info="Pretrained on ImageNet; the small CNN from scratch is the baseline that shows "
+                                   "what pretraining buys.", elem_id="backbone",
         )
-        freeze = gr.Checkbox(
-            value=DEFAULTS.freeze == "frozen", label="Freeze backbone",
-            info="On: use it as a fixed feature extractor (fast, needs few images). "
-                 "Off: fine-tune every layer (slower, can fit unusual images better).",
-        )
+        c["head"] = gr.Dropdown(choices=[(spec.description, name) for name, spec in HEADS.items()],
+                                value=DEFAULTS.head, label="New head", elem_id="head")
+    c["freeze"] = gr.Radio(FREEZE_CHOICES, value=DEFAULTS.freeze, label="What trains", elem_id="freeze")
     with gr.Row():
-        epochs = gr.Number(value=DEFAULTS.epochs, label="Epochs", precision=0, minimum=1, maximum=1000)
-        lr = gr.Number(value=DEFAULTS.lr, label="Learning rate", minimum=1e-7, maximum=1.0)
-        batch = gr.Number(value=DEFAULTS.batch, label="Batch size", precision=0, minimum=1, maximum=1024)
-    return ModelInputs(backbone, freeze, epochs, lr, batch)
+        c["epochs"] = gr.Number(value=None, label="Epochs (empty: automatic)", precision=0, minimum=0,
+                                maximum=1000, elem_id="epochs")
+        c["stage1_epochs"] = gr.Number(value=None, label="Head-only epochs of two-stage (empty: automatic)",
+                                       precision=0, minimum=0, maximum=1000, elem_id="stage1-epochs")
+        c["lr"] = gr.Number(value=None, label="Learning rate of the head (empty: automatic)", minimum=0,
+                            maximum=10, elem_id="lr")
+    recipe = gr.Markdown("Recipe: choose a dataset in the Data tab to see what one click will train.",
+                         elem_id="recipe")
+    with gr.Accordion("Advanced settings", open=False):
+        with gr.Row():
+            c["optimizer"] = gr.Dropdown([(t, k) for k, t in OPTIMIZER_TITLES.items()], value=DEFAULTS.optimizer,
+                                         label="Optimizer", elem_id="optimizer")
+            c["scheduler"] = gr.Dropdown([(t, k) for k, t in SCHEDULER_TITLES.items()], value=DEFAULTS.scheduler,
+                                         label="Learning-rate schedule", elem_id="scheduler")
+            c["balance"] = gr.Dropdown(BALANCE_CHOICES, value=DEFAULTS.balance, label="Imbalanced classes",
+                                       elem_id="balance")
+        with gr.Row():
+            c["weight_decay"] = gr.Number(value=DEFAULTS.weight_decay, label="Weight decay", minimum=0, maximum=1)
+            c["label_smoothing"] = gr.Number(value=DEFAULTS.label_smoothing, label="Label smoothing", minimum=0,
+                                             maximum=0.5)
+            c["batch"] = gr.Number(value=DEFAULTS.batch, label="Batch size", precision=0, minimum=2, maximum=1024)
+            c["image_size"] = gr.Number(value=DEFAULTS.image_size, label="Image size (pixels, multiple of 32)",
+                                        precision=0, minimum=32, maximum=1024, step=32)
+        with gr.Row():
+            c["patience"] = gr.Number(value=DEFAULTS.patience, precision=0, minimum=0, maximum=1000,
+                                      label="Early stopping: epochs without improvement (0: never)")
+            c["hidden"] = gr.Number(value=DEFAULTS.hidden, label="Hidden units (MLP heads)", precision=0, minimum=1)
+            c["dropout"] = gr.Number(value=DEFAULTS.dropout, label="Dropout", minimum=0, maximum=0.95)
+            c["seed"] = gr.Number(value=DEFAULTS.seed, label="Seed (same seed, same curves)", precision=0)
+        c["augment"] = gr.CheckboxGroup(
+            [(f"{name}: {text}", name) for name, text in AUGMENTATIONS.items()], value=parse_augment(DEFAULTS.augment),
+            label="Augmentation while the backbone trains on images", elem_id="augment",
+        )
+    inputs = ModelInputs(c, recipe)
+    model_tools.build(ctx, dataset, valid_percent, inputs)
+    return inputs

@@ -6,15 +6,16 @@ import time
 
 import gradio as gr
 
-from core.config import TrainConfig
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import EpochDone, FeaturesProgress, Message, RunFinished, RunStarted, StepDone
+from core.events import EpochDone, FeaturesProgress, Message, RunFinished, RunStarted, StageStarted, StepDone
 
 from .charts import Curves, progress_html
 from .context import AppContext, OutsideServedFolders
 from .model_tab import ModelInputs
+from .settings import FIELDS, config_from_inputs
 
 REFRESH_S = 0.5
+MODES = {"frozen": "frozen backbone", "finetune": "every layer training", "two_stage": "two-stage"}
 LOG_LINES = 12
 
 
@@ -32,8 +33,8 @@ def finished_sentence(event: RunFinished) -> str:
 def _log_line(event) -> str | None:
     if isinstance(event, RunStarted):
         return (f"Run {event.run_id}: {len(event.classes)} classes, {event.train_size} training and "
-                f"{event.valid_size} validation images, {event.mode} backbone on {event.device}.")
-    if isinstance(event, Message):
+                f"{event.valid_size} validation images, {MODES[event.mode]} on {event.device}.")
+    if isinstance(event, (Message, StageStarted)):
         return event.text
     if isinstance(event, EpochDone):
         best = " (best so far, saved)" if event.is_best else ""
@@ -44,30 +45,27 @@ def _log_line(event) -> str | None:
     return None
 
 
-def train_stream(ctx: AppContext, dataset: str, valid_percent, backbone: str, freeze: bool, epochs, lr, batch,
-                 request: gr.Request):
+def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
     from core.trainer import train
 
     curves, log = Curves(), []
     try:
-        config = TrainConfig(
-            data=str(ctx.resolve_dataset(dataset)), backbone=backbone, freeze="frozen" if freeze else "finetune",
-            epochs=int(epochs), lr=float(lr), batch=int(batch), out=str(ctx.runs_dir),
-            valid_fraction=float(valid_percent if valid_percent is not None else 20) / 100,
-        )
+        config = config_from_inputs(str(ctx.resolve_dataset(dataset)), valid_percent, str(ctx.runs_dir), settings)
         config.validate()
     except (OutsideServedFolders, ValueError, TypeError) as err:
         yield progress_html(None, None, "Not started"), curves.figure("loss"), curves.figure("accuracy"), "", f"⚠️ {err}"
         return
     stop = ctx.stops[request.session_hash] = threading.Event()
-    started, last_yield, status, outcome = None, 0.0, "Training…", "Starting…"
+    started, stage, last_yield, status, outcome = None, None, 0.0, "Training…", "Starting…"
     latest, drawn = None, -1
     try:
         for event in train(config, stop):
             curves.add(event)
             if isinstance(event, RunStarted):
                 started = event
+            if isinstance(event, StageStarted):
+                stage = event
             if isinstance(event, (FeaturesProgress, StepDone)):
                 latest = event
             line = _log_line(event)
@@ -79,7 +77,7 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, backbone: str, fr
             now = time.monotonic()
             if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 last_yield = now
-                bar = progress_html(latest, started, None if latest else outcome)
+                bar = progress_html(latest, started, None if latest else outcome, stage)
                 # Re-sending unchanged figures would make the browser redraw both charts for nothing.
                 plots = (gr.skip(), gr.skip()) if curves.points == drawn else (curves.figure("loss"), curves.figure("accuracy"))
                 drawn = curves.points
@@ -117,8 +115,11 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
         acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
     log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
 
-    def run(dataset, valid_percent, backbone, freeze, epochs, lr, batch, request: gr.Request):
-        yield from train_stream(ctx, dataset, valid_percent, backbone, freeze, epochs, lr, batch, request)
+    def run(dataset, valid_percent, backbone, head, freeze, epochs, stage1_epochs, lr, optimizer, scheduler,
+            weight_decay, label_smoothing, batch, image_size, augment, patience, balance, hidden, dropout, seed,
+            request: gr.Request):
+        values = locals()
+        yield from train_stream(ctx, dataset, valid_percent, {name: values[name] for name in FIELDS}, request)
 
     def halt(request: gr.Request):
         return stop_training(ctx, request)

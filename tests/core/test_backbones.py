@@ -1,8 +1,10 @@
+from pathlib import Path
+
 import pytest
 import torch
 from PIL import Image
 
-from core.backbones import BackboneUnavailable, LITE_MEAN, LITE_STD, get_backbone, load_efficientnet_lite
+from core.backbones import BACKBONES, LITE_MEAN, LITE_STD, BackboneUnavailable, get_backbone, load_efficientnet_lite
 from core.data import eval_transform
 
 IMAGENET_CATS = set(range(281, 286))  # tabby, tiger cat, Persian, Siamese, Egyptian cat
@@ -52,3 +54,58 @@ def test_torchvision_backbone_loads_weights_from_the_hub_cache(tmp_path, monkeyp
 def test_unknown_backbone_lists_known_ones():
     with pytest.raises(ValueError, match="efficientnet_lite0"):
         get_backbone("alexnet9000")
+
+
+TORCHVISION = [name for name, spec in BACKBONES.items() if spec.source == "torchvision"]
+
+
+@pytest.mark.parametrize("name", TORCHVISION)
+def test_every_torchvision_backbone_loads_its_cached_weights_and_gets_the_new_head(name, tmp_path, monkeypatch):
+    """The registry's file name and size are torchvision's own; a state_dict in the hub cache is what gets loaded."""
+    import torchvision.models as tvm
+
+    from core.model import build_classifier
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    spec = get_backbone(name)
+    weights = tvm.get_model_weights(name).DEFAULT
+    assert spec.weights_file == weights.url.rsplit("/", 1)[1]
+    assert spec.weights_mb == pytest.approx(weights.meta["_file_size"], abs=0.1)
+    assert spec.params_m == pytest.approx(weights.meta["num_params"] / 1e6, abs=0.05)
+    assert not spec.available()
+
+    torch.manual_seed(0)
+    reference = tvm.get_model(name)
+    spec.weights_path().parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), spec.weights_path())
+    assert spec.available() and spec.weights_path().parent == Path(torch.hub.get_dir()) / "checkpoints"
+
+    model = build_classifier(name, 7, True, 224, head="mlp", hidden=32).eval()
+    loaded = model.backbone.state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in reference.state_dict().items() if k in loaded)
+    assert len(loaded) >= len(reference.state_dict()) - 2  # only the ImageNet classifier's last layer is gone
+    with torch.inference_mode():
+        features = model.backbone(torch.randn(2, 3, 224, 224))
+        assert features.shape == (2, spec.feature_dim)
+        assert model.head(features).shape == (2, 7)
+
+
+@pytest.mark.parametrize("name", ["efficientnet_lite1", "efficientnet_lite2", "scratch_cnn"])
+def test_bundled_and_scratch_backbones_build_offline(name):
+    from core.model import build_classifier
+
+    spec = get_backbone(name)
+    assert spec.available()
+    model = build_classifier(name, 3, spec.pretrained, 96, head="bn_mlp").eval()
+    with torch.inference_mode():
+        assert model.backbone(torch.randn(2, 3, 96, 96)).shape == (2, spec.feature_dim)
+        assert model(torch.randn(2, 3, 96, 96)).shape == (2, 3)
+
+
+def test_choosing_a_backbone_without_its_file_stops_before_a_run_folder_is_made(tiny_dataset, tmp_path, monkeypatch):
+    from core import TrainConfig, train
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    with pytest.raises(BackboneUnavailable, match="resnet34-b627a593.pth"):
+        next(train(TrainConfig(data=str(tiny_dataset), backbone="resnet34", out=str(tmp_path / "runs"))))
+    assert not (tmp_path / "runs").exists()

@@ -11,11 +11,13 @@ def _cli(*args, timeout=180):
                           text=True, timeout=timeout)
 
 
-def test_train_then_predict_follow_the_json_line_contract(tiny_dataset, tmp_path):
-    result = _cli("train", "--data", tiny_dataset, "--epochs", 3, "--out", tmp_path / "runs")
+def test_two_stage_train_then_predict_follow_the_json_line_contract(tiny_dataset, tmp_path):
+    result = _cli("train", "--data", tiny_dataset, "--freeze", "two_stage", "--head", "mlp", "--epochs", 3,
+                  "--stage1-epochs", 1, "--image-size", 96, "--lr", "0.002", "--out", tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [line["epoch"] for line in lines[:-1]] == [1, 2, 3]
+    assert [line["epoch"] for line in lines[:-1]] == [1, 2, 2, 3]
+    assert lines[1]["event"] == "StageStarted" and abs(lines[1]["lr"] - 0.002 / 100) < 1e-12
     summary = lines[-1]
     assert {"run_dir", "best_valid_acc", "best_epoch", "epochs_run", "wall_s"} <= summary.keys()
     assert summary["epochs_run"] == 3 and 0 <= summary["best_valid_acc"] <= 1
@@ -48,3 +50,31 @@ def test_cli_defaults_are_the_config_defaults():
     args = build_parser().parse_args(["train", "--data", "x"])
     defaults = TrainConfig(data="x")
     assert {k: getattr(args, k) for k in defaults.to_dict()} == defaults.to_dict()
+
+
+def test_backbones_lists_the_registry_with_offline_availability(tmp_path):
+    import os
+
+    env = {**os.environ, "TORCH_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "core", "backbones"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=60, env=env)
+    rows = {row["name"]: row for row in json.loads(result.stdout)}
+    assert {"efficientnet_lite0", "resnet50", "vit_b_16", "scratch_cnn"} <= rows.keys()
+    assert rows["efficientnet_lite0"]["available_offline"] and rows["efficientnet_lite0"]["source"] == "bundled"
+    assert not rows["resnet50"]["available_offline"]
+    assert rows["resnet50"]["weights_file"] == str(tmp_path / "hub" / "checkpoints" / "resnet50-11ad3fa6.pth")
+    assert rows["scratch_cnn"]["available_offline"] and not rows["scratch_cnn"]["pretrained"]
+
+
+def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path):
+    result = _cli("lr-find", "--data", tiny_dataset, "--freeze", "frozen", "--image-size", 96, "--steps", 40)
+    assert result.returncode == 0, result.stderr
+    finding = json.loads(result.stdout)
+    assert finding["lrs"][0] <= finding["suggestion"] <= finding["lrs"][-1] and finding["trains"] == "head only"
+    assert len(finding["lrs"]) == len(finding["losses"]) >= 10
+
+    result = _cli("plan", "--data", tiny_dataset, "--head", "bn_mlp")
+    assert result.returncode == 0, result.stderr
+    planned = json.loads(result.stdout)
+    assert planned["config"]["freeze"] == "two_stage" and planned["reason"].startswith("Recipe: two-stage")
+    assert planned["summary"]["trainable_params"] < planned["summary"]["total_params"]

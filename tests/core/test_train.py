@@ -13,7 +13,7 @@ from core.predict import load_predictor
 
 
 def _config(data, tmp_path, **overrides) -> TrainConfig:
-    return TrainConfig(data=str(data), out=str(tmp_path / "runs"), **overrides)
+    return TrainConfig(data=str(data), out=str(tmp_path / "runs"), **{"freeze": "frozen", "patience": 0, **overrides})
 
 
 def _bn_buffers(module: torch.nn.Module) -> dict[str, torch.Tensor]:

@@ -10,7 +10,7 @@ CLASSES = {"circle", "square", "star", "triangle"}
 def test_train_streams_then_predict_through_gradio_client(served_app, tiny_dataset):
     demo, ctx = served_app
     client = Client(demo.local_url, verbose=False)
-    job = client.submit(dataset=str(tiny_dataset), epochs=8, api_name="/train")
+    job = client.submit(dataset=str(tiny_dataset), freeze="frozen", epochs=8, patience=0, api_name="/train")
     updates = list(job)
     progress, loss_plot, acc_plot, log, status = job.result()
     assert len(updates) >= 3, "training should stream several updates"
@@ -28,7 +28,7 @@ def test_train_streams_then_predict_through_gradio_client(served_app, tiny_datas
 def test_stop_ends_the_run_within_seconds_and_keeps_the_checkpoint(served_app, tiny_dataset):
     demo, ctx = served_app
     client = Client(demo.local_url, verbose=False)
-    job = client.submit(dataset=str(tiny_dataset), epochs=400, api_name="/train")
+    job = client.submit(dataset=str(tiny_dataset), freeze="frozen", epochs=400, patience=0, api_name="/train")
     deadline = time.monotonic() + 120
     while "Epoch 1:" not in ((job.outputs() or [[""] * 5])[-1][3] or ""):
         assert time.monotonic() < deadline and not job.done(), "training never reached epoch 1"
@@ -75,7 +75,7 @@ def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset
     from gui.predict_tab import predict_sketch
 
     demo, ctx = served_app
-    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(ctx.runs_dir), epochs=3)))[-1]
+    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(ctx.runs_dir), freeze="frozen", epochs=3)))[-1]
     assert isinstance(finished, RunFinished)
     client = Client(demo.local_url, verbose=False)
     image = handle_file(str(sorted((tiny_dataset / "valid" / "circle").iterdir())[0]))
@@ -114,4 +114,4 @@ def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, t
 def train_quick(data, ctx):
     from core import TrainConfig, train
 
-    return train(TrainConfig(data=str(data), out=str(ctx.runs_dir), epochs=2))
+    return train(TrainConfig(data=str(data), out=str(ctx.runs_dir), freeze="frozen", epochs=2))

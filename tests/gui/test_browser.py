@@ -39,15 +39,31 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     page.get_by_text("4 classes").wait_for(timeout=30_000)
     assert page.locator("#dataset-thumbs img").count() >= 4
 
+    page.get_by_role("tab", name="2. Model").click()
+    page.locator("#recipe").get_by_text("Recipe: two-stage").wait_for(timeout=60_000)  # what one click would do
+    page.locator("#freeze").get_by_text("Two-stage").click()
+    page.locator("#head input").click()
+    page.get_by_role("option", name="MLP: a hidden layer").click()
+    page.locator("#epochs input").fill("4")
+    page.locator("#stage1-epochs input").fill("2")
+    page.locator("#stage1-epochs input").press("Enter")
+    page.locator("#recipe").get_by_text("two-stage, as chosen").wait_for(timeout=60_000)
+    assert "2 head-only epochs, then 2 of every layer" in page.locator("#recipe").inner_text()
+
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
     expect(page.locator("#start-training")).to_be_disabled()
-    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=120_000)
+    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=180_000)
     expect(page.locator("#start-training")).to_be_enabled()
     for plot in ("#loss-plot", "#acc-plot"):
         traces = page.locator(f"{plot} .scatterlayer .trace")
         assert traces.count() == 3, f"{plot} should show raw, smoothed and valid curves"
-    assert "Epoch 20:" in page.locator("#train-log textarea").input_value()
+        assert page.locator(plot).get_by_text("stage 2: every layer").count() == 1, "the switch is marked"
+    log = page.locator("#train-log textarea").input_value()
+    assert "Stage 2 from epoch 3" in log and "Epoch 4:" in log
+    (run,) = ctx.runs()
+    config = json.loads((run.path / "config.json").read_text())
+    assert (config["freeze"], config["head"], config["stage1_epochs"]) == ("two_stage", "mlp", 2)
     page.screenshot(path=tmp_path / "train.png", full_page=True)
 
     page.get_by_role("tab", name="4. Predict").click()
@@ -109,7 +125,7 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(os.environ.get("UPDATE_SCREENSHOTS") != "1", reason="make screenshots re-makes assets/")
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
-    """assets/train-tab.png for the README: the demo data, fine-tuning, caught after its second epoch, then stopped."""
+    """assets/train-tab.png for the README: the demo data, two-stage, caught in its second stage, then stopped."""
     from core.demo_data import ensure_demo_dataset
     from gui import AppContext, start
     from tests.conftest import free_port
@@ -122,10 +138,11 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         page.goto(demo.local_url)
         page.get_by_text("4 classes").wait_for(timeout=30_000)
         page.get_by_role("tab", name="2. Model").click()
-        page.get_by_label("Freeze backbone").uncheck()
+        page.locator("#freeze").get_by_text("Two-stage").click()
+        page.locator("#stage1-epochs input").fill("3")
         page.get_by_role("tab", name="3. Train").click()
         page.locator("#start-training").click()
-        page.wait_for_function("document.querySelector('#train-log textarea').value.includes('Epoch 2:')",
+        page.wait_for_function("document.querySelector('#train-log textarea').value.includes('Epoch 4:')",
                                timeout=240_000)
         page.wait_for_timeout(3000)
         shot = tmp_path / "train-tab.png"

@@ -1,0 +1,101 @@
+"""Recipe quality on real image sets: valid accuracy and wall time of frozen vs two-stage vs a CNN from scratch,
+each with the default settings, next to a linear probe (logistic regression on the same frozen features).
+
+    python bench/recipes.py [--sets digits textures] [--data DIR]   # writes bench/results/recipes.json
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import torch  # noqa: E402
+
+from core import RunFinished, TrainConfig, train  # noqa: E402
+from core.backbones import get_backbone  # noqa: E402
+from core.data import eval_transform  # noqa: E402
+from core.features import FeatureSet, extract_features  # noqa: E402
+from core.layout import scan_dataset  # noqa: E402
+from core.model import build_classifier  # noqa: E402
+from core.recipes import plan, train_counts  # noqa: E402
+from real_data import SETS  # noqa: E402
+
+RECIPES = {
+    "frozen": {"freeze": "frozen"},
+    "two_stage": {"freeze": "two_stage"},
+    "scratch_cnn": {"backbone": "scratch_cnn"},
+}
+
+
+def linear_probe(data: Path) -> dict:
+    """Logistic regression (scikit-learn, L-BFGS) on frozen EfficientNet-Lite0 features: the floor to beat."""
+    from sklearn.linear_model import LogisticRegression
+
+    start = time.perf_counter()
+    index = scan_dataset(data)
+    spec = get_backbone("efficientnet_lite0")
+    backbone = build_classifier(spec.name, len(index.classes), True, 224).backbone
+    items = index.splits["train"] + index.splits["valid"]
+    result = [x for x in extract_features(backbone, items, eval_transform(224, spec.mean, spec.std), torch.device("cpu"), 16)
+              if isinstance(x, FeatureSet)][0]
+    n = len(index.splits["train"])
+    (tx, ty), (vx, vy) = result.subset(0, n), result.subset(n, len(items))
+    probe = LogisticRegression(max_iter=2000, C=1.0).fit(tx.numpy(), ty.numpy())
+    return {"valid_acc": float(probe.score(vx.numpy(), vy.numpy())), "wall_s": round(time.perf_counter() - start, 1)}
+
+
+def run_recipe(data: Path, out: Path, overrides: dict) -> dict:
+    config = TrainConfig(data=str(data), out=str(out), **overrides)
+    start = time.perf_counter()
+    finished = [e for e in train(config) if isinstance(e, RunFinished)][-1]
+    resolved = json.loads((Path(finished.run_dir) / "config.json").read_text())
+    return {
+        "valid_acc": finished.best_valid_acc, "best_epoch": finished.best_epoch, "epochs_run": finished.epochs_run,
+        "wall_s": round(time.perf_counter() - start, 1),
+        "settings": {k: resolved[k] for k in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "head")},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--data", type=Path, help="also measure this ImageFolder")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "recipes.json")
+    args = parser.parse_args()
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    results = {"machine": {"cpu_threads": torch.get_num_threads(), "platform": platform.platform(),
+                           "torch": torch.__version__}, "sets": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        sets = {name: SETS[name](Path(tmp) / name) for name in args.sets}
+        if args.data:
+            sets[args.data.name] = args.data
+        for name, data in sets.items():
+            index = scan_dataset(data)
+            auto = plan(TrainConfig(data=str(data)), train_counts(index), "cpu")
+            row = {"images": {k: len(v) for k, v in index.splits.items()}, "classes": len(index.classes),
+                   "one_click_picks": auto.config.freeze, "one_click_reason": auto.reason,
+                   "linear_probe": linear_probe(data)}
+            print(f"{name}: linear probe {row['linear_probe']}", flush=True)
+            for recipe, overrides in RECIPES.items():
+                row[recipe] = run_recipe(data, Path(tmp) / "runs", overrides)
+                print(f"{name}: {recipe} {row[recipe]}", flush=True)
+            results["sets"][name] = row
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+    print(f"\n{'set':10} {'recipe':12} {'valid acc':>9} {'wall s':>7}")
+    for name, row in results["sets"].items():
+        for recipe in ("linear_probe", *RECIPES):
+            print(f"{name:10} {recipe:12} {row[recipe]['valid_acc']:9.1%} {row[recipe]['wall_s']:7.1f}")
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""Registries of optimizers and learning-rate schedules, all stepped once per training step."""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    import torch
+
+
+def _sgd(groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:
+    import torch
+
+    return torch.optim.SGD(groups, momentum=0.9, nesterov=True, weight_decay=weight_decay)
+
+
+def _adam(groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:
+    import torch
+
+    return torch.optim.Adam(groups, weight_decay=weight_decay)
+
+
+def _adamw(groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:
+    import torch
+
+    return torch.optim.AdamW(groups, weight_decay=weight_decay)
+
+
+OPTIMIZERS: dict[str, Callable[[list[dict], float], "torch.optim.Optimizer"]] = {
+    "adamw": _adamw, "adam": _adam, "sgd": _sgd,
+}
+OPTIMIZER_TITLES = {"adamw": "AdamW (decoupled weight decay)", "adam": "Adam", "sgd": "SGD with momentum"}
+# SGD needs a learning rate about ten times Adam's for the same progress.
+LR_SCALE = {"adamw": 1.0, "adam": 1.0, "sgd": 10.0}
+
+
+def _lambda(optimizer, factor: Callable[[int], float]):
+    import torch
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def _none(optimizer, total_steps: int):
+    return _lambda(optimizer, lambda step: 1.0)
+
+
+def _step(optimizer, total_steps: int):
+    """Divide by ten at one third and two thirds of the steps."""
+    every = max(1, math.ceil(total_steps / 3))
+    return _lambda(optimizer, lambda step: 0.1 ** (step // every))
+
+
+def _onecycle(optimizer, total_steps: int):
+    """Warm up over 10 % of the steps (at least two), then anneal; too few steps for a cycle stay constant."""
+    import torch
+
+    if total_steps < 6:
+        return _none(optimizer, total_steps)
+    return torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, max_lr=[g["lr"] for g in optimizer.param_groups], total_steps=total_steps,
+        pct_start=max(0.1, 2.5 / total_steps),
+    )
+
+
+def _cosine(optimizer, total_steps: int):
+    """Linear warm-up over the first 5 % of the steps, then a cosine down to zero."""
+    warmup = max(1, round(0.05 * total_steps))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total_steps - warmup))))
+
+    return _lambda(optimizer, factor)
+
+
+SCHEDULERS: dict[str, Callable] = {"onecycle": _onecycle, "cosine": _cosine, "step": _step, "none": _none}
+SCHEDULER_TITLES = {
+    "onecycle": "One-cycle (warm up, then anneal)", "cosine": "Cosine with warm-up",
+    "step": "Step (divide by 10 twice)", "none": "Constant",
+}
+
+
+def make_optimizer(name: str, groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:
+    """The named optimizer over param groups whose "lr" is each group's peak learning rate."""
+    return OPTIMIZERS[name](groups, weight_decay)
+
+
+def make_scheduler(name: str, optimizer, total_steps: int):
+    """The named schedule for `total_steps` steps; call `.step()` after every optimizer step."""
+    return SCHEDULERS[name](optimizer, total_steps)
