@@ -21,12 +21,18 @@ class EfficientNetLiteFeatures(nn.Module):
 
 
 class Classifier(nn.Module):
-    """Backbone -> head. While `frozen`, the backbone has no gradients and never leaves eval mode."""
+    """Backbone -> head. While `frozen`, the backbone has no gradients and never leaves eval mode.
 
-    def __init__(self, backbone: nn.Module, head: nn.Module, frozen: bool):
+    With `keep_bn_stats` (pretrained backbones), fine-tuning trains every weight but BatchNorm layers keep their
+    ImageNet statistics: recomputing them from small batches of unfamiliar pictures changes every feature at once,
+    which wrecks a head trained on the frozen features (two-stage) and makes validation (running stats) drift.
+    """
+
+    def __init__(self, backbone: nn.Module, head: nn.Module, frozen: bool, keep_bn_stats: bool = True):
         super().__init__()
         self.backbone = backbone
         self.head = head
+        self.keep_bn_stats = keep_bn_stats
         self.set_frozen(frozen)
 
     def set_frozen(self, frozen: bool) -> None:
@@ -41,6 +47,10 @@ class Classifier(nn.Module):
         super().train(mode)
         if self.frozen:
             self.backbone.eval()
+        elif self.keep_bn_stats:
+            for module in self.backbone.modules():
+                if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                    module.eval()
         return self
 
     def forward(self, x):
@@ -52,4 +62,5 @@ def build_classifier(backbone: str, num_classes: int, frozen: bool, image_size: 
     """A classifier for `num_classes` on the named backbone (ImageNet weights unless `pretrained` is False)."""
     spec = get_backbone(backbone)
     features = spec.build(pretrained and spec.pretrained, image_size)
-    return Classifier(features, build_head(head, spec.feature_dim, num_classes, hidden, dropout), frozen)
+    head_module = build_head(head, spec.feature_dim, num_classes, hidden, dropout)
+    return Classifier(features, head_module, frozen, keep_bn_stats=spec.pretrained)

@@ -52,11 +52,11 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> Mod
                                 value=DEFAULTS.head, label="New head", elem_id="head")
     c["freeze"] = gr.Radio(FREEZE_CHOICES, value=DEFAULTS.freeze, label="What trains", elem_id="freeze")
     with gr.Row():
-        c["epochs"] = gr.Number(value=None, label="Epochs (empty: automatic)", precision=0, minimum=0,
+        c["epochs"] = gr.Number(value=0, label="Epochs (0: automatic)", precision=0, minimum=0,
                                 maximum=1000, elem_id="epochs")
-        c["stage1_epochs"] = gr.Number(value=None, label="Head-only epochs of two-stage (empty: automatic)",
+        c["stage1_epochs"] = gr.Number(value=0, label="Head-only epochs of two-stage (0: automatic)",
                                        precision=0, minimum=0, maximum=1000, elem_id="stage1-epochs")
-        c["lr"] = gr.Number(value=None, label="Learning rate of the head (empty: automatic)", minimum=0,
+        c["lr"] = gr.Number(value=0, label="Learning rate of the head (0: automatic)", minimum=0,
                             maximum=10, elem_id="lr")
     recipe = gr.Markdown("Recipe: choose a dataset in the Data tab to see what one click will train.",
                          elem_id="recipe")

@@ -115,7 +115,7 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
     assert "one folder per class" in page.locator("#dataset-summary").inner_text()
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
-    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=120_000)
+    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=240_000)
     (run,) = ctx.runs()
     assert run.classes == ["blue", "red"]
     split = json.loads((run.path / "split.json").read_text())
