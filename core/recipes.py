@@ -119,9 +119,3 @@ def train_counts(index) -> dict[str, int]:
         counts[index.classes[label]] += 1
     return counts
 
-
-def is_auto(config: TrainConfig) -> bool:
-    """Whether anything in `config` is still left to `plan`."""
-    return (config.freeze == "auto" or config.balance == "auto" or config.lr is None or config.epochs is None
-            or (config.freeze == "two_stage" and config.stage1_epochs is None))
-
