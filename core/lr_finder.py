@@ -6,7 +6,6 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
-
 from typing import Iterator
 
 import torch
@@ -135,6 +134,3 @@ def _feature_batches(features: FeatureSet, batch: int):
 def _forever(loader: DataLoader):
     while True:
         yield from loader
-
-
-
