@@ -3,6 +3,8 @@
 - digits: scikit-learn's scans of handwritten digits (UCI, 8x8 greyscale), saved at 32x32, flat class folders.
 - textures: patches of scikit-image's photographs of brick, grass, gravel and the moon's surface; training
   patches come from the top 60 % of each photo and validation patches from the bottom 40 %, so no pixel is shared.
+- micro: small greyscale patches of scikit-image's microscopy, retina, sky and surface photographs (8 classes,
+  32 px, split the same way): far from ImageNet, low detail, and hard enough that the recipes differ.
 """
 from __future__ import annotations
 
@@ -32,9 +34,17 @@ def textures_dataset(root: Path, train_per_class: int = 60, valid_per_class: int
     """Patches of four real photographs in root/train/<class>/ and root/valid/<class>/."""
     from skimage import data
 
-    rng = np.random.default_rng(seed)
     photos = {"brick": data.brick(), "grass": data.grass(), "gravel": data.gravel(), "moon": data.moon()}
+    return _photo_patches(root, photos, train_per_class, valid_per_class, patch, seed)
+
+
+def _photo_patches(root: Path, photos: dict, train_per_class: int, valid_per_class: int, patch: int, seed: int,
+                   grey: bool = False) -> Path:
+    """Random patches per photo: train from the top 60 %, valid from the bottom 40 %, each turned by k x 90 deg."""
+    rng = np.random.default_rng(seed)
     for name, photo in photos.items():
+        if grey and photo.ndim == 3:
+            photo = np.asarray(Image.fromarray(photo).convert("L"))
         height = photo.shape[0]
         cut = int(height * 0.6)
         for split, (top, bottom), count in (("train", (0, cut), train_per_class),
@@ -49,4 +59,16 @@ def textures_dataset(root: Path, train_per_class: int = 60, valid_per_class: int
     return root
 
 
-SETS = {"digits": digits_dataset, "textures": textures_dataset}
+def micro_dataset(root: Path, train_per_class: int = 40, valid_per_class: int = 15, patch: int = 32,
+                  seed: int = 0) -> Path:
+    """Greyscale 32-px patches of eight real images (cells, stained tissue, retina, sky, moon, gravel, grass, brick)."""
+    from skimage import data
+
+    retina = data.retina()[300:1100, 300:1100]  # inside the eye: the black surround would give the class away
+    photos = {"cells": data.cell(), "tissue": data.immunohistochemistry(), "retina": retina,
+              "sky": data.hubble_deep_field(), "moon": data.moon(), "gravel": data.gravel(), "grass": data.grass(),
+              "brick": data.brick()}
+    return _photo_patches(root, photos, train_per_class, valid_per_class, patch, seed, grey=True)
+
+
+SETS = {"digits": digits_dataset, "textures": textures_dataset, "micro": micro_dataset}

@@ -21,8 +21,7 @@ import torch  # noqa: E402
 
 from core import RunFinished, TrainConfig, train  # noqa: E402
 from core.backbones import get_backbone  # noqa: E402
-from core.data import eval_transform  # noqa: E402
-from core.features import FeatureSet, extract_features  # noqa: E402
+from core.features import FeatureSet, dataset_features  # noqa: E402
 from core.layout import scan_dataset  # noqa: E402
 from core.model import build_classifier  # noqa: E402
 from core.recipes import plan, train_counts  # noqa: E402
@@ -43,11 +42,11 @@ def linear_probe(data: Path) -> dict:
     index = scan_dataset(data)
     spec = get_backbone("efficientnet_lite0")
     backbone = build_classifier(spec.name, len(index.classes), True, 224).backbone
-    items = index.splits["train"] + index.splits["valid"]
-    result = [x for x in extract_features(backbone, items, eval_transform(224, spec.mean, spec.std), torch.device("cpu"), 16)
-              if isinstance(x, FeatureSet)][0]
-    n = len(index.splits["train"])
-    (tx, ty), (vx, vy) = result.subset(0, n), result.subset(n, len(items))
+    train_items, valid_items = index.splits["train"], index.splits["valid"]
+    result = [x for x in dataset_features(spec, backbone, TrainConfig(data=str(data)), train_items, valid_items,
+                                          torch.device("cpu")) if isinstance(x, FeatureSet)][0]
+    n = len(train_items)
+    (tx, ty), (vx, vy) = result.subset(0, n), result.subset(n, n + len(valid_items))
     probe = LogisticRegression(max_iter=2000, C=1.0).fit(tx.numpy(), ty.numpy())
     return {"valid_acc": float(probe.score(vx.numpy(), vy.numpy())), "wall_s": round(time.perf_counter() - start, 1)}
 

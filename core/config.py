@@ -14,6 +14,7 @@ from .optim import OPTIMIZERS, SCHEDULERS
 
 FREEZE_MODES = ("auto", "frozen", "finetune", "two_stage")
 BALANCE_MODES = ("auto", "none", "weights", "sampler")
+ENGINES = ("auto", "onnxruntime", "pytorch")  # for a frozen backbone's one pass over the images (core.engines)
 
 
 def _opt(help: str, parse=None, choices=None, flag: str | None = None):
@@ -49,6 +50,9 @@ class TrainConfig:
     augment: str = field(default="flip,crop", metadata=_opt(
         "training augmentations, comma separated: flip, rotate, crop, color, trivial, or none "
         "(used wherever the backbone trains on images)"))
+    views: int | None = field(default=None, metadata=_opt(
+        "frozen backbone: versions of each training image it reads once and caches, the original plus augmented "
+        "ones (1 = no augmentation; default: auto, more for small sets)", int))
     patience: int = field(default=5, metadata=_opt(
         "stop a stage after this many epochs without a better validation result (0 = never)"))
     balance: str = field(default="auto", metadata=_opt(
@@ -61,6 +65,9 @@ class TrainConfig:
     out: str = field(default="runs", metadata=_opt("folder that receives one run folder per run"))
     device: str = field(default="auto", metadata=_opt("auto, cpu or cuda"))
     num_workers: int = field(default=0, metadata=_opt("data-loading worker processes"))
+    engine: str = field(default="auto", metadata=_opt(
+        "engine for the frozen backbone's one pass: onnxruntime (fastest on CPU), pytorch, or auto "
+        "(onnxruntime on CPU, pytorch on CUDA)", choices=list(ENGINES)))
 
     def validate(self) -> None:
         """Reject values no run could use, with a sentence a non-coder can act on."""
@@ -108,6 +115,10 @@ class TrainConfig:
             raise ValueError(f"{self.backbone} only takes {spec.fixed_size}-pixel images: set the image size to "
                              f"{spec.fixed_size}")
         parse_augment(self.augment)
+        if self.views is not None and not 1 <= self.views <= 20:
+            raise ValueError("views must be between 1 (the original images only) and 20")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -56,6 +56,7 @@ class FeaturesProgress(Event):
     total: int
     images_per_s: float
     eta_s: float
+    cached: int = 0
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterator
 
+from .cache import default_cache_dir
 from .events import CheckProgress
 from .health_rules import RULES, Sample
 from .images import UnreadableImage, load_image
@@ -51,13 +52,6 @@ class HealthReport:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def default_cache_dir() -> Path:
-    """$TRANSFER_STUDIO_CACHE, else the user's cache folder; never inside a served folder."""
-    if os.environ.get("TRANSFER_STUDIO_CACHE"):
-        return Path(os.environ["TRANSFER_STUDIO_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "transfer-studio"
 
 
 def file_facts(path: Path) -> FileFacts:

@@ -14,9 +14,9 @@ from torch.utils.data import DataLoader
 
 from .backbones import get_backbone
 from .config import TrainConfig
-from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
+from .data import ImageFiles, collate_skipping_bad, train_transform
 from .events import Event, FeaturesProgress, StepDone
-from .features import FeatureSet, extract_features
+from .features import FeatureSet, dataset_features
 from .layout import scan_dataset
 from .model import build_classifier
 from .optim import make_optimizer
@@ -68,11 +68,10 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
     started = time.perf_counter()
     if heads_only:
         features = None
-        for item in extract_features(model.backbone, items, eval_transform(cfg.image_size, spec.mean, spec.std),
-                                     device, 16 if device.type == "cpu" else 128, cfg.num_workers, stop):
+        for item in dataset_features(spec, model.backbone, cfg, items, [], device, 1, stop):
             if isinstance(item, FeaturesProgress):
                 yield item
-            else:
+            elif isinstance(item, FeatureSet):
                 features = item
         if features is None:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, replace
 
+from .augment import parse_augment
 from .backbones import get_backbone
 from .config import TrainConfig
 from .optim import LR_SCALE
@@ -18,6 +19,9 @@ HEAD_LR, FINETUNE_LR = 1e-2, 1e-3
 BACKBONE_LR_FACTOR = 0.1  # fine-tuning: the pretrained layers move ten times slower than the new head
 STAGE2_LR_FACTOR = 0.01  # two-stage: every layer continues at 1/100 of the head's learning rate
 IMBALANCE_FOR_WEIGHTS = 3.0
+# Frozen backbone with augmentation: cache up to MAX_VIEWS versions of each training image, about VIEW_BUDGET
+# backbone passes in all, so small sets (which need augmentation most) get the most versions.
+MAX_VIEWS, VIEW_BUDGET = 4, 1000
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,16 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
         if balance == "weights":
             why.append(f"the largest class has {imbalance:.0f}x the images of the smallest, so the loss weighs "
                        "rare classes more")
+    views = config.views
+    if views is None:
+        views = 1
+        if freeze in ("frozen", "two_stage") and parse_augment(config.augment):
+            views = max(1, min(MAX_VIEWS, VIEW_BUDGET // n))
+        if views > 1:
+            why.append(f"the frozen backbone reads {views} versions of each training image once (the original and "
+                       f"{views - 1} augmented) and the head trains on all of them")
     resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if freeze == "two_stage" else None,
-                       lr=lr, balance=balance)
+                       lr=lr, balance=balance, views=views)
     image_epochs = (epochs - stage1) if freeze == "two_stage" else (0 if freeze == "frozen" else epochs)
     estimate = n * image_epochs / rate
     schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of every layer at learning rate "

@@ -18,8 +18,8 @@ from .backbones import get_backbone
 from .checkpoint import load_checkpoint, write_json_atomic
 from .config import TrainConfig
 from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
-from .events import EpochDone, Event, Message, RunStarted, StageStarted
-from .features import FeatureSet, extract_features
+from .events import EpochDone, Event, FeaturesProgress, Message, RunStarted, StageStarted
+from .features import FeatureSet, dataset_features
 from .layout import scan_dataset
 from .model import build_classifier
 from .optim import make_optimizer, make_scheduler
@@ -172,46 +172,45 @@ def _image_batches(run: RunState) -> tuple[Batches, Batches, int]:
 
 
 def _features(run: RunState) -> Iterator[Event]:
-    """Every image through the frozen backbone once; returns the FeatureSet (None when stopped)."""
-    cfg, spec = run.config, get_backbone(run.config.backbone)
-    items = run.index.splits["train"] + run.index.splits["valid"]
-    yield run.emit(Message(f"Reading {len(items)} images through the frozen backbone (once)"))
+    """Every image (and view) through the frozen backbone once, or from the cache; the FeatureSet, None when stopped."""
+    cfg, split = run.config, run.index.splits
     features = None
-    batch = 16 if run.device.type == "cpu" else 128
-    for item in extract_features(run.model.backbone, items, eval_transform(cfg.image_size, spec.mean, spec.std),
-                                 run.device, batch, cfg.num_workers, run.stop):
+    for item in dataset_features(get_backbone(cfg.backbone), run.model.backbone, cfg, split["train"], split["valid"],
+                                 run.device, cfg.views or 1, run.stop):
         if isinstance(item, FeatureSet):
             features = item
         else:
-            yield run.emit(item, keep=False)
+            yield run.emit(item, keep=not isinstance(item, FeaturesProgress))
     if features is not None:
         yield from run.note_skipped(features.skipped)
     return features
 
 
 def _feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, int]:
-    """Batches of stored features: the head's epochs cost no backbone pass at all."""
-    cfg = run.config
-    n = len(run.index.splits["train"])
-    train_x, train_y = features.subset(0, n)
-    valid_x, valid_y = features.subset(n, n + len(run.index.splits["valid"]))
+    """Batches of stored features, each image in one of its cached views per epoch: no backbone pass at all."""
+    cfg, n = run.config, len(run.index.splits["train"])
+    views = cfg.views or 1
+    train_x, train_y = features.views(n, views)
+    valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]))
     generator = torch.Generator().manual_seed(cfg.seed)
     weights = _class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
+    m = train_x.shape[1]
 
     def train_batches():
         if weights is None:
-            order = torch.randperm(len(train_x), generator=generator)
+            order = torch.randperm(m, generator=generator)
         else:
-            order = torch.multinomial(weights, len(train_x), replacement=True, generator=generator)
+            order = torch.multinomial(weights, m, replacement=True, generator=generator)
+        view = torch.randint(views, (m,), generator=generator) if views > 1 else torch.zeros(m, dtype=torch.long)
         chunks = list(order.split(cfg.batch))
         if len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks.pop()
-        return ((train_x[i].to(run.device), train_y[i], []) for i in chunks)
+        return ((train_x[view[i], i].to(run.device), train_y[i], []) for i in chunks)
 
     def valid_batches():
         return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
 
-    return train_batches, valid_batches, _steps(len(train_x), cfg.batch)
+    return train_batches, valid_batches, _steps(m, cfg.batch)
 
 
 def _fit(run: RunState, stage: Stage) -> Iterator[Event]:

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 
 from core.events import CheckProgress, EpochDone, Event, FeaturesProgress, RunStarted, StageStarted, StepDone
 
-TRAIN_COLOUR, VALID_COLOUR = "#4f6bed", "#e8590c"
+TRAIN_COLOUR, VALID_COLOUR, SCRATCH_COLOUR = "#4f6bed", "#e8590c", "#2f9e44"
 
 
 def smooth(values: list[float], weight: float = 0.8) -> list[float]:
@@ -36,11 +36,12 @@ class Curves:
     valid_loss: list[float] = field(default_factory=list)
     valid_acc: list[float] = field(default_factory=list)
     stages: list[StageStarted] = field(default_factory=list)
+    baseline: "Curves | None" = None  # a from-scratch run on the same data, drawn over this one
 
     @property
     def points(self) -> int:
         """How many points the figures hold; unchanged means there is nothing new to draw."""
-        return len(self.steps) + len(self.epoch_steps)
+        return len(self.steps) + len(self.epoch_steps) + (self.baseline.points if self.baseline else 0)
 
     def add(self, event: Event) -> None:
         if isinstance(event, StepDone):
@@ -64,9 +65,17 @@ class Curves:
                         line={"color": TRAIN_COLOUR, "width": 2.5})
         fig.add_scatter(x=self.epoch_steps, y=valid, mode="lines+markers", name="valid (each epoch)",
                         line={"color": VALID_COLOUR, "width": 1.5, "dash": "dot"}, marker={"size": 8})
+        if self.baseline is not None:
+            base = self.baseline
+            fig.add_scatter(x=base.steps, y=smooth(base.loss if metric == "loss" else base.acc), mode="lines",
+                            name="from scratch: train (smoothed)", line={"color": SCRATCH_COLOUR, "width": 1.5},
+                            opacity=0.5)
+            fig.add_scatter(x=base.epoch_steps, y=base.valid_loss if metric == "loss" else base.valid_acc,
+                            mode="lines+markers", name="from scratch: valid",
+                            line={"color": SCRATCH_COLOUR, "width": 1.5, "dash": "dot"}, marker={"size": 7})
         fig.update_layout(
             title={"text": "Loss" if metric == "loss" else "Accuracy", "x": 0.02},
-            xaxis_title="step", height=320, margin={"l": 50, "r": 20, "t": 45, "b": 40},
+            xaxis_title="step", height=320 if self.baseline is None else 360, margin={"l": 50, "r": 20, "t": 45, "b": 40},
             legend={"orientation": "h", "y": -0.25}, template="plotly_white",
         )
         if metric == "accuracy":
@@ -78,8 +87,8 @@ class Curves:
 
 
 def progress_html(event: Event | None, started: RunStarted | None, text: str | None = None,
-                  stage: StageStarted | None = None) -> str:
-    """A progress bar with epoch, step, images/s and ETA, for whichever phase the run is in."""
+                  stage: StageStarted | None = None, what: str = "") -> str:
+    """A progress bar with epoch, step, images/s and ETA, for whichever phase the run is in (`what` names the run)."""
     fraction, label = 0.0, text or "Waiting to start"
     in_stage = f" (stage {stage.stage}: {stage.name})" if stage else ""
     if isinstance(event, CheckProgress):
@@ -88,7 +97,8 @@ def progress_html(event: Event | None, started: RunStarted | None, text: str | N
                  f"ETA {format_duration(event.eta_s)}")
     elif isinstance(event, FeaturesProgress):
         fraction = event.done / max(event.total, 1)
-        label = (f"Reading images through the frozen backbone: {event.done}/{event.total} · "
+        cached = f" ({event.cached} from the cache)" if event.cached else ""
+        label = (f"Reading images through the frozen backbone: {event.done}/{event.total}{cached} · "
                  f"{event.images_per_s:.0f} img/s · ETA {format_duration(event.eta_s)}")
     elif isinstance(event, StepDone) and started is not None:
         fraction = event.step / max(event.total_steps, 1)
@@ -99,6 +109,8 @@ def progress_html(event: Event | None, started: RunStarted | None, text: str | N
         label = f"Sweeping learning rates: {event.step}/{event.total_steps} · ETA {format_duration(event.eta_s)}"
     elif text is not None:
         fraction = 1.0 if text.startswith(("Finished", "Stopped", "Checked")) else 0.0
+    if what and event is not None:
+        label = f"{what} · {label}"
     return (
         '<div class="ts-progress"><div class="ts-bar" style="width:{:.1f}%"></div>'
         '<span>{}</span></div>'.format(100 * fraction, html.escape(label))

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from core.health import default_cache_dir
+from core.cache import default_cache_dir
 from core.runs import RunInfo, list_runs
 
 

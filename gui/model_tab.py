@@ -83,8 +83,13 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> Mod
             c["seed"] = gr.Number(value=DEFAULTS.seed, label="Seed (same seed, same curves)", precision=0)
         c["augment"] = gr.CheckboxGroup(
             [(f"{name}: {text}", name) for name, text in AUGMENTATIONS.items()], value=parse_augment(DEFAULTS.augment),
-            label="Augmentation while the backbone trains on images", elem_id="augment",
+            label="Augmentation", elem_id="augment",
+            info="Applied to every training image each epoch while the backbone trains; a frozen backbone instead "
+                 "reads a few augmented versions of each image once and keeps them.",
         )
+        c["views"] = gr.Number(value=0, precision=0, minimum=0, maximum=20, elem_id="views",
+                               label="Frozen backbone: versions of each training image, original included "
+                                     "(0: automatic, 1: no augmentation)")
     inputs = ModelInputs(c, recipe)
     model_tools.build(ctx, dataset, valid_percent, inputs)
     return inputs

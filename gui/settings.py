@@ -8,7 +8,8 @@ from core.config import TrainConfig
 DEFAULTS = TrainConfig(data="")
 # The Model tab's inputs, in the order every handler takes them; each is a TrainConfig field.
 FIELDS = ("backbone", "head", "freeze", "epochs", "stage1_epochs", "lr", "optimizer", "scheduler", "weight_decay",
-          "label_smoothing", "batch", "image_size", "augment", "patience", "balance", "hidden", "dropout", "seed")
+          "label_smoothing", "batch", "image_size", "augment", "views", "patience", "balance", "hidden", "dropout",
+          "seed")
 
 
 def _blank_to_none(value):
@@ -16,7 +17,7 @@ def _blank_to_none(value):
 
 
 def config_from_inputs(data: str, valid_percent, out: str, values: dict) -> TrainConfig:
-    """A TrainConfig from the tab's values: empty epochs or learning rate mean automatic."""
+    """A TrainConfig from the tab's values: empty (or 0) epochs, views or learning rate mean automatic."""
     augment = values.get("augment", DEFAULTS.augment)
     if isinstance(augment, (list, tuple)):
         augment = ",".join(augment) or "none"
@@ -26,6 +27,7 @@ def config_from_inputs(data: str, valid_percent, out: str, values: dict) -> Trai
         data=data, out=out, augment=augment,
         valid_fraction=float(valid_percent if valid_percent is not None else 20) / 100,
         epochs=_int_or_none(values.get("epochs")), stage1_epochs=_int_or_none(values.get("stage1_epochs")),
+        views=_int_or_none(values.get("views")),
         lr=None if _blank_to_none(values.get("lr")) is None else float(values["lr"]),
     )
     for name in ("hidden", "batch", "image_size", "patience", "seed"):

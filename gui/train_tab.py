@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
+from pathlib import Path
 
 import gradio as gr
 
@@ -17,6 +19,8 @@ from .settings import FIELDS, config_from_inputs
 REFRESH_S = 0.5
 MODES = {"frozen": "frozen backbone", "finetune": "every layer training", "two_stage": "two-stage"}
 LOG_LINES = 12
+SCRATCH = "From scratch"
+BASELINES_DIR = "baselines"  # scratch comparison runs live here, so "Newest run" stays the user's own model
 
 
 def finished_sentence(event: RunFinished) -> str:
@@ -45,10 +49,36 @@ def _log_line(event) -> str | None:
     return None
 
 
-def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request):
-    """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
+def scratch_sentence(event: RunFinished) -> str:
+    """How the from-scratch comparison ended, in words."""
+    if event.best_valid_acc is None:
+        return "The from-scratch comparison was stopped before its first epoch ended."
+    return (f"For comparison, the small CNN trained from scratch on the same images reached "
+            f"{event.best_valid_acc:.1%} (epoch {event.best_epoch}, {event.wall_s:.0f} s)"
+            + (", stopped early." if event.stopped else "."))
+
+
+def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool):
+    """(is_scratch, event): the run's own events, then, if asked and it finished, a from-scratch CNN's on the same
+    data, split, batch and number of epochs, so both runs share the step axis."""
     from core.trainer import train
 
+    started = finished = None
+    for event in train(config, stop):
+        started = event if isinstance(event, RunStarted) else started
+        finished = event if isinstance(event, RunFinished) else finished
+        yield False, event
+    if not compare_scratch or finished is None or finished.stopped or stop.is_set():
+        return
+    baseline = replace(config, backbone="scratch_cnn", freeze="finetune", epochs=started.epochs, stage1_epochs=None,
+                       lr=None, out=str(Path(config.out) / BASELINES_DIR))
+    for event in train(baseline, stop):
+        yield True, event
+
+
+def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request,
+                 compare_scratch: bool = False):
+    """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
     curves, log = Curves(), []
     try:
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), valid_percent, str(ctx.runs_dir), settings)
@@ -58,10 +88,12 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
         return
     stop = ctx.stops[request.session_hash] = threading.Event()
     started, stage, last_yield, status, outcome = None, None, 0.0, "Training…", "Starting…"
-    latest, drawn = None, -1
+    latest, drawn, what, own_status = None, -1, "", ""
     try:
-        for event in train(config, stop):
-            curves.add(event)
+        for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
+            if is_scratch and curves.baseline is None:
+                curves.baseline, stage, what = Curves(), None, SCRATCH
+            (curves.baseline if is_scratch else curves).add(event)
             if isinstance(event, RunStarted):
                 started = event
             if isinstance(event, StageStarted):
@@ -69,15 +101,22 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
             if isinstance(event, (FeaturesProgress, StepDone)):
                 latest = event
             line = _log_line(event)
+            if line and is_scratch:
+                line = f"{SCRATCH}: " + (scratch_sentence(event) if isinstance(event, RunFinished) else line)
             if line:
                 log.append(line)
             if isinstance(event, RunFinished):
-                status, outcome = finished_sentence(event), "Stopped" if event.stopped else "Finished"
+                if is_scratch:
+                    status = f"{own_status} {scratch_sentence(event)}"
+                else:
+                    own_status, outcome = finished_sentence(event), "Stopped" if event.stopped else "Finished"
+                    status = own_status + (" Now training a small CNN from scratch on the same images, for "
+                                           "comparison…" if compare_scratch and not event.stopped else "")
                 latest = None
             now = time.monotonic()
             if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
                 last_yield = now
-                bar = progress_html(latest, started, None if latest else outcome, stage)
+                bar = progress_html(latest, started, None if latest else outcome, stage, what)
                 # Re-sending unchanged figures would make the browser redraw both charts for nothing.
                 plots = (gr.skip(), gr.skip()) if curves.points == drawn else (curves.figure("loss"), curves.figure("accuracy"))
                 drawn = curves.points
@@ -85,8 +124,11 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
     except (DatasetError, BackboneUnavailable) as err:
         status, outcome = f"⚠️ {err}", "Not started"
     except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
-        status = f"⚠️ Training failed: {type(err).__name__}: {err}. The best checkpoint saved so far is kept."
-        outcome = "Failed"
+        if what == SCRATCH:
+            status = f"{own_status} ⚠️ The from-scratch comparison failed: {type(err).__name__}: {err}."
+        else:
+            status = f"⚠️ Training failed: {type(err).__name__}: {err}. The best checkpoint saved so far is kept."
+            outcome = "Failed"
     finally:
         ctx.stops.pop(request.session_hash, None)
     yield (progress_html(None, started, outcome), curves.figure("loss"), curves.figure("accuracy"),
@@ -114,19 +156,25 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
         loss_plot = gr.Plot(empty.figure("loss"), label="Loss", elem_id="loss-plot")
         acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
     log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
+    compare = gr.Checkbox(
+        False, label="Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
+                     "these charts (shows what the pretrained backbone buys; takes a few minutes more)",
+        elem_id="compare-scratch",
+    )
 
     def run(dataset, valid_percent, backbone, head, freeze, epochs, stage1_epochs, lr, optimizer, scheduler,
-            weight_decay, label_smoothing, batch, image_size, augment, patience, balance, hidden, dropout, seed,
-            request: gr.Request):
+            weight_decay, label_smoothing, batch, image_size, augment, views, patience, balance, hidden, dropout,
+            seed, compare_scratch, request: gr.Request):
         values = locals()
-        yield from train_stream(ctx, dataset, valid_percent, {name: values[name] for name in FIELDS}, request)
+        yield from train_stream(ctx, dataset, valid_percent, {name: values[name] for name in FIELDS}, request,
+                                bool(compare_scratch))
 
     def halt(request: gr.Request):
         return stop_training(ctx, request)
 
     busy = start.click(lambda: gr.Button("Training…", interactive=False), None, start, api_visibility="private")
     event = busy.then(
-        run, [dataset_box, valid_percent, *model.as_list()], [progress, loss_plot, acc_plot, log, status],
+        run, [dataset_box, valid_percent, *model.as_list(), compare], [progress, loss_plot, acc_plot, log, status],
         api_name="train", concurrency_limit=1, show_progress="hidden",
     )
     event.then(lambda: gr.Button("Start training", interactive=True), None, start, api_visibility="private")

@@ -1,0 +1,135 @@
+"""Engines for a frozen backbone's single pass over the images: ONNX Runtime on CPU, PyTorch elsewhere.
+
+On this kind of CPU ONNX Runtime runs the same graph 4-10x faster than PyTorch eager. The backbone is exported
+once per (backbone, weights, image size) into the user's cache folder; on CUDA it stays in PyTorch, under autocast.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import threading
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .backbones import BackboneSpec, efficientnet_lite_weights_path
+from .cache import cpu_threads, default_cache_dir
+
+ONNX_OPSET = 17
+_export_lock = threading.Lock()
+
+
+@dataclass
+class FrozenEncoder:
+    """Maps a float32 NCHW batch to pooled features; `key` names everything the features depend on but the image."""
+
+    engine: str
+    key: str
+    run: Callable[[torch.Tensor], torch.Tensor]
+    batch: int
+    note: str = ""
+
+
+def weights_id(spec: BackboneSpec) -> str:
+    """The backbone's weights file by name, size and modification time (a changed file gives new features)."""
+    path = efficientnet_lite_weights_path(int(spec.name[-1])) if spec.source == "bundled" else spec.weights_path()
+    if path is None or not path.is_file():
+        return "random"
+    stat = path.stat()
+    return f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def export_onnx(module: nn.Module, image_size: int, path: Path) -> Path:
+    """Export `module` (images -> features) with a dynamic batch axis; written atomically, so a crash leaves none."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    was_training = module.training
+    module.eval()
+    buffer = io.BytesIO()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                module, (torch.zeros(2, 3, image_size, image_size),), buffer, dynamo=False, opset_version=ONNX_OPSET,
+                input_names=["images"], output_names=["outputs"],
+                dynamic_axes={"images": {0: "batch"}, "outputs": {0: "batch"}},
+            )
+    finally:
+        module.train(was_training)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buffer.getvalue())
+    os.replace(tmp, path)
+    return path
+
+
+class OnnxRunner:
+    """An ONNX Runtime CPU session on as many threads as this process has cores."""
+
+    def __init__(self, path: Path, threads: int | None = None):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or cpu_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        array = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        return torch.from_numpy(self.session.run(None, {"images": array})[0])
+
+
+def onnx_runner(module: nn.Module, image_size: int, name: str, cache_dir: Path | None = None) -> tuple[OnnxRunner, str]:
+    """The cached export named `name` (exported now if missing), loaded in ONNX Runtime; also says which."""
+    path = (cache_dir or default_cache_dir()) / "onnx" / f"{name}.onnx"
+    with _export_lock:
+        note = "exported once and cached" if not path.is_file() else "cached export"
+        if not path.is_file():
+            export_onnx(module, image_size, path)
+    return OnnxRunner(path), note
+
+
+def torch_runner(module: nn.Module, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
+    """PyTorch inference: channels-last, no autograd, autocast to bf16/fp16 on CUDA."""
+    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        module.eval()
+        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
+            x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+            return module(x).float().cpu()
+
+    return run
+
+
+def pick_engine(requested: str, device: torch.device) -> str:
+    """'auto' is ONNX Runtime on CPU when it is installed, else PyTorch."""
+    if requested != "auto":
+        return requested
+    if device.type != "cpu":
+        return "pytorch"
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return "pytorch"
+    return "onnxruntime"
+
+
+def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, preprocess: str, device: torch.device,
+                   engine: str = "auto", cache_dir: Path | None = None) -> FrozenEncoder:
+    """The fastest engine for a frozen pretrained backbone; falls back to PyTorch, saying why, if export fails."""
+    key = f"{spec.name}|{weights_id(spec)}|{image_size}|{preprocess}"
+    name = f"{spec.name}-{image_size}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
+    chosen = pick_engine(engine, device)
+    if chosen == "onnxruntime":
+        try:
+            runner, note = onnx_runner(module, image_size, name, cache_dir)
+            return FrozenEncoder("onnxruntime", key, runner, 32, note)
+        except Exception as err:  # an architecture the exporter cannot handle still trains, only slower
+            return FrozenEncoder("pytorch", key, torch_runner(module, device), 16,
+                                 f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch")
+    return FrozenEncoder("pytorch", key, torch_runner(module, device), 16 if device.type == "cpu" else 128)
