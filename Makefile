@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: run test screenshots bench clean
+.PHONY: run test screenshots bench bench-recipes clean
 
 # Re-installs whenever requirements.txt changes; pip's notes about the machine's local indexes are filtered out.
 $(VENV)/.installed: requirements.txt
@@ -23,8 +23,12 @@ screenshots: $(VENV)/.installed
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/gui/test_browser.py -k screenshot
 
 bench: $(VENV)/.installed
+	$(PY) bench/speed.py
 	$(PY) bench/demo_run.py
 	$(PY) bench/health_check.py
+
+bench-recipes: $(VENV)/.installed
+	$(PY) bench/recipes.py
 
 clean:
 	rm -rf runs .pytest_cache

@@ -24,6 +24,17 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, dest=f.name, type=parse, default=f.default, **kwargs)
 
 
+def config_arguments(config: TrainConfig) -> list[str]:
+    """The `train` flags that give `config`: data, out, and every field that differs from its default."""
+    defaults = TrainConfig(data=config.data)
+    args: list[str] = []
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if f.name in ("data", "out") or (value is not None and value != getattr(defaults, f.name)):
+            args += [f.metadata.get("flag") or "--" + f.name.replace("_", "-"), str(value)]
+    return args
+
+
 def _help(name: str) -> str:
     return next(f.metadata["help"] for f in fields(TrainConfig) if f.name == name)
 
@@ -33,20 +44,33 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import os
+
+    from .distributed import leave
     from .trainer import train
 
-    for event in train(_config(args)):
-        if isinstance(event, (EpochDone, StageStarted)):
-            print(json.dumps(event.to_dict()), flush=True)
-        elif isinstance(event, Message) and event.level != "info":
-            print(event.text, file=sys.stderr, flush=True)
-        elif isinstance(event, RunFinished):
-            print(json.dumps({
-                "run_dir": event.run_dir, "best_valid_acc": event.best_valid_acc, "best_epoch": event.best_epoch,
-                "epochs_run": event.epochs_run, "wall_s": round(event.wall_s, 3), "stopped": event.stopped,
-                "checkpoint": event.checkpoint,
-            }), flush=True)
+    quiet = int(os.environ.get("RANK", "0")) != 0  # under torchrun only rank 0 speaks
+    try:
+        for event in train(_config(args)):
+            if not quiet:
+                _print_event(event)
+    finally:
+        leave()
     return 0
+
+
+def _print_event(event) -> None:
+    """Epochs and stage switches as JSON lines, warnings on stderr, and the result as the last JSON line."""
+    if isinstance(event, (EpochDone, StageStarted)):
+        print(json.dumps(event.to_dict()), flush=True)
+    elif isinstance(event, Message) and event.level != "info":
+        print(event.text, file=sys.stderr, flush=True)
+    elif isinstance(event, RunFinished):
+        print(json.dumps({
+            "run_dir": event.run_dir, "best_valid_acc": event.best_valid_acc, "best_epoch": event.best_epoch,
+            "epochs_run": event.epochs_run, "wall_s": round(event.wall_s, 3), "stopped": event.stopped,
+            "checkpoint": event.checkpoint,
+        }), flush=True)
 
 
 def _predict(args: argparse.Namespace) -> int:

@@ -5,6 +5,7 @@ once per (backbone, weights, image size) into the user's cache folder; on CUDA i
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -67,13 +68,13 @@ def export_onnx(module: nn.Module, image_size: int, path: Path) -> Path:
 
 
 class OnnxRunner:
-    """An ONNX Runtime CPU session on as many threads as this process has cores."""
+    """An ONNX Runtime CPU session on as many threads as PyTorch may use here (all the cores this process has)."""
 
     def __init__(self, path: Path, threads: int | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or cpu_threads()
+        options.intra_op_num_threads = threads or min(cpu_threads(), torch.get_num_threads())
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
@@ -93,13 +94,25 @@ def onnx_runner(module: nn.Module, image_size: int, name: str, cache_dir: Path |
     return OnnxRunner(path), note
 
 
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """Mixed precision on CUDA: bf16 where the GPU has it, else fp16; None (plain fp32) elsewhere."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device):
+    """torch.autocast on CUDA with `autocast_dtype`, a no-op context on CPU."""
+    dtype = autocast_dtype(device)
+    return torch.autocast(device.type, dtype=dtype) if dtype is not None else contextlib.nullcontext()
+
+
 def torch_runner(module: nn.Module, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
     """PyTorch inference: channels-last, no autograd, autocast to bf16/fp16 on CUDA."""
-    dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float16
 
     def run(x: torch.Tensor) -> torch.Tensor:
         module.eval()
-        with torch.inference_mode(), torch.autocast(device.type, dtype=dtype, enabled=device.type == "cuda"):
+        with torch.inference_mode(), autocast(device):
             x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
             return module(x).float().cpu()
 

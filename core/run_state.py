@@ -14,6 +14,7 @@ import torch
 from .backbones import get_backbone
 from .checkpoint import save_checkpoint, write_json_atomic
 from .config import TrainConfig
+from .distributed import Cluster
 from .events import Event, Message, RunFinished, StepDone
 from .layout import DatasetIndex
 from .model import Classifier
@@ -32,6 +33,7 @@ class RunState:
     device: torch.device
     path: Path
     stop: threading.Event
+    cluster: Cluster = field(default_factory=Cluster)
     started: float = field(default_factory=time.perf_counter)
     best_acc: float = -1.0
     best_loss: float = math.inf

@@ -6,18 +6,21 @@ finetune = every layer on images; two_stage = the first, then (after one switch)
 from __future__ import annotations
 
 import math
+import os
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, WeightedRandomSampler
 
 from .backbones import get_backbone
+from .batches import class_weights, feature_batches, image_batches, steps_per_epoch
+from .cache import cpu_threads
 from .checkpoint import load_checkpoint, write_json_atomic
 from .config import TrainConfig
-from .data import ImageFiles, collate_skipping_bad, eval_transform, train_transform
+from .distributed import join
+from .engines import autocast, autocast_dtype
 from .events import EpochDone, Event, FeaturesProgress, Message, RunStarted, StageStarted
 from .features import FeatureSet, dataset_features
 from .layout import scan_dataset
@@ -53,29 +56,40 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     """Train one run, yielding events; set `stop` (or close the generator) to end it between steps."""
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    device = resolve_device(config.device)
+    cluster = join(config.device)  # under torchrun: this process's share of a data-parallel run
+    device = cluster.device(resolve_device(config.device))
+    if device.type == "cpu" and "OMP_NUM_THREADS" not in os.environ:  # the cores this process may use, shared
+        torch.set_num_threads(max(1, cpu_threads() // cluster.world))
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input size: let cuDNN pick its fastest kernels once
     recipe = plan(config, train_counts(index), device.type)
     config = recipe.config
+    if cluster.active and config.balance == "sampler":  # each process draws from its own share instead
+        config = replace(config, balance="weights")
     torch.manual_seed(config.seed)
     model = build_classifier(config.backbone, len(index.classes), config.freeze != "finetune", config.image_size,
                              head=config.head, hidden=config.hidden, dropout=config.dropout)
     model.to(device, memory_format=torch.channels_last)
-    path = new_run_dir(config.out, config.backbone)
+    runs_dir = cluster.scratch_dir(config.out)
+    path = new_run_dir(runs_dir, config.backbone)
     write_json_atomic(path / "config.json", config.to_dict())
     write_json_atomic(path / "split.json", index.to_split_record())
-    run = RunState(config, index, model, device, path, stop or threading.Event())
+    run = RunState(config, index, model, device, path, stop or threading.Event(), cluster)
     run.skipped = {str(p): reason for p, reason in index.unused.items()}
     run.write_skipped()
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
-    steps_per_epoch = _steps(n_train, config.batch)
-    run.total_steps = config.epochs * steps_per_epoch
+    epoch_steps = steps_per_epoch(n_train // cluster.world, config.batch)
+    run.total_steps = config.epochs * epoch_steps
     try:
         yield run.emit(RunStarted(
             run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
-            epochs=config.epochs, steps_per_epoch=steps_per_epoch, device=str(device), mode=config.freeze,
+            epochs=config.epochs, steps_per_epoch=epoch_steps, device=str(device), mode=config.freeze,
             config=config.to_dict(),
         ))
         yield run.emit(Message(recipe.reason))
+        if cluster.active:
+            yield run.emit(Message(f"Data-parallel over {cluster.world} processes "
+                                   f"({torch.distributed.get_backend()}): {config.batch} images per step each."))
         if index.layout != "split":
             yield run.emit(Message(
                 f"No valid/ folder: {n_valid} images ({config.valid_fraction:.0%} of each class, "
@@ -100,11 +114,8 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
         if run.best_epoch is not None:
             run.write_summary("failed")
         raise
-
-
-def _steps(n: int, batch: int) -> int:
-    """Steps per epoch; a last batch of one image is dropped (BatchNorm heads cannot train on one sample)."""
-    return max(1, n // batch + (1 if n % batch > 1 else 0))
+    finally:
+        cluster.cleanup(runs_dir)
 
 
 def _stages(run: RunState) -> Iterator[Stage]:
@@ -114,14 +125,14 @@ def _stages(run: RunState) -> Iterator[Stage]:
         backbone_lr = cfg.lr * (BACKBONE_LR_FACTOR if get_backbone(cfg.backbone).pretrained else 1.0)
         groups = [{"params": list(model.head.parameters()), "lr": cfg.lr},
                   {"params": list(model.backbone.parameters()), "lr": backbone_lr}]
-        yield Stage(1, "every layer", cfg.epochs, model, groups, *_image_batches(run))
+        yield Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run))
         return
     features = yield from _features(run)
     if features is None:
         return
     head_epochs = cfg.epochs if cfg.freeze == "frozen" else cfg.stage1_epochs
     yield Stage(1, "head only", head_epochs, model.head, [{"params": list(model.head.parameters()), "lr": cfg.lr}],
-                *_feature_batches(run, features))
+                *feature_batches(run, features))
     if cfg.freeze != "two_stage" or run.stop.is_set():
         return
     if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
@@ -136,45 +147,20 @@ def _stages(run: RunState) -> Iterator[Stage]:
         text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
              f"(1/100 of the head's).",
     ))
-    yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *_image_batches(run))
-
-
-def _class_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
-    """Inverse class frequency, scaled so that the average image weighs 1."""
-    counts = torch.bincount(labels, minlength=classes).float().clamp(min=1)
-    return len(labels) / (classes * counts)
-
-
-def _image_batches(run: RunState) -> tuple[Batches, Batches, int]:
-    """Images decoded and augmented every epoch; balanced sampling when asked."""
-    cfg, spec = run.config, get_backbone(run.config.backbone)
-    generator = torch.Generator().manual_seed(cfg.seed)
-    train_items = run.index.splits["train"]
-    sampler = None
-    if cfg.balance == "sampler":
-        labels = torch.tensor([label for _, label in train_items])
-        weights = _class_weights(labels, len(run.index.classes))[labels]
-        sampler = WeightedRandomSampler(weights, len(train_items), replacement=True, generator=generator)
-
-    def loader(items, transform, training: bool) -> Batches:
-        dataset = ImageFiles(items, transform)
-        return lambda: DataLoader(
-            dataset, batch_size=cfg.batch, shuffle=training and sampler is None, sampler=sampler if training else None,
-            generator=generator, num_workers=cfg.num_workers, collate_fn=collate_skipping_bad,
-            pin_memory=run.device.type == "cuda", drop_last=training and len(items) % cfg.batch == 1,
-        )
-
-    return (
-        loader(train_items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment), True),
-        loader(run.index.splits["valid"], eval_transform(cfg.image_size, spec.mean, spec.std), False),
-        _steps(len(train_items), cfg.batch),
-    )
+    yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run))
 
 
 def _features(run: RunState) -> Iterator[Event]:
     """Every image (and view) through the frozen backbone once, or from the cache; the FeatureSet, None when stopped."""
-    cfg, split = run.config, run.index.splits
+    cfg, split, cluster = run.config, run.index.splits, run.cluster
     features = None
+    if cluster.active:  # each process encodes its share into the shared disk cache; then all read it whole
+        share = [item for item in dataset_features(
+            get_backbone(cfg.backbone), run.model.backbone, cfg, split["train"][cluster.rank::cluster.world],
+            split["valid"][cluster.rank::cluster.world], run.device, cfg.views or 1, run.stop)]
+        cluster.barrier()
+        if not share or not isinstance(share[-1], FeatureSet):
+            return None
     for item in dataset_features(get_backbone(cfg.backbone), run.model.backbone, cfg, split["train"], split["valid"],
                                  run.device, cfg.views or 1, run.stop):
         if isinstance(item, FeatureSet):
@@ -186,69 +172,57 @@ def _features(run: RunState) -> Iterator[Event]:
     return features
 
 
-def _feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, int]:
-    """Batches of stored features, each image in one of its cached views per epoch: no backbone pass at all."""
-    cfg, n = run.config, len(run.index.splits["train"])
-    views = cfg.views or 1
-    train_x, train_y = features.views(n, views)
-    valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]))
-    generator = torch.Generator().manual_seed(cfg.seed)
-    weights = _class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
-    m = train_x.shape[1]
-
-    def train_batches():
-        if weights is None:
-            order = torch.randperm(m, generator=generator)
-        else:
-            order = torch.multinomial(weights, m, replacement=True, generator=generator)
-        view = torch.randint(views, (m,), generator=generator) if views > 1 else torch.zeros(m, dtype=torch.long)
-        chunks = list(order.split(cfg.batch))
-        if len(chunks) > 1 and len(chunks[-1]) == 1:
-            chunks.pop()
-        return ((train_x[view[i], i].to(run.device), train_y[i], []) for i in chunks)
-
-    def valid_batches():
-        return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
-
-    return train_batches, valid_batches, _steps(m, cfg.batch)
-
-
 def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
     """The epoch loop shared by every stage: `stage.module` maps a batch to logits."""
     cfg = run.config
     optimizer = make_optimizer(cfg.optimizer, stage.groups, cfg.weight_decay)
+    module = run.cluster.wrap(stage.module, run.device)  # DDP averages gradients across processes
     stage_steps = max(1, stage.epochs * stage.steps_per_epoch)
     scheduler = make_scheduler(cfg.scheduler, optimizer, stage_steps)
     labels = torch.tensor([label for _, label in run.index.splits["train"]])
-    weight = _class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
+    weight = class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
+    dtype = autocast_dtype(run.device)  # bf16 (or fp16 with a loss scaler) on CUDA, fp32 on CPU
+    scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     first_epoch, taken, since_best = run.epochs_run + 1, 0, 0
     for epoch in range(first_epoch, first_epoch + stage.epochs):
-        stage.module.train()
-        seen = correct = 0
-        loss_sum = 0.0
-        for x, y, bad in stage.train_batches():
-            yield from run.note_skipped(bad)
-            if run.stop.is_set():
-                break
-            if x is None:
-                continue
-            x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
-            if x.dim() == 4:
-                x = x.contiguous(memory_format=torch.channels_last)
-            with run.timed_step():
-                logits = stage.module(x)
-                loss = loss_fn(logits, y)
+        module.train()
+        out_of_memory = True
+        while out_of_memory:  # a CUDA out-of-memory error halves the batch and starts the epoch over
+            seen = correct = 0
+            loss_sum, out_of_memory = 0.0, False
+            for x, y, bad in stage.train_batches():
+                yield from run.note_skipped(bad)
+                if run.stop.is_set():
+                    break
+                if x is None:
+                    continue
+                x, y = x.to(run.device, non_blocking=True), y.to(run.device, non_blocking=True)
+                if x.dim() == 4:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                try:
+                    with run.timed_step():
+                        with autocast(run.device):
+                            logits = module(x).float()
+                        loss = loss_fn(logits, y)
+                        optimizer.zero_grad(set_to_none=True)
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
+                except torch.cuda.OutOfMemoryError:
+                    x = y = logits = loss = None
+                    out_of_memory = True
+                    break
+                lr = optimizer.param_groups[0]["lr"]
+                taken += 1
+                if taken < stage_steps:
+                    scheduler.step()
+                hits = (logits.argmax(1) == y).sum().item()
+                seen, correct, loss_sum = seen + len(y), correct + hits, loss_sum + loss.item() * len(y)
+                yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr))
+            if out_of_memory:
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-            lr = optimizer.param_groups[0]["lr"]
-            taken += 1
-            if taken < stage_steps:
-                scheduler.step()
-            hits = (logits.argmax(1) == y).sum().item()
-            seen, correct, loss_sum = seen + len(y), correct + hits, loss_sum + loss.item() * len(y)
-            yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr))
+                yield run.emit(_halve_batch(run, stage, first_epoch + stage.epochs - epoch))
         if run.stop.is_set() and run.best_epoch is not None:
             return
         if seen == 0:
@@ -278,6 +252,22 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
             return
 
 
+def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
+    """After a CUDA out-of-memory error: half the batch size from now on, or give up below 2 images."""
+    old = run.config.batch
+    if old < 4:
+        raise RuntimeError(f"the GPU ran out of memory even with {old} images per step; choose a smaller image "
+                           "size or backbone, or train on the CPU")
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    run.config.batch = old // 2  # the stage's batch makers read it at the start of every epoch
+    before, stage.steps_per_epoch = stage.steps_per_epoch, steps_per_epoch(len(run.index.splits["train"]), old // 2)
+    run.total_steps += epochs_left * (stage.steps_per_epoch - before)
+    write_json_atomic(run.path / "config.json", run.config.to_dict())
+    return Message(f"The GPU ran out of memory at {old} images per step: continuing with {old // 2} "
+                   "(this epoch starts over; config.json has the new batch size).", level="warning")
+
+
 def _evaluate(run: RunState, module: nn.Module, valid_batches: Batches) -> tuple[float, float, list[str]]:
     """Mean plain cross-entropy and accuracy on the validation split (eval mode, no autograd), and skipped files."""
     module.eval()
@@ -292,7 +282,8 @@ def _evaluate(run: RunState, module: nn.Module, valid_batches: Batches) -> tuple
             x, y = x.to(run.device), y.to(run.device)
             if x.dim() == 4:
                 x = x.contiguous(memory_format=torch.channels_last)
-            logits = module(x)
+            with autocast(run.device):
+                logits = module(x).float()
             loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)

@@ -135,6 +135,22 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
            "\n".join(log[-LOG_LINES:]), status)
 
 
+def terminal_commands(ctx: AppContext, dataset: str, valid_percent, settings: dict) -> str:
+    """The same run as `python -m core train …`, and data-parallel under torchrun."""
+    import shlex
+
+    from core.cli import config_arguments
+    from core.distributed import torchrun_command
+
+    try:
+        config = config_from_inputs(str(ctx.resolve_dataset(dataset)), valid_percent, str(ctx.runs_dir), settings)
+    except (OutsideServedFolders, ValueError, TypeError) as err:
+        return f"# {err}"
+    args = [shlex.quote(a) for a in config_arguments(config)]
+    return (f"python -m core train {' '.join(args)}\n\n"
+            "# data-parallel, one process per GPU (or per group of CPU cores):\n" + torchrun_command(args, 2))
+
+
 def stop_training(ctx: AppContext, request: gr.Request) -> str:
     """Ask this session's run to stop after the current step; the best checkpoint stays."""
     stop = ctx.stops.get(request.session_hash)
@@ -156,6 +172,9 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
         loss_plot = gr.Plot(empty.figure("loss"), label="Loss", elem_id="loss-plot")
         acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
     log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
+    with gr.Accordion("The same run from a terminal", open=False):
+        command = gr.Code(language="shell", interactive=False, elem_id="terminal-command",
+                          value="# Start a run to see its command line.")
     compare = gr.Checkbox(
         False, label="Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
                      "these charts (shows what the pretrained backbone buys; takes a few minutes more)",
@@ -172,7 +191,12 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
     def halt(request: gr.Request):
         return stop_training(ctx, request)
 
+    def commands(dataset, valid_percent, *values):
+        return terminal_commands(ctx, dataset, valid_percent, dict(zip(FIELDS, values)))
+
     busy = start.click(lambda: gr.Button("Training…", interactive=False), None, start, api_visibility="private")
+    start.click(commands, [dataset_box, valid_percent, *model.as_list()], command, api_visibility="private",
+                show_progress="hidden")
     event = busy.then(
         run, [dataset_box, valid_percent, *model.as_list(), compare], [progress, loss_plot, acc_plot, log, status],
         api_name="train", concurrency_limit=1, show_progress="hidden",

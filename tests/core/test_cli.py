@@ -78,3 +78,17 @@ def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path):
     planned = json.loads(result.stdout)
     assert planned["config"]["freeze"] == "two_stage" and planned["reason"].startswith("Recipe: two-stage")
     assert planned["summary"]["trainable_params"] < planned["summary"]["total_params"]
+
+
+def test_config_arguments_parse_back_to_the_same_config(tmp_path):
+    import argparse
+
+    from core.cli import _add_config_arguments, _config, config_arguments
+    from core.config import TrainConfig
+
+    config = TrainConfig(data=str(tmp_path / "my data"), freeze="two_stage", epochs=7, lr=0.003, views=2,
+                         augment="flip,color", engine="pytorch", out=str(tmp_path / "runs"))
+    parser = argparse.ArgumentParser()
+    _add_config_arguments(parser)
+    assert _config(parser.parse_args(config_arguments(config))) == config
+    assert "--backbone" not in config_arguments(config), "defaults are left out"

@@ -53,3 +53,16 @@ def test_without_the_box_only_the_users_run_is_drawn(tiny_dataset, tmp_path):
     _, loss_fig, _, _, status = outputs[-1]
     assert not any(name.startswith("from scratch") for name in _trace_names(loss_fig))
     assert "from scratch" not in status and not (tmp_path / "runs" / BASELINES_DIR).exists()
+
+
+def test_terminal_commands_repeat_the_choices_for_the_cli_and_torchrun(tiny_dataset, tmp_path):
+    from gui import AppContext
+    from gui.train_tab import terminal_commands
+
+    ctx = AppContext(data_root=tiny_dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=tiny_dataset)
+    text = terminal_commands(ctx, str(tiny_dataset), 25, _settings(freeze="frozen", epochs=3))
+    first, torchrun = text.splitlines()[0], text.splitlines()[-1]
+    assert first.startswith(f"python -m core train --data {tiny_dataset}")
+    assert "--freeze frozen --epochs 3" in first and "--valid-fraction 0.25" in first
+    assert torchrun == "torchrun --nproc_per_node 2 -m core train " + first.removeprefix("python -m core train ")
+    assert terminal_commands(ctx, "/etc", 20, _settings()).startswith("# ")
