@@ -7,8 +7,8 @@
 3. this project's frozen training, 10 epochs, with a cold cache (ONNX export included) and a warm one, next to
    a linear probe (logistic regression) on the same features;
 4. fine-tuning images/s: a plain eager fp32 loop against this project's loop (`python -m core train`);
-5. prediction latency through the app's HTTP API (gradio_client) against a bare ONNX Runtime forward, and 16
-   concurrent clients;
+5. prediction latency through the app's HTTP endpoint (/api/v1/predict, a keep-alive connection) and through
+   gradio_client (/predict), against a bare ONNX Runtime forward of the same model; 16 concurrent clients each;
 6. peak RSS of training (frozen, cold cache) and of fine-tuning, each in its own process.
 Prints each figure and the ratios, and writes bench/results/speed.json. Data: generated shapes (256-px JPEGs,
 4 classes x per-class images, 80 % train) or any ImageFolder given with --data.
@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import subprocess
 import sys
@@ -147,7 +148,7 @@ for event in train(TrainConfig(**json.loads(sys.argv[1]))):
         rates.append(event.images_per_s)
     if isinstance(event, RunFinished):
         acc = event.best_valid_acc
-print(json.dumps({{"wall_s": time.perf_counter() - start, "step_images_per_s": rates, "valid_acc": acc,
+print(json.dumps({{"wall_s": time.perf_counter() - start, "step_images_per_s": rates[:200], "valid_acc": acc,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
 """
 
@@ -160,12 +161,23 @@ def in_child(settings: dict, cache: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def frozen_rss(data: Path, out: Path) -> dict:
+    """Peak RSS of a frozen run, 10 epochs, cold cache, in its own process."""
+    child = in_child({"data": str(data), "out": str(out / "rss-runs"), "freeze": "frozen", "epochs": 10,
+                      "patience": 0}, tempfile.mkdtemp(dir=out))
+    return {"wall_s": round(child["wall_s"], 1), "valid_acc": child["valid_acc"],
+            "peak_rss_mb": round(child["peak_rss_mb"])}
+
+
 def project_finetune(data: Path, out: Path, steps: int, batch: int = 32) -> dict:
     """`core.train` fine-tuning every layer for one epoch of (steps + 1) batches; the steps' own images/s."""
     subset = out / "finetune-subset"
     index = scan_dataset(data)
-    picks = [("train", item) for item in index.splits["train"][: batch * (steps + 1)]]
-    for split, (path, label) in picks + [("valid", item) for item in index.splits["valid"][:8]]:
+    train_items, valid_items = list(index.splits["train"]), list(index.splits["valid"])
+    random.Random(0).shuffle(train_items)
+    random.Random(0).shuffle(valid_items)
+    picks = [("train", item) for item in train_items[: batch * (steps + 1)]]
+    for split, (path, label) in picks + [("valid", item) for item in valid_items[:16]]:
         target = subset / split / index.classes[label] / path.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if not target.exists():
@@ -174,7 +186,7 @@ def project_finetune(data: Path, out: Path, steps: int, batch: int = 32) -> dict
                       "batch": batch, "patience": 0}, tempfile.mkdtemp(dir=out))
     rates = child["step_images_per_s"][1:]
     return {"steps": len(rates), "batch": batch, "images_per_s": round(statistics.median(rates), 2),
-            "peak_rss_mb": round(child["peak_rss_mb"])}
+            "epoch_wall_s": round(child["wall_s"], 1), "peak_rss_mb": round(child["peak_rss_mb"])}
 
 
 def free_port() -> int:
@@ -190,8 +202,48 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def _timed(call, n: int) -> list[float]:
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def _concurrently(calls: list) -> tuple[int, float]:
+    """Run the calls at once, one thread each: how many answered, and the slowest answer in seconds."""
+    answered, slowest = [], []
+
+    def one(call):
+        t0 = time.perf_counter()
+        answered.append(bool(call()))
+        slowest.append(time.perf_counter() - t0)
+
+    threads = [threading.Thread(target=one, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return sum(answered), max(slowest, default=0.0)
+
+
+def _rest_call(port: int, body: bytes):
+    """A keep-alive HTTP connection posting the image's bytes to /api/v1/predict."""
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port)
+
+    def call():
+        connection.request("POST", "/api/v1/predict?k=3", body=body)
+        reply = connection.getresponse()
+        return reply.status == 200 and json.loads(reply.read())["top"]
+
+    return call
+
+
 def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 16) -> dict:
-    """p50/p95 of /predict through gradio_client on a served app, the bare ORT forward, and concurrent clients."""
+    """p50/p95 through the app's HTTP endpoint and through gradio_client, the bare ORT forward, and concurrency."""
     from gradio_client import Client, handle_file
 
     from core.images import load_image
@@ -200,52 +252,38 @@ def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 
 
     predictor = load_predictor(run_dir)
     x = predictor.transform(load_image(image)).unsqueeze(0)
-    bare, with_decode = [], []
-    for _ in range(requests):
-        t0 = time.perf_counter()
-        predictor.forward(x)
-        bare.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        predictor.predict([image])
-        with_decode.append(time.perf_counter() - t0)
-
-    runs = Path(run_dir).parent
-    ctx = AppContext(data_root=image.parents[2], runs_dir=runs, initial_dataset=image.parents[2])
+    bare = _timed(lambda: predictor.forward(x), requests)
+    whole = _timed(lambda: predictor.predict([image]), requests)
+    root = image.parents[2]
+    ctx = AppContext(data_root=root, runs_dir=Path(run_dir).parent, initial_dataset=root)
     port = free_port()
     demo = start(ctx, "127.0.0.1", port)
+    body = image.read_bytes()
     try:
+        rest = _rest_call(port, body)
+        _timed(rest, 3)
+        rest_times = _timed(rest, requests)
+        rest_answered, rest_slowest = _concurrently([_rest_call(port, body) for _ in range(clients)])
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-        for _ in range(3):
-            client.predict(image=handle_file(str(image)), api_name="/predict")
-        api = []
-        for _ in range(requests):
-            t0 = time.perf_counter()
-            client.predict(image=handle_file(str(image)), api_name="/predict")
-            api.append(time.perf_counter() - t0)
-        answered, slowest = [], []
+        gradio = lambda c=client: c.predict(image=handle_file(str(image)), api_name="/predict")  # noqa: E731
+        _timed(gradio, 3)
+        gradio_times = _timed(gradio, requests)
         others = [Client(f"http://127.0.0.1:{port}/", verbose=False) for _ in range(clients)]
-
-        def ask(c):
-            t0 = time.perf_counter()
-            answer = c.predict(image=handle_file(str(image)), api_name="/predict")
-            slowest.append(time.perf_counter() - t0)
-            answered.append(bool(answer and answer.get("label")))
-
-        threads = [threading.Thread(target=ask, args=(c,)) for c in others]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(120)
+        gradio_answered, gradio_slowest = _concurrently(
+            [lambda c=c: c.predict(image=handle_file(str(image)), api_name="/predict").get("label") for c in others])
     finally:
         demo.close()
     ms = lambda s: round(1000 * s, 1)  # noqa: E731
     return {
-        "engine": predictor.engine, "requests": requests,
+        "engine": predictor.engine, "requests": requests, "image_px": list(load_image(image).size),
         "bare_forward_p50_ms": ms(statistics.median(bare)),
-        "decode_preprocess_forward_p50_ms": ms(statistics.median(with_decode)),
-        "api_p50_ms": ms(statistics.median(api)), "api_p95_ms": ms(percentile(api, 0.95)),
-        "concurrent_clients": clients, "concurrent_answered": sum(answered),
-        "concurrent_slowest_ms": ms(max(slowest)) if slowest else None,
+        "decode_preprocess_forward_p50_ms": ms(statistics.median(whole)),
+        "http_api_p50_ms": ms(statistics.median(rest_times)), "http_api_p95_ms": ms(percentile(rest_times, 0.95)),
+        "gradio_client_p50_ms": ms(statistics.median(gradio_times)),
+        "gradio_client_p95_ms": ms(percentile(gradio_times, 0.95)),
+        "concurrent_clients": clients,
+        "http_concurrent_answered": rest_answered, "http_concurrent_slowest_ms": ms(rest_slowest),
+        "gradio_concurrent_answered": gradio_answered, "gradio_concurrent_slowest_ms": ms(gradio_slowest),
     }
 
 
@@ -272,8 +310,7 @@ def main() -> None:
         report["data"] = {"path": str(args.data or "generated shapes, 256 px JPEG"),
                           "images": {k: len(v) for k, v in index.splits.items()}, "classes": len(index.classes)}
         steps = [
-            ("peak_rss_frozen", lambda: in_child({"data": str(data), "out": str(tmp / "rss-runs"), "freeze": "frozen",
-                                                  "epochs": 10, "patience": 0}, tempfile.mkdtemp(dir=tmp))),
+            ("peak_rss_frozen", lambda: frozen_rss(data, tmp)),
             ("naive_floor", lambda: naive_floor(index)),
             ("seeds_recipe", lambda: seeds_recipe(index, args.seed_epochs)),
             ("frozen", lambda: frozen_training(data, tmp)),
@@ -294,8 +331,12 @@ def main() -> None:
                                                 / report["frozen"]["cold"]["wall_s"], 1),
         "finetune_project_vs_plain": round(report["finetune_project"]["images_per_s"]
                                            / report["finetune_plain"]["images_per_s"], 2),
-        "api_p50_vs_bare_forward": round(report["prediction"]["api_p50_ms"]
-                                         / report["prediction"]["bare_forward_p50_ms"], 2),
+        "http_api_p50_vs_bare_forward": round(report["prediction"]["http_api_p50_ms"]
+                                              / report["prediction"]["bare_forward_p50_ms"], 2),
+        "http_api_p50_vs_decode_preprocess_forward": round(
+            report["prediction"]["http_api_p50_ms"] / report["prediction"]["decode_preprocess_forward_p50_ms"], 2),
+        "gradio_client_p50_vs_bare_forward": round(report["prediction"]["gradio_client_p50_ms"]
+                                                   / report["prediction"]["bare_forward_p50_ms"], 1),
     }
     report["targets"] = {
         "frozen cold <= 0.3x floor": report["ratios"]["frozen_cold_vs_floor"] <= 0.3,
@@ -303,8 +344,9 @@ def main() -> None:
         "frozen valid acc >= linear probe": report["frozen"]["cold"]["valid_acc"]
         >= report["frozen"]["linear_probe_valid_acc"],
         "fine-tuning >= 1.8x plain loop": report["ratios"]["finetune_project_vs_plain"] >= 1.8,
-        "API p50 <= 1.5x bare forward": report["ratios"]["api_p50_vs_bare_forward"] <= 1.5,
-        "16 concurrent clients answered": report["prediction"]["concurrent_answered"] == 16,
+        "HTTP API p50 <= 1.5x bare forward": report["ratios"]["http_api_p50_vs_bare_forward"] <= 1.5,
+        "16 concurrent clients answered (HTTP and gradio_client)":
+            report["prediction"]["http_concurrent_answered"] == report["prediction"]["gradio_concurrent_answered"] == 16,
         "training peak RSS <= 2 GB": max(report["peak_rss_frozen"]["peak_rss_mb"],
                                          report["finetune_project"]["peak_rss_mb"]) <= 2048,
     }

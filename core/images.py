@@ -1,6 +1,7 @@
 """The one image decoder used by training, the health check and prediction: upright RGB, or a reason."""
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -78,10 +79,21 @@ def load_image(path: str | Path, draft_side: int = DRAFT_SIDE) -> Image.Image:
         raise UnreadableImage(f"cannot be opened ({err.strerror or err})") from None
     if size == 0:
         raise UnreadableImage("empty file (0 bytes)", "empty")
+    return _open(path, draft_side)
+
+
+def load_image_bytes(data: bytes, draft_side: int = DRAFT_SIDE) -> Image.Image:
+    """`load_image` for an image sent as bytes (an upload to the HTTP API), with the same checks and reasons."""
+    if not data:
+        raise UnreadableImage("empty file (0 bytes)", "empty")
+    return _open(io.BytesIO(data), draft_side)
+
+
+def _open(source, draft_side: int) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
+            with Image.open(source) as img:
                 return _decode(img, draft_side)
     except UnreadableImage:
         raise

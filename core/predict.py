@@ -14,7 +14,7 @@ from PIL import Image
 from .checkpoint import load_checkpoint
 from .data import eval_transform
 from .engines import onnx_runner, pick_engine, torch_runner
-from .images import load_image
+from .images import load_image, load_image_bytes
 from .model import Classifier, build_classifier
 from .runs import CHECKPOINT_NAME
 
@@ -30,9 +30,9 @@ class Predictor:
     forward: Callable[[torch.Tensor], torch.Tensor] | None = None
     engine: str = "pytorch"
 
-    def predict(self, images: list[Image.Image | str | Path], k: int = 3) -> list[list[tuple[str, float]]]:
+    def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
-        batch = torch.stack([self.transform(load_image(im) if isinstance(im, (str, Path)) else im.convert("RGB")) for im in images])
+        batch = torch.stack([self.transform(_as_rgb(im)) for im in images])
         forward = self.forward or torch_runner(self.model, torch.device("cpu"))
         probs = forward(batch).float().softmax(dim=1)
         top = probs.topk(min(k, len(self.classes)), dim=1)
@@ -40,6 +40,15 @@ class Predictor:
             [(self.classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
             for values, indices in zip(top.values, top.indices)
         ]
+
+
+def _as_rgb(image: Image.Image | str | Path | bytes) -> Image.Image:
+    """A file path or encoded bytes through the shared decoder; a PIL image as RGB."""
+    if isinstance(image, (str, Path)):
+        return load_image(image)
+    if isinstance(image, bytes):
+        return load_image_bytes(image)
+    return image.convert("RGB")
 
 
 def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:

@@ -29,6 +29,7 @@ from .optim import make_optimizer, make_scheduler
 from .recipes import BACKBONE_LR_FACTOR, STAGE2_LR_FACTOR, plan, train_counts
 from .run_state import Batches, RunState
 from .runs import CHECKPOINT_NAME, append_jsonl, new_run_dir
+from .step import micro_batch, optimizer_step
 
 
 def resolve_device(name: str) -> torch.device:
@@ -181,7 +182,7 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
     scheduler = make_scheduler(cfg.scheduler, optimizer, stage_steps)
     labels = torch.tensor([label for _, label in run.index.splits["train"]])
     weight = class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
-    loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing)
+    loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing, reduction="sum")
     dtype = autocast_dtype(run.device)  # bf16 (or fp16 with a loss scaler) on CUDA, fp32 on CPU
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     first_epoch, taken, since_best = run.epochs_run + 1, 0, 0
@@ -202,13 +203,8 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
                     x = x.contiguous(memory_format=torch.channels_last)
                 try:
                     with run.timed_step():
-                        with autocast(run.device):
-                            logits = module(x).float()
-                        loss = loss_fn(logits, y)
-                        optimizer.zero_grad(set_to_none=True)
-                        scaler.scale(loss).backward()
-                        scaler.step(optimizer)
-                        scaler.update()
+                        micro = micro_batch(run.device, module) if x.dim() == 4 else None
+                        logits, loss = optimizer_step(module, optimizer, scaler, loss_fn, weight, x, y, micro)
                 except torch.cuda.OutOfMemoryError:
                     x = y = logits = loss = None
                     out_of_memory = True

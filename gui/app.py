@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab, model_tab, model_tools, predict_tab, train_tab
+from . import data_tab, model_tab, model_tools, predict_tab, rest, train_tab
 from .context import AppContext
 
 CSS = """
@@ -39,6 +39,7 @@ def start(ctx: AppContext, host: str, port: int, share: bool = False) -> gr.Bloc
     demo = build_app(ctx)
     demo.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True,
                 **launch_kwargs(ctx))
+    rest.add_routes(demo.app, ctx)
     return demo
 
 
