@@ -165,6 +165,11 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
     with gr.Row():
         start = gr.Button("Start training", variant="primary", elem_id="start-training")
         stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
+    compare = gr.Checkbox(
+        False, label="Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
+                     "these charts (shows what the pretrained backbone buys; takes a few minutes more)",
+        elem_id="compare-scratch",
+    )
     progress = gr.HTML(progress_html(None, None), elem_id="train-progress")
     status = gr.Markdown(elem_id="train-status")
     empty = Curves()
@@ -175,11 +180,6 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
     with gr.Accordion("The same run from a terminal", open=False):
         command = gr.Code(language="shell", interactive=False, elem_id="terminal-command",
                           value="# Start a run to see its command line.")
-    compare = gr.Checkbox(
-        False, label="Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
-                     "these charts (shows what the pretrained backbone buys; takes a few minutes more)",
-        elem_id="compare-scratch",
-    )
 
     def run(dataset, valid_percent, backbone, head, freeze, epochs, stage1_epochs, lr, optimizer, scheduler,
             weight_decay, label_smoothing, batch, image_size, augment, views, patience, balance, hidden, dropout,
