@@ -52,7 +52,7 @@ def image_batches(run: RunState) -> tuple[Batches, Batches, int]:
     valid_set = ImageFiles(run.index.splits["valid"], eval_transform(cfg.image_size, spec.mean, spec.std))
 
     def valid_loader():
-        return DataLoader(valid_set, batch_size=cfg.batch, num_workers=cfg.num_workers,
+        return DataLoader(valid_set, batch_size=cfg.batch, generator=generator, num_workers=cfg.num_workers,
                           collate_fn=collate_skipping_bad, pin_memory=run.device.type == "cuda")
 
     return train_loader, valid_loader, steps_per_epoch(per_process, cfg.batch)
