@@ -34,18 +34,15 @@ def train_transform(image_size: int, mean, std, augment: str = "flip,crop") -> T
 class ImageFiles(Dataset):
     """(path, label) pairs decoded on access; an unreadable file yields None and (path, reason) instead of raising."""
 
-    def __init__(self, items: list[tuple[Path, int]], transform, with_position: bool = False):
+    def __init__(self, items: list[tuple[Path, int]], transform):
         self.items = items
         self.transform = transform
-        self.with_position = with_position
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, i: int):
         path, label = self.items[i]
-        if self.with_position:
-            label = (label, i)
         try:
             return self.transform(load_image(path)), label, None
         except UnreadableImage as err:

@@ -27,14 +27,13 @@ class Predictor:
     classes: list[str]
     transform: object
     valid_acc: float | None
-    forward: Callable[[torch.Tensor], torch.Tensor] | None = None
+    forward: Callable[[torch.Tensor], torch.Tensor]
     engine: str = "pytorch"
 
     def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
         batch = torch.stack([self.transform(_as_rgb(im)) for im in images])
-        forward = self.forward or torch_runner(self.model, torch.device("cpu"))
-        probs = forward(batch).float().softmax(dim=1)
+        probs = self.forward(batch).float().softmax(dim=1)
         top = probs.topk(min(k, len(self.classes)), dim=1)
         return [
             [(self.classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
@@ -70,14 +69,14 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
     model.load_state_dict(ckpt["state_dict"])
     model.eval().to(memory_format=torch.channels_last)
     predictor = Predictor(model, list(ckpt["classes"]), eval_transform(pre["image_size"], pre["mean"], pre["std"]),
-                          ckpt.get("valid_acc"))
+                          ckpt.get("valid_acc"), torch_runner(model, torch.device("cpu")))
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:
             predictor.forward, _ = onnx_runner(model, pre["image_size"], f"run-{digest}-{pre['image_size']}")
             predictor.engine = "onnxruntime"
         except Exception:  # an architecture the exporter cannot handle still predicts, in PyTorch
-            predictor.forward = None
+            pass
     return predictor
 
 
