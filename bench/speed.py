@@ -7,8 +7,9 @@
 3. this project's frozen training, 10 epochs, with a cold cache (ONNX export included) and a warm one, next to
    a linear probe (logistic regression) on the same features;
 4. fine-tuning images/s: a plain eager fp32 loop against this project's loop (`python -m core train`);
-5. prediction latency through the app's HTTP endpoint (/api/v1/predict, a keep-alive connection) and through
-   gradio_client (/predict), against a bare ONNX Runtime forward of the same model; 16 concurrent clients each;
+5. prediction latency through the app's HTTP endpoint (/api/v1/predict, a keep-alive connection from another
+   process, as a script would call it) and through gradio_client (/predict), against a bare ONNX Runtime forward
+   of the same model (uint8 pixels in, logits out); 16 concurrent clients each;
 6. peak RSS of training (frozen, cold cache) and of fine-tuning, each in its own process.
 Prints each figure and the ratios, and writes bench/results/speed.json. Data: generated shapes (256-px JPEGs,
 4 classes x per-class images, 80 % train) or any ImageFolder given with --data.
@@ -53,7 +54,7 @@ def _loader(items, batch: int) -> DataLoader:
 
 def seeds_recipe(index, epochs: int) -> dict:
     """The usual tutorial loop: requires_grad off, model.train(), every image through the whole network each epoch."""
-    net = load_efficientnet_lite(0, 224, pretrained=True, with_classifier=True)
+    net = load_efficientnet_lite(0, 224, pretrained=True, with_classifier=True, fast=False)
     net.requires_grad_(False)
     net._fc = nn.Linear(net._fc.in_features, len(index.classes))
     optimizer = torch.optim.Adam(net._fc.parameters(), lr=1e-3)
@@ -77,7 +78,7 @@ def seeds_recipe(index, epochs: int) -> dict:
 
 def naive_floor(index) -> dict:
     """One plain eager NCHW fp32 forward pass (decode included) over every image: the least a naive loop pays."""
-    net = load_efficientnet_lite(0, 224, pretrained=True).eval()
+    net = load_efficientnet_lite(0, 224, pretrained=True, fast=False).eval()
     items = index.splits["train"] + index.splits["valid"]
     start = time.perf_counter()
     with torch.no_grad():
@@ -121,7 +122,7 @@ def linear_probe(data: Path) -> float:
 
 def plain_finetune(index, steps: int, batch: int = 32) -> dict:
     """Every layer, eager NCHW fp32, BatchNorm in train mode: images/s of forward + backward + step."""
-    net = load_efficientnet_lite(0, 224, pretrained=True, with_classifier=True)
+    net = load_efficientnet_lite(0, 224, pretrained=True, with_classifier=True, fast=False)
     net._fc = nn.Linear(net._fc.in_features, len(index.classes))
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
     net.train()
@@ -147,10 +148,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child_task(task: str, settings: dict) -> dict:
-    """What a child process measures: a `core.train` run, or the plain fine-tuning loop."""
+def child_task(task: str, settings: dict) -> dict | list:
+    """What a child process measures: a `core.train` run, the plain fine-tuning loop, or an HTTP client."""
     from core import StepDone
 
+    if task == "rest":
+        return rest_client(**settings)
     torch.set_num_threads(cpu_threads())
     if task == "plain":
         return {**plain_finetune(scan_dataset(settings["data"]), settings["steps"]), "peak_rss_mb": peak_rss_mb()}
@@ -253,27 +256,37 @@ def _rest_call(port: int, body: bytes):
     return call
 
 
-def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 16) -> dict:
+def rest_client(port: int, image: str, requests: int) -> list[float]:
+    """Seconds per request of one keep-alive client, as a separate program would see them (after 5 warm-ups)."""
+    call = _rest_call(port, Path(image).read_bytes())
+    _timed(call, 5)
+    return _timed(call, requests)
+
+
+def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 16, rounds: int = 5) -> dict:
     """p50/p95 through the app's HTTP endpoint and through gradio_client, the bare ORT forward, and concurrency."""
     from gradio_client import Client, handle_file
 
     from core.images import load_image
-    from core.predict import load_predictor
     from gui import AppContext, start
 
-    predictor = load_predictor(run_dir)
-    x = predictor.transform(load_image(image)).unsqueeze(0)
-    bare = _timed(lambda: predictor.forward(x), requests)
-    whole = _timed(lambda: predictor.predict([image]), requests)
     root = image.parents[2]
     ctx = AppContext(data_root=root, runs_dir=Path(run_dir).parent, initial_dataset=root)
     port = free_port()
     demo = start(ctx, "127.0.0.1", port)
     body = image.read_bytes()
     try:
-        rest = _rest_call(port, body)
-        _timed(rest, 3)
-        rest_times = _timed(rest, requests)
+        predictor = ctx.predictors.get(run_dir)  # the very session the endpoint runs
+        assert predictor.engine == "onnxruntime", "the bare forward to compare with is ONNX Runtime's"
+        pixels = predictor.logits.pixels([load_image(image)])
+        bare, whole, rest_times = [], [], []
+        for _ in range(rounds):  # interleaved, so that both sides see the same machine (2 shared cores drift)
+            bare += _timed(lambda: predictor.logits.runner(pixels), requests // rounds)
+            whole += _timed(lambda: predictor.predict([image]), requests // rounds)
+            client_run = subprocess.run([sys.executable, __file__, "--child", "rest", json.dumps(
+                {"port": port, "image": str(image), "requests": requests // rounds})],
+                capture_output=True, text=True, check=True)
+            rest_times += json.loads(client_run.stdout.strip().splitlines()[-1])
         rest_answered, rest_slowest = _concurrently([_rest_call(port, body) for _ in range(clients)])
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         gradio = lambda c=client: c.predict(image=handle_file(str(image)), api_name="/predict")  # noqa: E731
@@ -304,7 +317,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=450, help="generated images per class (4 classes)")
     parser.add_argument("--seed-epochs", type=int, default=1, help="epochs of the seeds' recipe to time")
     parser.add_argument("--finetune-steps", type=int, default=6)
-    parser.add_argument("--requests", type=int, default=50)
+    parser.add_argument("--requests", type=int, default=100, help="per latency figure, in 5 interleaved rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "speed.json")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "JSON"), help=argparse.SUPPRESS)
     args = parser.parse_args()

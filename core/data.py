@@ -11,14 +11,14 @@ from .augment import augmentation_steps, parse_augment
 from .images import UnreadableImage, load_image
 
 
+def eval_resize_crop(image_size: int) -> T.Compose:
+    """The PIL half of `eval_transform`: resize the short side, then crop the centre square."""
+    return T.Compose([T.Resize(round(image_size * 256 / 224)), T.CenterCrop(image_size)])
+
+
 def eval_transform(image_size: int, mean, std) -> T.Compose:
     """Deterministic resize + centre crop used for validation and prediction."""
-    return T.Compose([
-        T.Resize(round(image_size * 256 / 224)),
-        T.CenterCrop(image_size),
-        T.ToTensor(),
-        T.Normalize(mean, std),
-    ])
+    return T.Compose([*eval_resize_crop(image_size).transforms, T.ToTensor(), T.Normalize(mean, std)])
 
 
 def train_transform(image_size: int, mean, std, augment: str = "flip,crop") -> T.Compose:

@@ -8,32 +8,56 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 from PIL import Image
 
 from .checkpoint import load_checkpoint
-from .data import eval_transform
-from .engines import onnx_runner, pick_engine, torch_runner
+from .data import eval_resize_crop, eval_transform
+from .engines import FromPixels, OnnxRunner, onnx_runner, pick_engine, pixels_example, torch_runner
 from .images import load_image, load_image_bytes
 from .model import Classifier, build_classifier
 from .runs import CHECKPOINT_NAME
 
 
 @dataclass
+class PixelsOnOnnx:
+    """RGB images -> logits on ONNX Runtime: resize and crop in PIL, everything else inside the exported graph."""
+
+    runner: OnnxRunner
+    resize_crop: Callable[[Image.Image], Image.Image]
+
+    def pixels(self, images: list[Image.Image]) -> np.ndarray:
+        return np.stack([np.asarray(self.resize_crop(im), dtype=np.uint8) for im in images])
+
+    def __call__(self, images: list[Image.Image]) -> torch.Tensor:
+        return self.runner(self.pixels(images))
+
+
+@dataclass
+class TensorsOnTorch:
+    """RGB images -> logits in PyTorch: the eval transform, then the model."""
+
+    run: Callable[[torch.Tensor], torch.Tensor]
+    transform: Callable[[Image.Image], torch.Tensor]
+
+    def __call__(self, images: list[Image.Image]) -> torch.Tensor:
+        return self.run(torch.stack([self.transform(im) for im in images]))
+
+
+@dataclass
 class Predictor:
-    """A trained classifier in eval mode with its class names and preprocessing; `forward` maps images to logits."""
+    """A trained classifier in eval mode with its class names; `logits` maps RGB images to logits on `engine`."""
 
     model: Classifier
     classes: list[str]
-    transform: object
     valid_acc: float | None
-    forward: Callable[[torch.Tensor], torch.Tensor]
+    logits: Callable[[list[Image.Image]], torch.Tensor]
     engine: str = "pytorch"
 
     def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
-        batch = torch.stack([self.transform(_as_rgb(im)) for im in images])
-        probs = self.forward(batch).float().softmax(dim=1)
+        probs = self.logits([_as_rgb(im) for im in images]).float().softmax(dim=1)
         top = probs.topk(min(k, len(self.classes)), dim=1)
         return [
             [(self.classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
@@ -68,13 +92,16 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
                              head=head["name"], hidden=head.get("hidden", 512), dropout=head.get("dropout", 0.2))
     model.load_state_dict(ckpt["state_dict"])
     model.eval().to(memory_format=torch.channels_last)
-    predictor = Predictor(model, list(ckpt["classes"]), eval_transform(pre["image_size"], pre["mean"], pre["std"]),
-                          ckpt.get("valid_acc"), torch_runner(model, torch.device("cpu")))
+    size = pre["image_size"]
+    predictor = Predictor(model, list(ckpt["classes"]), ckpt.get("valid_acc"),
+                          TensorsOnTorch(torch_runner(model, torch.device("cpu")),
+                                         eval_transform(size, pre["mean"], pre["std"])))
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:
-            predictor.forward, _ = onnx_runner(model, pre["image_size"], f"run-{digest}-{pre['image_size']}")
-            predictor.engine = "onnxruntime"
+            runner, _ = onnx_runner(FromPixels(model, pre["mean"], pre["std"]), size,
+                                    f"run-{digest}-{size}-pixels", example=pixels_example(size))
+            predictor.logits, predictor.engine = PixelsOnOnnx(runner, eval_resize_crop(size)), "onnxruntime"
         except Exception:  # an architecture the exporter cannot handle still predicts, in PyTorch
             pass
     return predictor

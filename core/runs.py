@@ -75,3 +75,16 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
         return []
     runs = (read_run(p) for p in sorted(runs_dir.iterdir(), reverse=True) if p.is_dir())
     return [r for r in runs if r is not None]
+
+
+def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunInfo | None:
+    """One run by id (a folder name, never a path), or the newest when no id is given; reads only that far."""
+    runs_dir = Path(runs_dir)
+    if run_id:
+        if run_id != Path(run_id).name or run_id.startswith("."):
+            return None
+        return read_run(runs_dir / run_id) if (runs_dir / run_id).is_dir() else None
+    if not runs_dir.is_dir():
+        return None
+    folders = sorted((p for p in runs_dir.iterdir() if p.is_dir()), reverse=True)
+    return next((run for run in map(read_run, folders) if run is not None), None)

@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 
 from core.cache import default_cache_dir
-from core.runs import RunInfo, list_runs
+from core.runs import RunInfo, find_run, list_runs
 
 
 class OutsideServedFolders(ValueError):
@@ -70,12 +70,9 @@ class AppContext:
 
     def run_by_id(self, run_id: str | None) -> RunInfo:
         """A run of this app's runs folder by id (the latest when empty); ids are names, never paths."""
-        runs = self.runs()
-        if not runs:
-            raise LookupError("No trained run yet: train one in the Train tab first.")
-        if not run_id:
-            return runs[0]
-        for run in runs:
-            if run.run_id == run_id:
-                return run
-        raise LookupError(f"There is no run called {run_id!r}.")
+        run = find_run(self.runs_dir, run_id)
+        if run is not None:
+            return run
+        if run_id and find_run(self.runs_dir) is not None:
+            raise LookupError(f"There is no run called {run_id!r}.")
+        raise LookupError("No trained run yet: train one in the Train tab first.")

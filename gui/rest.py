@@ -40,3 +40,4 @@ def add_routes(app: FastAPI, ctx: AppContext) -> None:
         return await run_in_threadpool(_predict, ctx, data, run, max(1, min(k, 100)))
 
     app.add_api_route(PATH, predict, methods=["POST"], include_in_schema=False)
+    app.router.routes.insert(0, app.router.routes.pop())  # matched first, not after Gradio's hundred routes

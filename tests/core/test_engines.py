@@ -121,6 +121,7 @@ def test_prediction_runs_on_onnx_runtime_with_the_same_answers(tiny_dataset, tmp
     assert isinstance(finished, RunFinished)
     fast, plain = load_predictor(finished.run_dir), load_predictor(finished.run_dir, engine="pytorch")
     assert (fast.engine, plain.engine) == ("onnxruntime", "pytorch")
+    assert fast.logits.runner.input == "pixels", "preprocessing runs inside the exported graph"
     images = sorted(tiny_dataset.glob("valid/*/*"))[:5]
     for a, b in zip(fast.predict(images, k=4), plain.predict(images, k=4)):
         assert [label for label, _ in a] == [label for label, _ in b]
