@@ -2,8 +2,9 @@
 
     curl --data-binary @photo.jpg "http://127.0.0.1:7860/api/v1/predict?k=3[&run=<run id>]"
 
-It skips Gradio's queue and file cache (a round trip costs about a millisecond more than the model itself). It
-reads nothing but the bytes it is sent, so it is as safe behind a public link as the rest of the app.
+It skips Gradio's queue and file cache: a round trip costs about 5 ms more than the bare model on 2 cores, decoding
+included, where gradio_client's protocol costs about 200 ms. It reads nothing but the bytes it is sent, so it is as
+safe behind a public link as the rest of the app.
 """
 from __future__ import annotations
 
