@@ -5,6 +5,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 CHECKPOINT_NAME = "best.pt"
 
@@ -68,13 +69,16 @@ def read_run(path: Path) -> RunInfo | None:
     )
 
 
+def _newest_first(runs_dir: Path) -> Iterator[RunInfo]:
+    """Runs that can predict, newest first, each read only when asked for."""
+    if runs_dir.is_dir():
+        runs = (read_run(p) for p in sorted(runs_dir.iterdir(), reverse=True) if p.is_dir())
+        yield from (r for r in runs if r is not None)
+
+
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     """Runs that can predict, newest first."""
-    runs_dir = Path(runs_dir)
-    if not runs_dir.is_dir():
-        return []
-    runs = (read_run(p) for p in sorted(runs_dir.iterdir(), reverse=True) if p.is_dir())
-    return [r for r in runs if r is not None]
+    return list(_newest_first(Path(runs_dir)))
 
 
 def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunInfo | None:
@@ -84,7 +88,4 @@ def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunInfo | None:
         if run_id != Path(run_id).name or run_id.startswith("."):
             return None
         return read_run(runs_dir / run_id) if (runs_dir / run_id).is_dir() else None
-    if not runs_dir.is_dir():
-        return None
-    folders = sorted((p for p in runs_dir.iterdir() if p.is_dir()), reverse=True)
-    return next((run for run in map(read_run, folders) if run is not None), None)
+    return next(_newest_first(runs_dir), None)
