@@ -263,7 +263,7 @@ def rest_client(port: int, image: str, requests: int) -> list[float]:
     return _timed(call, requests)
 
 
-def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 16, rounds: int = 5) -> dict:
+def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 16, rounds: int = 10) -> dict:
     """p50/p95 through the app's HTTP endpoint and through gradio_client, the bare ORT forward, and concurrency."""
     from gradio_client import Client, handle_file
 
@@ -317,7 +317,7 @@ def main() -> None:
     parser.add_argument("--per-class", type=int, default=450, help="generated images per class (4 classes)")
     parser.add_argument("--seed-epochs", type=int, default=1, help="epochs of the seeds' recipe to time")
     parser.add_argument("--finetune-steps", type=int, default=6)
-    parser.add_argument("--requests", type=int, default=100, help="per latency figure, in 5 interleaved rounds")
+    parser.add_argument("--requests", type=int, default=100, help="per latency figure, in 10 interleaved rounds")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "speed.json")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "JSON"), help=argparse.SUPPRESS)
     args = parser.parse_args()

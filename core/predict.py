@@ -112,12 +112,15 @@ class PredictorCache:
 
     def __init__(self, size: int = 2):
         self.size = size
-        self._items: OrderedDict[tuple[str, float], Predictor] = OrderedDict()
+        self._items: OrderedDict[tuple, Predictor] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, run_dir: str | Path) -> Predictor:
-        ckpt = Path(run_dir) / CHECKPOINT_NAME
-        key = (str(ckpt.resolve()), ckpt.stat().st_mtime if ckpt.exists() else 0.0)
+        try:
+            st = (Path(run_dir) / CHECKPOINT_NAME).stat()
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)  # the file itself, however it is named
+        except OSError:
+            key = (str(run_dir), 0, 0, 0)  # load_predictor says what is missing
         with self._lock:
             if key not in self._items:
                 self._items[key] = load_predictor(run_dir)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +72,12 @@ def read_run(path: Path) -> RunInfo | None:
 
 def _newest_first(runs_dir: Path) -> Iterator[RunInfo]:
     """Runs that can predict, newest first, each read only when asked for."""
-    if runs_dir.is_dir():
-        runs = (read_run(p) for p in sorted(runs_dir.iterdir(), reverse=True) if p.is_dir())
-        yield from (r for r in runs if r is not None)
+    try:
+        with os.scandir(runs_dir) as entries:
+            names = sorted((e.name for e in entries if e.is_dir()), reverse=True)  # no Path per entry
+    except OSError:
+        return
+    yield from (r for r in map(read_run, (runs_dir / n for n in names)) if r is not None)
 
 
 def list_runs(runs_dir: str | Path) -> list[RunInfo]:

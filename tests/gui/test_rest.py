@@ -1,4 +1,5 @@
 """The plain HTTP endpoint: image bytes in, top-k JSON out, the same answers as the Gradio API, bad input named."""
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -41,6 +42,15 @@ def test_http_endpoint_answers_like_the_gradio_api_and_names_bad_input(served_ap
     assert status == 422 and "truncated or corrupt" in answer["error"]
     status, answer = _post(f"{url}?run=../../etc", image.read_bytes())
     assert status == 404 and "no run called" in answer["error"]
+    status, answer = _post(f"{url}?k=three", image.read_bytes())
+    assert status == 400 and "whole number" in answer["error"]
     monkeypatch.setattr(gui.rest, "MAX_BYTES", 100)
     status, answer = _post(url, image.read_bytes())
-    assert status == 413
+    assert status == 413 and "images up to" in answer["error"]
+    connection = http.client.HTTPConnection("127.0.0.1", demo.server_port, timeout=60)
+    try:  # chunked: no declared length, so the limit is checked on what arrives
+        connection.request("POST", "/api/v1/predict", body=iter([image.read_bytes()]), encode_chunked=True)
+        reply = connection.getresponse()
+        assert reply.status == 413 and "images up to" in json.loads(reply.read())["error"]
+    finally:
+        connection.close()
