@@ -3,7 +3,7 @@
     curl --data-binary @photo.jpg "http://127.0.0.1:7860/api/v1/predict?k=3[&run=<run id>]"
 
 It skips Gradio's queue and file cache, and FastAPI's parameter machinery (a plain Starlette route, matched first):
-a round trip costs about 3 ms more than the bare model on 2 cores, decoding included, where gradio_client's
+a round trip costs about 4 ms more than the bare model on 2 cores, decoding included, where gradio_client's
 protocol costs about 200 ms. It reads nothing but the bytes it is sent, so it is as safe behind a public link as
 the rest of the app.
 """
