@@ -137,7 +137,9 @@ def _torchvision_builder(arch: str, weights_enum: str) -> Callable[[bool, int], 
                     f"({weights.meta.get('_file_size', 0):.0f} MB) in {cached.parent}; "
                     "this computer cannot download it, so copy it there from a machine that can"
                 )
-        return _drop_classifier(getattr(tvm, arch)(weights=weights))
+        from .conv_bn import speed_up_torchvision
+
+        return speed_up_torchvision(_drop_classifier(getattr(tvm, arch)(weights=weights)))
 
     return build
 

@@ -3,8 +3,9 @@ import pytest
 import torch
 from torch import nn
 
-from core.backbones import load_efficientnet_lite
+from core.backbones import _drop_classifier, get_backbone, load_efficientnet_lite
 from core.conv_bn import BatchNormInConv, ConvWithFrozenBatchNorm
+from core.engines import OnnxRunner, export_onnx
 from core.model import Classifier, EfficientNetLiteFeatures
 
 
@@ -52,3 +53,46 @@ def test_every_conv_bn_pair_is_rewritten_and_only_asymmetric_padding_is_left():
     pads = [m.static_padding.padding for m in convs if isinstance(m.static_padding, nn.ZeroPad2d)]
     assert pads and all(left != right for left, right, _, _ in pads)  # the stride-2 ones
     assert len(pads) < len([m for m in convs if max(m.kernel_size) > 1]) / 2
+
+
+def _torchvision_pair(arch: str):
+    import torchvision
+
+    torch.manual_seed(0)
+    fast = get_backbone(arch).build(False, 64)
+    for m in fast.modules():  # statistics as far from the identity as a pretrained model's
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.normal_(0, 0.5), m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5), m.bias.data.normal_(0, 0.2)
+    plain = _drop_classifier(getattr(torchvision.models, arch)())
+    plain.load_state_dict(fast.state_dict())
+    return fast, plain
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50", "mobilenet_v3_large", "efficientnet_b0"])
+def test_torchvision_backbones_fold_every_batchnorm_with_the_same_loss_and_gradients(arch):
+    spec = get_backbone(arch)
+    fast, plain = _torchvision_pair(arch)
+    norms = [m for m in fast.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(isinstance(m, BatchNormInConv) for m in norms), "every BatchNorm is applied in its conv"
+    assert not any(isinstance(m, BatchNormInConv) for m in plain.modules())
+    head = nn.Linear(spec.feature_dim, 3)
+    fast_model = Classifier(fast, head, frozen=False, keep_bn_stats=True)
+    plain_model = Classifier(plain, nn.Linear(spec.feature_dim, 3), frozen=False, keep_bn_stats=True)
+    plain_model.head.load_state_dict(head.state_dict())
+    fast_model.train(), plain_model.train()
+    x, y = torch.randn(2, 3, 64, 64), torch.tensor([0, 2])
+    (fast_loss, fast_grads), (plain_loss, plain_grads) = _step(fast_model, x, y), _step(plain_model, x, y)
+    assert fast_loss == pytest.approx(plain_loss, rel=1e-5)
+    assert fast_grads.keys() == plain_grads.keys()
+    for name, grad in plain_grads.items():
+        assert (fast_grads[name] - grad).abs().max() <= 1e-4 * grad.abs().max() + 1e-8, name
+
+
+def test_a_folded_torchvision_backbone_exports_to_onnx_with_the_same_features(tmp_path):
+    fast, plain = _torchvision_pair("mobilenet_v3_large")
+    fast.eval(), plain.eval()
+    runner = OnnxRunner(export_onnx(fast, 64, tmp_path / "m.onnx"))
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        assert (runner(x) - plain(x)).abs().max() < 1e-4
