@@ -103,6 +103,8 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
         page.locator("#builder-upload input[type=file]").set_input_files(files)
         status.get_by_text(f"Added 8 picture(s) to {colour}").wait_for(timeout=30_000)
     expect(page.locator(".builder-class")).to_have_count(2)
+    for colour in uploads:  # the galleries' last re-render has arrived: a click on an older one would be lost
+        page.locator(".builder-class").get_by_text(f"{colour} · 8 picture(s)").wait_for(timeout=30_000)
     folder = ctx.data_root / "datasets" / "colours"
     assert sorted(p.name for p in folder.iterdir()) == ["blue", "red"]
     page.locator(".builder-class").filter(has_text="red").locator("button img, .thumbnail-item").first.click()
