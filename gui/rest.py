@@ -49,9 +49,13 @@ def add_routes(app: FastAPI, ctx: AppContext) -> None:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_BYTES:
             return _too_large()  # refused before reading it
-        data = await request.body()
-        if len(data) > MAX_BYTES:
-            return _too_large()
+        chunks, size = [], 0
+        async for chunk in request.stream():  # a chunked upload stops being read once it is over the limit
+            size += len(chunk)
+            if size > MAX_BYTES:
+                return _too_large()
+            chunks.append(chunk)
+        data = b"".join(chunks)
         return await run_in_threadpool(_predict, ctx, data, request.query_params.get("run"), max(1, min(k, 100)))
 
     app.router.routes.insert(0, Route(PATH, predict, methods=["POST"]))
