@@ -1,11 +1,6 @@
 """Run folders on disk: which runs can predict, the newest first, looked up by id and never by path."""
 import json
-import os
-import shutil
-from pathlib import Path
 
-from core import RunFinished, TrainConfig, train
-from core.predict import PredictorCache
 from core.runs import CHECKPOINT_NAME, find_run, list_runs
 
 
@@ -42,19 +37,3 @@ def test_a_run_is_found_by_its_folder_name_only(tmp_path):
     assert find_run(runs, "20261101-100000-efficientnet_lite0").path == runs / "20261101-100000-efficientnet_lite0"
     for bad in ["../outside", str(tmp_path / "outside"), "..", ".", "nope"]:
         assert find_run(runs, bad) is None, bad
-
-
-def test_predictor_cache_reloads_a_replaced_checkpoint_even_with_the_same_modification_time(tiny_dataset, tmp_path):
-    config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "runs"), freeze="frozen", epochs=2)
-    finished = list(train(config))[-1]
-    assert isinstance(finished, RunFinished)
-    cache = PredictorCache()
-    first = cache.get(finished.run_dir)
-    assert cache.get(finished.run_dir) is first, "a second request reuses the loaded model"
-    checkpoint = Path(finished.run_dir) / CHECKPOINT_NAME
-    before = checkpoint.stat()
-    shutil.copy(checkpoint, tmp_path / "new.pt")
-    os.replace(tmp_path / "new.pt", checkpoint)  # how a checkpoint is saved: a new file renamed into place
-    os.utime(checkpoint, ns=(before.st_atime_ns, before.st_mtime_ns))
-    second = cache.get(finished.run_dir)
-    assert second is not first and second.classes == first.classes
