@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import importlib
+import io
 import os
 import sys
 import threading
@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    from core.demo_data import ensure_demo_dataset
+    from core.data.demo import ensure_demo_dataset
     from gui import AppContext, start
 
     data_root = Path(args.data_root)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stdout.write(gradio_said.getvalue())
         raise
     # The page is served before torch is imported; load it now so the first click does not wait for it.
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in ("core.trainer", "core.predict")],
+    threading.Thread(target=lambda: [importlib.import_module(m) for m in ("core.training.trainer", "core.inference.predict")],
                      daemon=True).start()
     url = demo.local_url
     print(f"Transfer Studio is running at {url} (press Ctrl+C to quit).", flush=True)

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from core import FeaturesProgress, RunFinished, TrainConfig, train  # noqa: E402
-from core.demo_data import make_shapes_dataset  # noqa: E402
+from core.data.demo import make_shapes_dataset  # noqa: E402
 
 
 def one_run(data: Path, out: Path) -> dict:

@@ -22,7 +22,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.health import run_check  # noqa: E402
+from core.data.health import run_check  # noqa: E402
 
 
 def make_folder(root: Path, images: int, side: int, classes: int = 10) -> None:

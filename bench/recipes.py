@@ -19,14 +19,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import torch  # noqa: E402
+from real_data import SETS  # noqa: E402
 
 from core import RunFinished, TrainConfig, train  # noqa: E402
-from core.backbones import get_backbone  # noqa: E402
-from core.features import FeatureSet, dataset_features  # noqa: E402
-from core.layout import scan_dataset  # noqa: E402
-from core.model import build_classifier  # noqa: E402
-from core.recipes import plan, train_counts  # noqa: E402
-from real_data import SETS  # noqa: E402
+from core.data.scan import scan_dataset  # noqa: E402
+from core.models.backbones import get_backbone  # noqa: E402
+from core.models.classifier import build_classifier  # noqa: E402
+from core.training.features import FeatureSet, dataset_features  # noqa: E402
+from core.training.recipes import plan, train_counts  # noqa: E402
 
 RECIPES = {
     "frozen": {"freeze": "frozen"},

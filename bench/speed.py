@@ -37,12 +37,13 @@ from torch import nn  # noqa: E402
 from torch.utils.data import DataLoader  # noqa: E402
 
 from core import EpochDone, RunFinished, TrainConfig, train  # noqa: E402
-from core.backbones import get_backbone, load_efficientnet_lite  # noqa: E402
-from core.cache import cpu_threads  # noqa: E402
-from core.data import ImageFiles, collate_skipping_bad, eval_transform  # noqa: E402
-from core.demo_data import make_shapes_dataset  # noqa: E402
-from core.features import FeatureSet, dataset_features  # noqa: E402
-from core.layout import scan_dataset  # noqa: E402
+from core.data.datasets import ImageFiles, collate_skipping_bad
+from core.data.demo import make_shapes_dataset  # noqa: E402
+from core.data.scan import scan_dataset  # noqa: E402
+from core.data.transforms import eval_transform  # noqa: E402
+from core.models.backbones import get_backbone, load_efficientnet_lite  # noqa: E402
+from core.system import cpu_threads  # noqa: E402
+from core.training.features import FeatureSet, dataset_features  # noqa: E402
 
 SPEC = get_backbone("efficientnet_lite0")
 
@@ -267,7 +268,7 @@ def prediction_latency(run_dir: str, image: Path, requests: int, clients: int = 
     """p50/p95 through the app's HTTP endpoint and through gradio_client, the bare ORT forward, and concurrency."""
     from gradio_client import Client, handle_file
 
-    from core.images import load_image
+    from core.data.images import load_image
     from gui import AppContext, start
 
     root = image.parents[2]

@@ -14,7 +14,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import EpochDone, FeaturesProgress, StepDone, TrainConfig, train  # noqa: E402
-from core.demo_data import ensure_demo_dataset  # noqa: E402
+from core.data.demo import ensure_demo_dataset  # noqa: E402
 
 CASES = [("frozen", FeaturesProgress), ("frozen", StepDone), ("finetune", StepDone), ("finetune", EpochDone)]
 

@@ -1,20 +1,23 @@
 """Transfer Studio's UI-free library: data, models, training events, runs on disk, prediction.
 
+Subpackages by concern, imports pointing one way: config/events/errors/system -> data -> models -> runs ->
+training / inference. This module re-exports the small public surface.
+
 Names are loaded on first use, so importing `core` (or a torch-free part of it) does not import torch.
 """
 from importlib import import_module
 
 _EXPORTS = {
-    "BACKBONES": "backbones", "get_backbone": "backbones",
+    "BACKBONES": "models.backbones", "get_backbone": "models.backbones", "HEADS": "models.heads",
     "BackboneUnavailable": "errors", "DatasetError": "errors",
-    "TrainConfig": "config",
-    "scan_dataset": "layout", "DatasetIndex": "layout", "find_datasets": "layout",
-    "load_image": "images", "UnreadableImage": "images",
-    "check_dataset": "health",
+    "TrainConfig": "config", "FREEZE_MODES": "config",
+    "scan_dataset": "data.scan", "DatasetIndex": "data.scan", "find_datasets": "data.scan",
+    "load_image": "data.images", "UnreadableImage": "data.images",
+    "check_dataset": "data.health",
     "EpochDone": "events", "Event": "events", "FeaturesProgress": "events", "Message": "events",
     "RunFinished": "events", "RunStarted": "events", "StepDone": "events", "StageStarted": "events",
-    "plan": "recipes", "HEADS": "heads",
-    "train": "trainer",
+    "plan": "training.recipes", "train": "training.trainer",
+    "load_predictor": "inference.predict",
 }
 __all__ = sorted(_EXPORTS)
 

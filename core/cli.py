@@ -6,10 +6,11 @@ import json
 import sys
 from dataclasses import MISSING, fields
 
-from .backbones import BACKBONES
-from .config import TrainConfig
-from .errors import BackboneUnavailable, DatasetError
-from .events import EpochDone, Message, RunFinished, StageStarted
+from core.config import TrainConfig
+from core.errors import BackboneUnavailable, DatasetError
+from core.events import EpochDone, Message, RunFinished, StageStarted
+from core.models.backbones import BACKBONES
+
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """One flag per TrainConfig field, with its default, help and choices, so CLI and GUI cannot drift apart."""
@@ -46,8 +47,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 def _train(args: argparse.Namespace) -> int:
     import os
 
-    from .distributed import leave
-    from .trainer import train
+    from core.training.distributed import leave
+    from core.training.trainer import train
 
     quiet = int(os.environ.get("RANK", "0")) != 0  # under torchrun only rank 0 speaks
     try:
@@ -74,7 +75,7 @@ def _print_event(event) -> None:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import load_predictor
+    from core.inference.predict import load_predictor
 
     predictor = load_predictor(args.run)
     failed = 0
@@ -89,8 +90,8 @@ def _predict(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .events import CheckProgress
-    from .health import HealthReport, check_dataset
+    from core.data.health import HealthReport, check_dataset
+    from core.events import CheckProgress
 
     show_progress = sys.stderr.isatty()
     for item in check_dataset(args.data, args.valid_fraction, args.seed, args.cache):
@@ -109,9 +110,9 @@ def _backbones(args: argparse.Namespace) -> int:
 
 
 def _plan(args: argparse.Namespace) -> int:
-    from .layout import scan_dataset
-    from .recipes import plan, train_counts
-    from .summary import summarize
+    from core.data.scan import scan_dataset
+    from core.models.summary import summarize
+    from core.training.recipes import plan, train_counts
 
     config = _config(args)
     config.validate()
@@ -124,7 +125,7 @@ def _plan(args: argparse.Namespace) -> int:
 
 
 def _lr_find(args: argparse.Namespace) -> int:
-    from .lr_finder import LRFinding, find_lr
+    from core.training.lr_finder import LRFinding, find_lr
 
     for item in find_lr(_config(args), steps=args.steps):
         if isinstance(item, LRFinding):
@@ -141,7 +142,7 @@ def _device_type(device: str) -> str:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .demo_data import make_shapes_dataset
+    from core.data.demo import make_shapes_dataset
 
     print(make_shapes_dataset(args.out))
     return 0

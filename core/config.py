@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from .augment import parse_augment
-from .backbones import BACKBONES, get_backbone
-from .heads import HEADS
-from .optim import OPTIMIZERS, SCHEDULERS
+from core.data.transforms import parse_augment
+from core.models.backbones import BACKBONES, get_backbone
+from core.models.heads import HEADS
+from core.training.optim import OPTIMIZERS, SCHEDULERS
 
 FREEZE_MODES = ("auto", "frozen", "finetune", "two_stage")
 BALANCE_MODES = ("auto", "none", "weights", "sampler")

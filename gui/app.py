@@ -3,8 +3,13 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import data_tab, model_tab, model_tools, predict_tab, rest, train_tab
-from .context import AppContext
+from gui import rest
+from gui.context import AppContext
+from gui.tabs import data as data_tab
+from gui.tabs import model as model_tab
+from gui.tabs import model_tools
+from gui.tabs import predict as predict_tab
+from gui.tabs import train as train_tab
 
 CSS = """
 .ts-progress {position: relative; height: 28px; border-radius: 6px; background: var(--block-background-fill);

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from core.cache import default_cache_dir
-from core.runs import RunInfo, find_run, list_runs
+from core.runs.store import RunInfo, find_run, list_runs
+from core.system import default_cache_dir
 
 
 class OutsideServedFolders(ValueError):
@@ -37,7 +37,7 @@ class AppContext:
     @cached_property
     def predictors(self):
         """Loaded runs, created on first prediction so that starting the app does not import torch."""
-        from core.predict import PredictorCache
+        from core.inference.predict import PredictorCache
 
         return PredictorCache()
 

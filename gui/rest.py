@@ -15,14 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from .context import AppContext
+from gui.context import AppContext
 
 PATH = "/api/v1/predict"
 MAX_BYTES = 20 * 1024 * 1024
 
 
 def _predict(ctx: AppContext, data: bytes, run_id: str | None, k: int) -> JSONResponse:
-    from core.images import UnreadableImage
+    from core.data.images import UnreadableImage
 
     try:
         run = ctx.run_by_id(run_id)

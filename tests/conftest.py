@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from core.demo_data import make_shapes_dataset
+from core.data.demo import make_shapes_dataset
 
 
 def free_port() -> int:

@@ -72,7 +72,7 @@ def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset
     from PIL import Image, ImageDraw
 
     from core import RunFinished, TrainConfig, train
-    from gui.predict_tab import predict_sketch
+    from gui.tabs.predict import predict_sketch
 
     demo, ctx = served_app
     finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(ctx.runs_dir), freeze="frozen", epochs=3)))[-1]
@@ -92,7 +92,7 @@ def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset
 def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, tiny_dataset, tmp_path):
     from gradio_client.exceptions import AppError
 
-    from gui.predict_tab import _confidences
+    from gui.tabs.predict import _confidences
 
     demo, ctx = served_app
     list(train_quick(tiny_dataset, ctx))

@@ -128,7 +128,7 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
 @pytest.mark.skipif(os.environ.get("UPDATE_SCREENSHOTS") != "1", reason="make screenshots re-makes assets/")
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
     """assets/train-tab.png for the README: the demo data, two-stage, caught in its second stage, then stopped."""
-    from core.demo_data import ensure_demo_dataset
+    from core.data.demo import ensure_demo_dataset
     from gui import AppContext, start
     from tests.conftest import free_port
 

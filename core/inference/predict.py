@@ -1,0 +1,131 @@
+"""Load a trained run and give top-k class probabilities for images, on the fastest engine this machine has."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+
+from core.data.images import load_image, load_image_bytes
+from core.data.transforms import eval_resize_crop, eval_transform
+from core.models.classifier import Classifier, build_classifier
+from core.models.encoders import pick_engine, torch_runner
+from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
+from core.runs.checkpoint import load_checkpoint
+from core.runs.store import CHECKPOINT_NAME
+
+
+@dataclass
+class PixelsOnOnnx:
+    """RGB images -> logits on ONNX Runtime: resize and crop in PIL, everything else inside the exported graph."""
+
+    runner: OnnxRunner
+    resize_crop: Callable[[Image.Image], Image.Image]
+
+    def pixels(self, images: list[Image.Image]) -> np.ndarray:
+        return np.stack([np.asarray(self.resize_crop(im), dtype=np.uint8) for im in images])
+
+    def __call__(self, images: list[Image.Image]) -> torch.Tensor:
+        return self.runner(self.pixels(images))
+
+
+@dataclass
+class TensorsOnTorch:
+    """RGB images -> logits in PyTorch: the eval transform, then the model."""
+
+    run: Callable[[torch.Tensor], torch.Tensor]
+    transform: Callable[[Image.Image], torch.Tensor]
+
+    def __call__(self, images: list[Image.Image]) -> torch.Tensor:
+        return self.run(torch.stack([self.transform(im) for im in images]))
+
+
+@dataclass
+class Predictor:
+    """A trained classifier in eval mode with its class names; `logits` maps RGB images to logits on `engine`."""
+
+    model: Classifier
+    classes: list[str]
+    valid_acc: float | None
+    logits: Callable[[list[Image.Image]], torch.Tensor]
+    engine: str = "pytorch"
+
+    def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
+        """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
+        probs = self.logits([_as_rgb(im) for im in images]).float().softmax(dim=1)
+        top = probs.topk(min(k, len(self.classes)), dim=1)
+        return [
+            [(self.classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
+            for values, indices in zip(top.values, top.indices)
+        ]
+
+
+def _as_rgb(image: Image.Image | str | Path | bytes) -> Image.Image:
+    """A file path or encoded bytes through the shared decoder; a PIL image as RGB."""
+    if isinstance(image, (str, Path)):
+        return load_image(image)
+    if isinstance(image, bytes):
+        return load_image_bytes(image)
+    return image.convert("RGB")
+
+
+def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
+    """Rebuild the model of a run folder (or a checkpoint file) from its weights-only checkpoint.
+
+    On CPU the whole classifier is exported to ONNX once (cached under the checkpoint's content hash, never read
+    from the run folder, which may come from someone else) and runs in ONNX Runtime.
+    """
+    path = Path(run)
+    if path.is_dir():
+        path = path / CHECKPOINT_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"no trained model at {path}; train a run first")
+    ckpt = load_checkpoint(path)
+    pre = ckpt["preprocess"]
+    head = ckpt.get("head", {"name": "linear"})
+    model = build_classifier(ckpt["backbone"], len(ckpt["classes"]), True, pre["image_size"], pretrained=False,
+                             head=head["name"], hidden=head.get("hidden", 512), dropout=head.get("dropout", 0.2))
+    model.load_state_dict(ckpt["state_dict"])
+    model.eval().to(memory_format=torch.channels_last)
+    size = pre["image_size"]
+    predictor = Predictor(model, list(ckpt["classes"]), ckpt.get("valid_acc"),
+                          TensorsOnTorch(torch_runner(model, torch.device("cpu")),
+                                         eval_transform(size, pre["mean"], pre["std"])))
+    if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
+        digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
+        try:
+            runner, _ = onnx_runner(FromPixels(model, pre["mean"], pre["std"]), size,
+                                    f"run-{digest}-{size}-pixels", example=pixels_example(size))
+            predictor.logits, predictor.engine = PixelsOnOnnx(runner, eval_resize_crop(size)), "onnxruntime"
+        except Exception:  # an architecture the exporter cannot handle still predicts, in PyTorch
+            pass
+    return predictor
+
+
+class PredictorCache:
+    """A few loaded runs kept per app instance, reloaded when their checkpoint file changes."""
+
+    def __init__(self, size: int = 2):
+        self.size = size
+        self._items: OrderedDict[tuple, Predictor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, run_dir: str | Path) -> Predictor:
+        try:
+            st = (Path(run_dir) / CHECKPOINT_NAME).stat()
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)  # the file itself, however it is named
+        except OSError:
+            key = (str(run_dir), 0, 0, 0)  # load_predictor says what is missing
+        with self._lock:
+            if key not in self._items:
+                self._items[key] = load_predictor(run_dir)
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+            self._items.move_to_end(key)
+            return self._items[key]

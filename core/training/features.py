@@ -1,0 +1,146 @@
+"""Frozen backbone: each image (and each cached augmented view of it) goes through the backbone exactly once.
+
+Features come from the disk cache when the file, the backbone, its weights and the preprocessing are unchanged;
+the rest are encoded by the fastest engine (core.engines) and stored for the next run.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from core.data.datasets import collate_skipping_bad
+from core.data.images import UnreadableImage, load_image
+from core.data.scan import file_stamp
+from core.data.transforms import eval_transform, train_transform
+from core.events import Event, FeaturesProgress, Message
+from core.models.backbones import BackboneSpec
+from core.models.encoders import FrozenEncoder, frozen_encoder
+from core.training.feature_store import FeatureStore
+
+DECODER_VERSION = "images-v1"  # part of every cache key: bump when core.images decodes differently
+
+
+@dataclass(frozen=True)
+class View:
+    """One version of every image: the plain eval transform, or an augmentation drawn from (seed, file)."""
+
+    name: str
+    transform: Callable
+    seed: int | None = None
+
+
+@dataclass
+class FeatureSet:
+    """Features of the (image, view) entries that decoded, their labels and entry indices, and the skipped files."""
+
+    features: torch.Tensor
+    labels: torch.Tensor
+    positions: torch.Tensor
+    skipped: list[tuple[str, str]]
+    from_cache: int = 0
+
+    def subset(self, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features and labels of the entries whose index lies in [start, stop)."""
+        keep = (self.positions >= start) & (self.positions < stop)
+        return self.features[keep], self.labels[keep]
+
+    def views(self, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, m, dim) features of the first n items' k views, for the m items present in all of them, and labels."""
+        index = {int(p): row for row, p in enumerate(self.positions.tolist())}
+        kept = [i for i in range(n) if all(v * n + i in index for v in range(k))]
+        rows = torch.tensor([[index[v * n + i] for i in kept] for v in range(k)], dtype=torch.long).reshape(k, -1)
+        return self.features[rows], self.labels[rows[0]] if kept else torch.empty(0, dtype=torch.long)
+
+
+class ViewFiles(Dataset):
+    """(path, label, view) entries decoded on access; an unreadable file gives its (path, reason) instead."""
+
+    def __init__(self, entries: list[tuple[Path, int, View]], indices: list[int]):
+        self.entries, self.indices = entries, indices
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int):
+        position = self.indices[i]
+        path, label, view = self.entries[position]
+        try:
+            image = load_image(path)
+            if view.seed is None:
+                return view.transform(image), (label, position), None
+            with torch.random.fork_rng(devices=[]):  # the same view of a file every time, the run's RNG untouched
+                digest = hashlib.blake2b(f"{view.seed}|{view.name}|{path}".encode(), digest_size=8).digest()
+                torch.manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+                return view.transform(image), (label, position), None
+        except UnreadableImage as err:
+            return None, (label, position), (str(path), err.reason)
+
+
+def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store: FeatureStore | None = None,
+           num_workers: int = 0, stop=None) -> Iterator[FeaturesProgress | FeatureSet]:
+    """Yield progress while encoding the entries the cache lacks, then one FeatureSet; nothing more once `stop` is set."""
+    keys = [(str(Path(path).absolute()), hashlib.blake2b(view.name.encode(), digest_size=12).hexdigest(),
+             file_stamp(Path(path))) for path, _, view in entries]
+    vectors: dict[int, torch.Tensor] = {}
+    if store is not None:
+        vectors = {i: torch.from_numpy(v.copy()) for i, v in store.lookup(encoder.key, keys).items()}
+    cached, total = len(vectors), len(entries)
+    missing = [i for i in range(total) if i not in vectors]
+    skipped: list[tuple[str, str]] = []
+    start, encoded = time.perf_counter(), 0
+    yield FeaturesProgress(done=cached, total=total, images_per_s=0.0, eta_s=0.0, cached=cached)
+    if missing:
+        # Its own generator: starting a loader draws a seed, which must not shift the run's RNG, or a run whose
+        # features come from the cache would train differently from the same run that encoded them.
+        loader = DataLoader(ViewFiles(entries, missing), batch_size=encoder.batch, num_workers=num_workers,
+                            collate_fn=collate_skipping_bad, generator=torch.Generator().manual_seed(0))
+        for x, y, bad in loader:
+            if stop is not None and stop.is_set():
+                return
+            skipped += [b for b in bad if b not in skipped]
+            encoded += len(bad)
+            if x is not None:
+                feats = encoder.run(x).float()
+                positions = y[:, 1].tolist()
+                vectors.update(zip(positions, feats))
+                encoded += len(positions)
+                if store is not None:
+                    store.store(encoder.key, [(keys[p][0], keys[p][1], keys[p][2], f.numpy())
+                                              for p, f in zip(positions, feats) if keys[p][2] is not None])
+            rate = encoded / max(time.perf_counter() - start, 1e-9)
+            yield FeaturesProgress(done=cached + encoded, total=total, images_per_s=rate,
+                                   eta_s=(len(missing) - encoded) / max(rate, 1e-9), cached=cached)
+    order = sorted(vectors)
+    dim = len(vectors[order[0]]) if order else 0
+    yield FeatureSet(
+        features=torch.stack([vectors[i] for i in order]) if order else torch.empty(0, dim),
+        labels=torch.tensor([entries[i][1] for i in order], dtype=torch.long),
+        positions=torch.tensor(order, dtype=torch.long),
+        skipped=skipped, from_cache=cached,
+    )
+
+
+def dataset_features(spec: BackboneSpec, module, config, train_items: list, valid_items: list, device: torch.device,
+                     views: int = 1, stop=None, store: FeatureStore | None = None) -> Iterator[Event | FeatureSet]:
+    """Messages and progress, then the FeatureSet of `views` versions of each training item and the plain valid items.
+
+    Entry order: view 0 of every training item, view 1 of every training item, ..., then the validation items.
+    """
+    plain = eval_transform(config.image_size, spec.mean, spec.std)
+    encoder = frozen_encoder(spec, module, config.image_size, f"{DECODER_VERSION}|{plain!r}", device, config.engine)
+    augmented = train_transform(config.image_size, spec.mean, spec.std, config.augment)
+    view_list = [View("plain", plain)] + [View(f"aug{k}|{augmented!r}", augmented, config.seed)
+                                          for k in range(1, views)]
+    entries = [(p, label, v) for v in view_list for p, label in train_items] + [(p, label, view_list[0])
+                                                                                 for p, label in valid_items]
+    versions = f", {views} versions of each training image (the original and {views - 1} augmented)" if views > 1 else ""
+    note = f", {encoder.note}" if encoder.note else ""
+    yield Message(f"Reading {len(train_items) + len(valid_items)} images through the frozen backbone once{versions}; "
+                  f"engine: {encoder.engine}{note}.")
+    yield from encode(encoder, entries, store if store is not None else FeatureStore(), config.num_workers, stop)

@@ -1,0 +1,136 @@
+"""Learning-rate finder (fastai's idea): raise the LR exponentially over a short sweep and watch the loss."""
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from core.config import TrainConfig
+from core.data.datasets import ImageFiles, collate_skipping_bad
+from core.data.scan import scan_dataset
+from core.data.transforms import train_transform
+from core.events import Event, FeaturesProgress, StepDone
+from core.models.backbones import get_backbone
+from core.models.classifier import build_classifier
+from core.system import resolve_device
+from core.training.features import FeatureSet, dataset_features
+from core.training.optim import make_optimizer
+from core.training.recipes import BACKBONE_LR_FACTOR, plan, train_counts
+
+MAX_IMAGES = 512
+
+
+@dataclass(frozen=True)
+class LRFinding:
+    """The sweep (learning rates and smoothed losses), the suggested learning rate and what was swept."""
+
+    lrs: list[float]
+    losses: list[float]
+    suggestion: float
+    trains: str
+    seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def suggest(lrs: list[float], losses: list[float]) -> float:
+    """Steepest fall of the loss (against log LR) in the two decades before its minimum."""
+    best = min(range(len(losses)), key=losses.__getitem__)
+    lo = next(i for i, lr in enumerate(lrs) if lr >= lrs[best] / 100)
+    if best - lo < 2:
+        return max(lrs[0], lrs[best] / 10)
+    slopes = [(losses[i + 1] - losses[i - 1]) / math.log(lrs[i + 1] / lrs[i - 1]) for i in range(lo + 1, best)]
+    return lrs[lo + 1 + min(range(len(slopes)), key=slopes.__getitem__)]
+
+
+def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int = 100, start_lr: float = 1e-6,
+            end_lr: float = 1.0) -> Iterator[Event | LRFinding]:
+    """Yield progress, then one LRFinding; sweeps the head on frozen features unless every layer trains from the start."""
+    config.validate()
+    index = scan_dataset(config.data, config.valid_fraction, config.seed)
+    device = resolve_device(config.device)
+    cfg = plan(config, train_counts(index), device.type).config
+    torch.manual_seed(cfg.seed)
+    spec = get_backbone(cfg.backbone)
+    items = list(index.splits["train"])
+    random.Random(cfg.seed).shuffle(items)
+    items = items[:MAX_IMAGES]
+    heads_only = cfg.freeze != "finetune"
+    model = build_classifier(cfg.backbone, len(index.classes), heads_only, cfg.image_size, head=cfg.head,
+                             hidden=cfg.hidden, dropout=cfg.dropout).to(device, memory_format=torch.channels_last)
+    started = time.perf_counter()
+    if heads_only:
+        features = None
+        for item in dataset_features(spec, model.backbone, cfg, items, [], device, 1, stop):
+            if isinstance(item, FeaturesProgress):
+                yield item
+            elif isinstance(item, FeatureSet):
+                features = item
+        if features is None:
+            return
+        module, groups, batches = model.head, [{"params": list(model.head.parameters()), "ratio": 1.0}], _feature_batches(features, cfg.batch)
+    else:
+        ratio = BACKBONE_LR_FACTOR if spec.pretrained else 1.0
+        module = model
+        groups = [{"params": list(model.head.parameters()), "ratio": 1.0},
+                  {"params": list(model.backbone.parameters()), "ratio": ratio}]
+        loader = DataLoader(ImageFiles(items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)),
+                            batch_size=cfg.batch, shuffle=True, collate_fn=collate_skipping_bad,
+                            num_workers=cfg.num_workers, drop_last=len(items) > cfg.batch)
+        batches = ((x, y) for x, y, _ in _forever(loader) if x is not None)
+    for group in groups:
+        group["lr"] = start_lr * group["ratio"]
+    optimizer = make_optimizer(cfg.optimizer, groups, cfg.weight_decay)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
+    module.train()
+    lrs, losses, avg, best = [], [], 0.0, math.inf
+    for i, (x, y) in zip(range(steps), batches):
+        if stop is not None and stop.is_set():
+            return
+        lr = start_lr * (end_lr / start_lr) ** (i / max(1, steps - 1))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * group["ratio"]
+        x, y = x.to(device), y.to(device)
+        t0 = time.perf_counter()
+        loss = loss_fn(module(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        avg = 0.9 * avg + 0.1 * loss.item()
+        smoothed = avg / (1 - 0.9 ** (i + 1))
+        if not math.isfinite(smoothed) or (i > 10 and smoothed > 4 * best):
+            break
+        best = min(best, smoothed)
+        lrs.append(lr)
+        losses.append(smoothed)
+        if not heads_only:
+            took = time.perf_counter() - t0
+            yield StepDone(epoch=1, step=i + 1, total_steps=steps, loss=loss.item(), acc=0.0, lr=lr,
+                           images_per_s=len(y) / max(took, 1e-9), eta_s=took * (steps - i - 1))
+    if len(lrs) < 3:
+        raise RuntimeError("the learning-rate sweep diverged at once; try a smaller batch or another optimizer")
+    yield LRFinding(lrs, losses, suggest(lrs, losses), "head only" if heads_only else "every layer",
+                    time.perf_counter() - started)
+
+
+def _feature_batches(features: FeatureSet, batch: int):
+    """Shuffled feature batches, endlessly."""
+    x, y = features.features, features.labels
+    while True:
+        order = torch.randperm(len(x))
+        for i in order.split(batch):
+            if len(i) > 1:
+                yield x[i], y[i]
+
+
+def _forever(loader: DataLoader):
+    while True:
+        yield from loader

@@ -1,0 +1,160 @@
+"""Build a dataset in the app: name it, add classes, drop pictures or take photos, or upload a .zip."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from core.data.builder import (
+    Added,
+    add_class,
+    add_images,
+    class_images,
+    dataset_folder,
+    extract_zip,
+    remove_image,
+    safe_name,
+)
+from core.errors import DatasetError
+from gui.context import AppContext
+
+SHOWN_PER_CLASS = 60
+
+
+@dataclass
+class BuilderOutputs:
+    """What the Data tab wires: the button that hands the built dataset over, and its name box."""
+
+    use: gr.Button
+    name: gr.Textbox
+
+
+def folder_of(ctx: AppContext, name: str) -> str:
+    """The folder of the dataset called `name` (created if new), for the Data tab's path box."""
+    try:
+        return str(dataset_folder(ctx.data_root, name))
+    except DatasetError:
+        return ""
+
+
+def _report(added: Added, where: str) -> str:
+    text = f"Added {len(added.written)} picture(s) to {where}."
+    if added.rejected:
+        text += f" **Not added ({len(added.rejected)})**: " + "; ".join(
+            f"`{r['name']}`: {r['reason']}" for r in added.rejected[:10]
+        ) + (" …" if len(added.rejected) > 10 else "")
+    return text
+
+
+def open_dataset(ctx: AppContext, name: str) -> tuple[str, list[str], str]:
+    """(folder, its classes, a sentence) for the dataset called `name`, created if new."""
+    folder = dataset_folder(ctx.data_root, name)
+    classes = list(class_images(folder))
+    where = folder.relative_to(ctx.data_root)
+    said = f"Dataset `{where}`: {len(classes)} class(es)." if classes else f"New dataset `{where}`: add a class to start."
+    return str(folder), classes, said
+
+
+def add_pictures(ctx: AppContext, name: str, class_name: str | None, pictures: list) -> str:
+    """Files or webcam frames into one class; every refused file is named with its reason."""
+    if not class_name:
+        raise DatasetError("Add a class (or pick one) before adding pictures.")
+    folder = dataset_folder(ctx.data_root, name)
+    return _report(add_images(folder, class_name, pictures), f"**{class_name}**")
+
+
+def add_zip(ctx: AppContext, name: str, archive: str) -> str:
+    """Unpack a .zip of class folders (or train/ valid/) into the dataset."""
+    folder = dataset_folder(ctx.data_root, name)
+    return _report(extract_zip(archive, folder), f"`{folder.relative_to(ctx.data_root)}` from {Path(archive).name}")
+
+
+def build(ctx: AppContext) -> BuilderOutputs:
+    gr.Markdown("Make a dataset here, like Teachable Machine: name it, add a class, drop its pictures (or take "
+                f"photos), repeat for each class. It is saved as ordinary folders in `{ctx.data_root}/datasets/`.")
+    folder, version, selected = gr.State(""), gr.State(0), gr.State(None)
+    with gr.Row():
+        name = gr.Textbox(label="Dataset name", value="my-dataset", elem_id="builder-name")
+        class_name = gr.Textbox(label="New class", placeholder="e.g. cat", elem_id="builder-class-name")
+        add = gr.Button("Add class", elem_id="builder-add-class", scale=0, min_width=120)
+    target = gr.Radio(label="Add pictures to class", elem_id="builder-target")
+    with gr.Row():
+        upload = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                         label="Drop pictures for this class", elem_id="builder-upload")
+        camera = gr.Image(sources=["webcam"], type="pil", label="…or take a photo", elem_id="builder-camera")
+        archive = gr.File(file_types=[".zip"], type="filepath", label="…or upload a .zip of class folders",
+                          elem_id="builder-zip")
+    status = gr.Markdown(elem_id="builder-status")
+
+    @gr.render(inputs=[folder, version])
+    def galleries(path, _):
+        images = class_images(Path(path)) if path else {}
+        for cls, files in images.items():
+            shown = [str(p) for p in files[:SHOWN_PER_CLASS]]
+            more = f" (first {SHOWN_PER_CLASS} shown)" if len(files) > SHOWN_PER_CLASS else ""
+            gallery = gr.Gallery(shown, label=f"{cls} · {len(files)} picture(s){more}", columns=10, height=150,
+                                 allow_preview=False, elem_classes=["builder-class"])
+            gallery.select(_picker(shown), None, selected, api_visibility="private")
+
+    with gr.Row():
+        remove = gr.Button("Remove the picture clicked last", size="sm", elem_id="builder-remove")
+        use = gr.Button("Check this dataset and use it for training", variant="primary", elem_id="builder-use")
+
+    def refresh(dataset_name, pick=None):
+        try:
+            path, classes, said = open_dataset(ctx, dataset_name)
+        except DatasetError as err:
+            return "", gr.Radio(choices=[]), f"⚠️ {err}", gr.skip()
+        pick = _saved_name(pick)  # a class just typed is selected under the name it was saved as
+        value = pick if pick in classes else (classes[0] if classes else None)
+        return path, gr.Radio(choices=classes, value=value), said, time.monotonic_ns()  # new token: re-render
+
+    def guarded(action):
+        """Run a builder action; its DatasetError becomes a sentence, then everything is re-read from disk."""
+        def handler(dataset_name, cls, *args):
+            try:
+                said = action(dataset_name, cls, *args)
+            except DatasetError as err:
+                said = f"⚠️ {err}"
+            path, radio, _, token = refresh(dataset_name, cls)
+            return path, radio, said, token
+        return handler
+
+    def new_class(dataset_name, _, cls):
+        folder = add_class(dataset_folder(ctx.data_root, dataset_name), cls)
+        return f"Class **{folder.name}** is ready: drop its pictures below."
+
+    def forget(dataset_name, cls, path):
+        if not path:
+            return "Click a picture first, then remove it."
+        remove_image(dataset_folder(ctx.data_root, dataset_name), path)
+        return f"Removed `{Path(path).name}`."
+
+    shown = [folder, target, status, version]
+    quiet = {"api_visibility": "private", "show_progress": "hidden"}
+    add.click(guarded(new_class), [name, class_name, class_name], shown, **quiet).then(
+        lambda: "", None, class_name, **quiet)
+    upload.upload(guarded(lambda n, c, files: add_pictures(ctx, n, c, files or [])), [name, target, upload], shown,
+                  **quiet).then(lambda: None, None, upload, **quiet)
+    camera.input(guarded(lambda n, c, frame: add_pictures(ctx, n, c, [frame]) if frame is not None else ""),
+                 [name, target, camera], shown, **quiet)
+    archive.upload(guarded(lambda n, c, z: add_zip(ctx, n, z)), [name, target, archive], shown, **quiet).then(
+        lambda: None, None, archive, **quiet)
+    remove.click(guarded(forget), [name, target, selected], shown, **quiet)
+    gr.on([name.submit, name.blur], refresh, name, shown, **quiet)
+    return BuilderOutputs(use=use, name=name)
+
+
+def _saved_name(text: str | None) -> str | None:
+    try:
+        return safe_name(text or "")
+    except DatasetError:
+        return None
+
+
+def _picker(paths: list[str]):
+    def pick(evt: gr.SelectData) -> str:
+        return paths[evt.index]
+    return pick

@@ -1,0 +1,140 @@
+"""Predict tab: choose a run, drop images (or paste, or draw one) and see the top classes for each."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+from PIL import Image
+
+from gui.context import AppContext
+
+TOP_K = 3
+
+
+NEWEST = ""
+
+
+def with_readable_errors(image: gr.Image) -> gr.Image:
+    """Gradio opens an upload before any handler sees it: an unreadable one gets a sentence, not a stack trace.
+
+    Wrapped per instance, because subclassing a Gradio component makes Gradio write a .pyi file next to this one.
+    """
+    original = image.preprocess
+
+    def preprocess(payload):
+        try:
+            return original(payload)
+        except Exception as err:  # whatever Pillow raised inside Gradio: the file is not a usable image
+            name = getattr(payload, "orig_name", None) or "This file"
+            raise gr.Error(f"{name} cannot be used: it is not an image this app can read.") from err
+
+    image.preprocess = preprocess
+    return image
+
+
+def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
+    """The newest run first, as a standing choice, then every run by name."""
+    return [("Newest run", NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
+
+
+def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
+    """Top-k per image as a gr.Label dict, or a sentence for an image that could not be read."""
+    from core.data.images import UnreadableImage
+
+    predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
+    results = []
+    for image in images:
+        try:
+            results.append(dict(predictor.predict([image], k=TOP_K)[0]))
+        except UnreadableImage as err:
+            name = Path(image).name if isinstance(image, (str, Path)) else "This image"
+            results.append(f"{name} cannot be used: {err.reason}.")
+    return results
+
+
+def predict_one(ctx: AppContext, image: str | None, run_id: str | None):
+    """The `predict` endpoint: one image file -> top-k label confidences."""
+    if image is None:
+        return None
+    try:
+        result = _confidences(ctx, run_id, [image])[0]
+    except LookupError as err:
+        raise gr.Error(str(err)) from None
+    if isinstance(result, str):
+        raise gr.Error(result)
+    return result
+
+
+def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
+    """A drawing from the sketchpad, flattened onto white."""
+    composite = (sketch or {}).get("composite")
+    if composite is None:
+        return None
+    background = Image.new("RGBA", composite.size, "white")
+    image = Image.alpha_composite(background, composite.convert("RGBA")).convert("RGB")
+    try:
+        return _confidences(ctx, run_id, [image])[0]
+    except LookupError as err:
+        raise gr.Error(str(err)) from None
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
+    """Lay out the tab; returns the run picker so training can refresh it."""
+    run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label="Trained run",
+                      allow_custom_value=True, elem_id="run-picker")
+    files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                    label="Drop one or more images here", elem_id="predict-files")
+    results = gr.State([])
+
+    @gr.render(inputs=results)
+    def show(items):
+        if not items:
+            return
+        with gr.Row(equal_height=False):
+            for path, result in items:
+                with gr.Column(min_width=200, elem_classes=["prediction"]):
+                    gr.Image(path, show_label=False, height=160, interactive=False)
+                    if isinstance(result, str):
+                        gr.Markdown(f"⚠️ {result}")
+                    else:
+                        gr.Label(result, num_top_classes=TOP_K, show_label=False, elem_classes=["prediction-label"])
+
+    with gr.Row():
+        with gr.Column():
+            single = with_readable_errors(gr.Image(
+                type="filepath", image_mode=None, sources=["upload", "clipboard"], label="…or paste a single image",
+                height=240, elem_id="predict-single",
+            ))
+            single_label = gr.Label(num_top_classes=TOP_K, label="Prediction", elem_id="single-label")
+        with gr.Column():
+            sketch = gr.Sketchpad(type="pil", label="…or draw a shape", height=240, canvas_size=(320, 320),
+                                  brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
+            sketch_label = gr.Label(num_top_classes=TOP_K, label="What the model sees in your drawing")
+
+    def predict_many(images, run):
+        if not images:
+            return []
+        try:
+            return list(zip(images, _confidences(ctx, run, images)))
+        except LookupError as err:
+            raise gr.Error(str(err)) from None
+
+    def predict(image, run):
+        return predict_one(ctx, image, run)
+
+    def predict_drawing(sketch, run):
+        return predict_sketch(ctx, sketch, run)
+
+    files.change(predict_many, [files, run], results, api_visibility="private")
+    single.change(predict, [single, run], single_label, api_name="predict")
+    run.input(predict_many, [files, run], results, api_visibility="private")
+    run.input(predict, [single, run], single_label, api_visibility="private")
+    sketch.change(predict_drawing, [sketch, run], sketch_label,
+                  api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
+    return run
+
+
+def refresh(ctx: AppContext) -> gr.Dropdown:
+    """Re-read the runs folder; select the newest run."""
+    return gr.Dropdown(choices=run_choices(ctx), value=NEWEST)

@@ -1,0 +1,43 @@
+"""torchrun: two gloo processes on the CPU train one data-parallel run; only rank 0 writes and prints."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from core.runs.checkpoint import load_checkpoint
+from core.training.distributed import torchrun_command
+from tests.conftest import free_port
+
+
+def _torchrun(args: list[str], tmp_path, cache) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "GLOO_SOCKET_IFNAME": "lo", "OMP_NUM_THREADS": "1",
+           "TRANSFER_STUDIO_CACHE": str(cache)}
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+               "--master_port", str(free_port()), "-m", "core", "train", *args]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=os.getcwd())
+
+
+@pytest.mark.parametrize("freeze", ["frozen", "finetune"])
+def test_two_gloo_processes_train_one_run(tiny_dataset, tmp_path, freeze):
+    out = tmp_path / "runs"
+    done = _torchrun(["--data", str(tiny_dataset), "--out", str(out), "--freeze", freeze, "--epochs", "2",
+                      "--image-size", "64", "--batch", "8", "--patience", "0", "--views", "1"], tmp_path,
+                     tmp_path / "cache")
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    epochs = [line for line in lines if line.get("event") == "EpochDone"]
+    assert [e["epoch"] for e in epochs] == [1, 2], "rank 0 alone prints, once per epoch"
+    assert epochs[-1]["step"] == 2 * 3  # each process takes 20 of the 40 images: steps of 8, 8 and 4
+    result = lines[-1]
+    assert result["epochs_run"] == 2 and result["best_valid_acc"] is not None
+    runs = list(out.iterdir())
+    assert len(runs) == 1 and (runs[0] / "best.pt").is_file()
+    assert load_checkpoint(runs[0] / "best.pt")["classes"] == ["circle", "square", "star", "triangle"]
+    assert "Data-parallel over 2 processes (gloo)" in (runs[0] / "metrics.jsonl").read_text()
+
+
+def test_the_torchrun_line_mirrors_the_cli():
+    assert torchrun_command(["--data", "d", "--freeze", "frozen"], 4) == (
+        "torchrun --nproc_per_node 4 -m core train --data d --freeze frozen")

@@ -1,0 +1,67 @@
+import pytest
+
+from core.config import TrainConfig
+from core.training.recipes import (
+    FINETUNE_BUDGET_S,
+    FINETUNE_EPOCHS,
+    FROZEN_EPOCHS,
+    HEAD_LR,
+    STAGE2_LR_FACTOR,
+    finetune_images_per_s,
+    plan,
+)
+
+
+def _plan(counts, device="cpu", **settings):
+    return plan(TrainConfig(data="x", **settings), counts, device)
+
+
+def test_small_data_on_a_cpu_gets_two_stage_and_says_why():
+    recipe = _plan({"a": 60, "b": 60})
+    cfg = recipe.config
+    assert cfg.freeze == "two_stage" and cfg.stage1_epochs == FROZEN_EPOCHS
+    assert cfg.epochs == FROZEN_EPOCHS + FINETUNE_EPOCHS[0] and cfg.lr == HEAD_LR
+    assert cfg.balance == "none"
+    assert recipe.reason.startswith("Recipe: two-stage") and "120 training images" in recipe.reason
+    assert f"{HEAD_LR * STAGE2_LR_FACTOR:.0e}" in recipe.reason
+    assert recipe.finetune_s <= FINETUNE_BUDGET_S["cpu"]
+
+
+def test_fine_tuning_that_would_take_too_long_on_a_cpu_falls_back_to_frozen_but_not_on_a_gpu():
+    counts = {"a": 5000, "b": 5000}
+    cpu = _plan(counts)
+    assert cpu.config.freeze == "frozen" and cpu.config.epochs == 20 and cpu.finetune_s == 0
+    assert "10000 training images would take about" in cpu.reason
+    gpu = _plan(counts, device="cuda")
+    assert gpu.config.freeze == "two_stage" and "GPU" in gpu.reason
+    assert 10000 * 3 / finetune_images_per_s("efficientnet_lite0", 224, "cuda") <= FINETUNE_BUDGET_S["cuda"]
+
+
+def test_choices_the_user_made_are_kept_and_only_the_rest_is_filled_in():
+    recipe = _plan({"a": 60, "b": 60}, freeze="frozen", epochs=7, lr=0.01, balance="sampler")
+    assert (recipe.config.freeze, recipe.config.epochs, recipe.config.lr, recipe.config.balance) == (
+        "frozen", 7, 0.01, "sampler")
+    two = _plan({"a": 60, "b": 60}, freeze="two_stage", epochs=8).config
+    assert (two.stage1_epochs, two.epochs) == (4, 8)
+    assert _plan({"a": 60}, freeze="finetune").config.lr == 1e-3
+    assert _plan({"a": 60}, freeze="frozen", optimizer="sgd").config.lr == pytest.approx(10 * HEAD_LR)
+
+
+def test_scratch_cnn_trains_every_layer_and_imbalance_turns_on_loss_weights():
+    recipe = _plan({"a": 90, "b": 10}, backbone="scratch_cnn")
+    assert recipe.config.freeze == "finetune" and recipe.config.epochs == 30 and recipe.config.lr == HEAD_LR
+    assert recipe.config.balance == "weights" and "9x the images" in recipe.reason
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"backbone": "scratch_cnn", "freeze": "frozen"}, "nothing to freeze"),
+    ({"freeze": "two_stage", "epochs": 3, "stage1_epochs": 3}, "more epochs"),
+    ({"backbone": "vit_b_16", "image_size": 160}, "only takes 224-pixel images"),
+    ({"augment": "flip,sparkle"}, "unknown augmentation 'sparkle'"),
+    ({"head": "transformer"}, "head must be one of"),
+    ({"optimizer": "lion"}, "optimizer must be one of"),
+    ({"batch": 1}, "batch size"),
+])
+def test_settings_no_run_could_use_are_refused_with_a_sentence(settings, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(data="x", **settings).validate()
