@@ -12,9 +12,38 @@ from core.models.backbones import BACKBONES, get_backbone
 from core.models.heads import HEADS
 from core.training.optim import OPTIMIZERS, SCHEDULERS
 
-FREEZE_MODES = ("auto", "frozen", "finetune", "two_stage")
+
+@dataclass(frozen=True)
+class FreezeMode:
+    """What a freezing mode means, as data: every part of the app reads it here instead of comparing strings."""
+
+    name: str
+    title: str  # a few words for logs and the recipe sentence
+    description: str  # one line for a picker
+    starts_frozen: bool  # stage 1 trains the head alone on features the frozen backbone computed once
+    backbone_lr_factor: float  # when every layer trains from the start: the backbone's LR as a share of the head's
+    second_stage_lr_factor: float | None = None  # every layer trains after the head-only stage, at this share
+
+    @property
+    def has_second_stage(self) -> bool:
+        return self.second_stage_lr_factor is not None
+
+
+FREEZE_MODES: dict[str, FreezeMode] = {m.name: m for m in (
+    FreezeMode("frozen", "feature extractor (frozen backbone)",
+               "Feature extractor: freeze the backbone, train only the new head (fastest)", True, 0.0),
+    FreezeMode("two_stage", "two-stage", "Two-stage: the head first, then every layer at 1/100 of the learning rate",
+               True, 0.0, second_stage_lr_factor=0.01),
+    FreezeMode("finetune", "every layer trains", "Fine-tune every layer from the start", False, 0.1),
+)}
+AUTO = "auto"
 BALANCE_MODES = ("auto", "none", "weights", "sampler")
-ENGINES = ("auto", "onnxruntime", "pytorch")  # for a frozen backbone's one pass over the images (core.engines)
+ENGINES = ("auto", "onnxruntime", "pytorch")  # for a frozen backbone's one pass over the images (core.models.encoders)
+
+
+def freeze_mode(name: str) -> FreezeMode:
+    """The FreezeMode of a resolved config (never "auto": `core.training.recipes.plan` resolves that first)."""
+    return FREEZE_MODES[name]
 
 
 def _opt(help: str, parse=None, choices=None, flag: str | None = None):
@@ -34,7 +63,7 @@ class TrainConfig:
     dropout: float = field(default=0.2, metadata=_opt("dropout in the head"))
     freeze: str = field(default="auto", metadata=_opt(
         "frozen = feature extractor, finetune = every layer, two_stage = head first then every layer, "
-        "auto = picked from the data and this machine", choices=list(FREEZE_MODES)))
+        "auto = picked from the data and this machine", choices=[AUTO, *FREEZE_MODES]))
     epochs: int | None = field(default=None, metadata=_opt("total passes over the training images (default: auto)", int))
     stage1_epochs: int | None = field(default=None, metadata=_opt(
         "two_stage: epochs that train the head alone (default: auto)", int))
@@ -71,25 +100,21 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Reject values no run could use, with a sentence a non-coder can act on."""
+        for f in fields(self):
+            choices = f.metadata.get("choices")
+            value = getattr(self, f.name)
+            if choices and value not in choices:
+                raise ValueError(f"{f.name.replace('_', ' ')} must be one of {', '.join(choices)}, not {value!r}")
         spec = get_backbone(self.backbone)
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {', '.join(HEADS)}, not {self.head!r}")
-        if self.freeze not in FREEZE_MODES:
-            raise ValueError(f"freeze must be one of {', '.join(FREEZE_MODES)}, not {self.freeze!r}")
-        if not spec.pretrained and self.freeze in ("frozen", "two_stage"):
+        mode = FREEZE_MODES.get(self.freeze)
+        if not spec.pretrained and mode is not None and mode.starts_frozen:
             raise ValueError(f"{self.backbone} starts from random weights, so there is nothing to freeze: "
                              "use finetune (or auto)")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, not {self.optimizer!r}")
-        if self.scheduler not in SCHEDULERS:
-            raise ValueError(f"scheduler must be one of {', '.join(SCHEDULERS)}, not {self.scheduler!r}")
-        if self.balance not in BALANCE_MODES:
-            raise ValueError(f"balance must be one of {', '.join(BALANCE_MODES)}, not {self.balance!r}")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError("epochs must be at least 1")
         if self.stage1_epochs is not None and self.stage1_epochs < 1:
             raise ValueError("stage-1 epochs must be at least 1")
-        if (self.freeze == "two_stage" and self.epochs is not None and self.stage1_epochs is not None
+        if (mode is not None and mode.has_second_stage and self.epochs is not None and self.stage1_epochs is not None
                 and self.stage1_epochs >= self.epochs):
             raise ValueError(f"two-stage needs more epochs ({self.epochs}) than its head-only stage "
                              f"({self.stage1_epochs}): the rest fine-tunes every layer")
@@ -117,8 +142,6 @@ class TrainConfig:
         parse_augment(self.augment)
         if self.views is not None and not 1 <= self.views <= 20:
             raise ValueError("views must be between 1 (the original images only) and 20")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -1,7 +1,14 @@
-"""Typed events that `core.train` yields: the only channel from training to any UI."""
+"""Typed events that `core.train` (and the health check, the LR finder) yield: the only channel from a job to any UI.
+
+Each consumer (the CLI printer, the GUI's charts, log and progress bar) keeps one table of handlers by event type
+and calls `dispatch`; none tests types in a ladder of its own.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Callable, Mapping, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,19 +56,30 @@ class StageStarted(Event):
 
 
 @dataclass(frozen=True)
-class FeaturesProgress(Event):
-    """Frozen backbone: how many images have been through the backbone (each goes once)."""
+class Progress(Event):
+    """A pass over many files: how many are done, how fast, and the seconds left of the whole job."""
 
     done: int
     total: int
     images_per_s: float
     eta_s: float
+
+
+@dataclass(frozen=True)
+class FeaturesProgress(Progress):
+    """Frozen backbone: how many images have been through the backbone (each goes once)."""
+
     cached: int = 0
 
 
 @dataclass(frozen=True)
 class StepDone(Event):
-    """One optimisation step; `step` counts from 1 across epochs."""
+    """One optimisation step; `step` counts from 1 across epochs and stages.
+
+    `images_per_s` counts images the backbone (or the whole model) processed: 0 for a head step on cached
+    features, where no image goes through the backbone. `eta_s` is the time left of the whole run, every
+    remaining stage at its own speed.
+    """
 
     epoch: int
     step: int
@@ -71,6 +89,7 @@ class StepDone(Event):
     lr: float
     images_per_s: float
     eta_s: float
+    stage: int = 1
 
 
 @dataclass(frozen=True)
@@ -103,10 +122,14 @@ class RunFinished(Event):
 
 
 @dataclass(frozen=True)
-class CheckProgress(Event):
+class CheckProgress(Progress):
     """Health check: how many files have been looked at (files remembered from an earlier check count too)."""
 
-    done: int
-    total: int
-    images_per_s: float
-    eta_s: float
+
+def dispatch(handlers: Mapping[type, Callable[..., T]], event: object, *args, default: T | None = None) -> T | None:
+    """Call the handler registered for the event's type, or for its nearest base class; `default` if none is."""
+    for cls in type(event).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            return handler(event, *args)
+    return default

@@ -20,6 +20,7 @@ from core.events import Event, FeaturesProgress, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import build_classifier
 from core.system import resolve_device
+from core.series import DebiasedEMA
 from core.training.features import FeatureSet, dataset_features
 from core.training.optim import make_optimizer
 from core.training.recipes import BACKBONE_LR_FACTOR, plan, train_counts
@@ -91,7 +92,7 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
     optimizer = make_optimizer(cfg.optimizer, groups, cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     module.train()
-    lrs, losses, avg, best = [], [], 0.0, math.inf
+    lrs, losses, ema, best = [], [], DebiasedEMA(0.9), math.inf
     for i, (x, y) in zip(range(steps), batches):
         if stop is not None and stop.is_set():
             return
@@ -104,8 +105,7 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        avg = 0.9 * avg + 0.1 * loss.item()
-        smoothed = avg / (1 - 0.9 ** (i + 1))
+        smoothed = ema.update(loss.item())
         if not math.isfinite(smoothed) or (i > 10 and smoothed > 4 * best):
             break
         best = min(best, smoothed)
