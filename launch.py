@@ -5,6 +5,7 @@ import argparse
 import contextlib
 import importlib
 import io
+import logging
 import os
 import sys
 import threading
@@ -30,8 +31,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _warm_up() -> None:
+    from core.system import configure_torch
+
+    configure_torch()
+    for module in ("core.training.trainer", "core.inference.predict"):
+        importlib.import_module(module)
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     from core.data.demo import ensure_demo_dataset
     from gui import AppContext, start
 
@@ -45,9 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     except Exception:
         sys.stdout.write(gradio_said.getvalue())
         raise
-    # The page is served before torch is imported; load it now so the first click does not wait for it.
-    threading.Thread(target=lambda: [importlib.import_module(m) for m in ("core.training.trainer", "core.inference.predict")],
-                     daemon=True).start()
+    # The page is served before torch is imported; load it now (and set torch's threads, once for the whole app)
+    # so that the first click does not wait for it.
+    threading.Thread(target=_warm_up, daemon=True).start()
     url = demo.local_url
     print(f"Transfer Studio is running at {url} (press Ctrl+C to quit).", flush=True)
     if args.share:

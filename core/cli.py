@@ -3,26 +3,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import MISSING, fields
 
 from core.config import TrainConfig
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import EpochDone, Message, RunFinished, StageStarted
+from core.events import CheckProgress, EpochDone, Event, Message, RunFinished, StageStarted, dispatch
 from core.models.backbones import BACKBONES
+from core.system import configure_torch, device_type
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per TrainConfig field, with its default, help and choices, so CLI and GUI cannot drift apart."""
-    for f in fields(TrainConfig):
-        meta = f.metadata
-        flag = meta.get("flag") or "--" + f.name.replace("_", "-")
-        kwargs = {"help": meta.get("help"), "choices": meta.get("choices")}
-        if f.default is MISSING:
-            parser.add_argument(flag, dest=f.name, required=True, **kwargs)
-        else:
-            parse = meta.get("parse") or type(f.default)
-            parser.add_argument(flag, dest=f.name, type=parse, default=f.default, **kwargs)
+    """One flag per TrainConfig field, with its default, help and choices, in the config's groups, so that the
+    CLI and the GUI cannot drift apart."""
+    by_name = {f.name: f for f in fields(TrainConfig)}
+    for title, names in TrainConfig.groups().items():
+        group = parser.add_argument_group(title)
+        for name in names:
+            f = by_name[name]
+            meta = f.metadata
+            flag = meta.get("flag") or "--" + f.name.replace("_", "-")
+            kwargs = {"help": meta.get("help"), "choices": meta.get("choices")}
+            if f.default is MISSING:
+                group.add_argument(flag, dest=f.name, required=True, **kwargs)
+            else:
+                parse = meta.get("parse") or type(f.default)
+                group.add_argument(flag, dest=f.name, type=parse, default=f.default, **kwargs)
 
 
 def config_arguments(config: TrainConfig) -> list[str]:
@@ -45,8 +52,6 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import os
-
     from core.training.distributed import leave
     from core.training.trainer import train
 
@@ -54,24 +59,31 @@ def _train(args: argparse.Namespace) -> int:
     try:
         for event in train(_config(args)):
             if not quiet:
-                _print_event(event)
+                dispatch(PRINTERS, event)
     finally:
         leave()
     return 0
 
 
-def _print_event(event) -> None:
-    """Epochs and stage switches as JSON lines, warnings on stderr, and the result as the last JSON line."""
-    if isinstance(event, (EpochDone, StageStarted)):
-        print(json.dumps(event.to_dict()), flush=True)
-    elif isinstance(event, Message) and event.level != "info":
+def _print_json(event: Event) -> None:
+    print(json.dumps(event.to_dict()), flush=True)
+
+
+def _print_warning(event: Message) -> None:
+    if event.level != "info":
         print(event.text, file=sys.stderr, flush=True)
-    elif isinstance(event, RunFinished):
-        print(json.dumps({
-            "run_dir": event.run_dir, "best_valid_acc": event.best_valid_acc, "best_epoch": event.best_epoch,
-            "epochs_run": event.epochs_run, "wall_s": round(event.wall_s, 3), "stopped": event.stopped,
-            "checkpoint": event.checkpoint,
-        }), flush=True)
+
+
+def _print_result(event: RunFinished) -> None:
+    print(json.dumps({
+        "run_dir": event.run_dir, "best_valid_acc": event.best_valid_acc, "best_epoch": event.best_epoch,
+        "epochs_run": event.epochs_run, "wall_s": round(event.wall_s, 3), "stopped": event.stopped,
+        "checkpoint": event.checkpoint,
+    }), flush=True)
+
+
+# Epochs and stage switches as JSON lines, warnings on stderr, the result as the last JSON line; the rest unsaid.
+PRINTERS = {EpochDone: _print_json, StageStarted: _print_json, Message: _print_warning, RunFinished: _print_result}
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -91,7 +103,6 @@ def _predict(args: argparse.Namespace) -> int:
 
 def _check(args: argparse.Namespace) -> int:
     from core.data.health import HealthReport, check_dataset
-    from core.events import CheckProgress
 
     show_progress = sys.stderr.isatty()
     for item in check_dataset(args.data, args.valid_fraction, args.seed, args.cache):
@@ -117,7 +128,7 @@ def _plan(args: argparse.Namespace) -> int:
     config = _config(args)
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    recipe = plan(config, train_counts(index), _device_type(config.device))
+    recipe = plan(config, train_counts(index), device_type(config.device))
     summary = summarize(recipe.config, len(index.classes))
     print(json.dumps({"config": recipe.config.to_dict(), "reason": recipe.reason,
                       "finetune_estimate_s": round(recipe.finetune_s, 1), "summary": summary.to_dict()}, indent=1))
@@ -131,14 +142,6 @@ def _lr_find(args: argparse.Namespace) -> int:
         if isinstance(item, LRFinding):
             print(json.dumps(item.to_dict()), flush=True)
     return 0
-
-
-def _device_type(device: str) -> str:
-    if device != "auto":
-        return device.split(":")[0]
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -183,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.func in (_train, _predict, _plan, _lr_find):  # once per process: threads for its share of the cores
+            configure_torch(processes=int(os.environ.get("WORLD_SIZE", "1")))
         return args.func(args)
     except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -41,6 +41,15 @@ BALANCE_MODES = ("auto", "none", "weights", "sampler")
 ENGINES = ("auto", "onnxruntime", "pytorch")  # for a frozen backbone's one pass over the images (core.models.encoders)
 
 
+FIELD_GROUPS = {
+    "data": ("data", "valid_fraction", "seed", "out"),
+    "model": ("backbone", "head", "hidden", "dropout", "freeze", "image_size"),
+    "training": ("epochs", "stage1_epochs", "optimizer", "scheduler", "lr", "weight_decay", "label_smoothing",
+                 "batch", "augment", "views", "patience", "balance"),
+    "engine": ("device", "num_workers", "engine"),
+}
+
+
 def freeze_mode(name: str) -> FreezeMode:
     """The FreezeMode of a resolved config (never "auto": `core.training.recipes.plan` resolves that first)."""
     return FREEZE_MODES[name]
@@ -142,6 +151,11 @@ class TrainConfig:
         parse_augment(self.augment)
         if self.views is not None and not 1 <= self.views <= 20:
             raise ValueError("views must be between 1 (the original images only) and 20")
+
+    @classmethod
+    def groups(cls) -> dict[str, list[str]]:
+        """Field names by the group the CLI's help lists them in (every field in exactly one)."""
+        return {title: [f.name for f in fields(cls) if f.name in names] for title, names in FIELD_GROUPS.items()}
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -5,7 +5,7 @@ import hashlib
 import os
 import sqlite3
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
@@ -13,7 +13,7 @@ from core.system import default_cache_dir
 from core.events import CheckProgress
 from core.data.health_rules import RULES, Sample
 from core.data.images import UnreadableImage, load_image
-from core.data.scan import DatasetIndex, file_stamp, scan_dataset
+from core.data.scan import DatasetIndex, class_counts, file_stamp, scan_dataset
 
 THUMB_SIDE = 4  # a 4x4 colour thumbnail: the perceptual hash ignores colour, this does not
 HASH_SIDE = 64  # decode size for hashing: JPEGs are drafted to ~1/8 scale, enough for a 32x32 perceptual hash
@@ -48,7 +48,6 @@ class HealthReport:
     from_cache: int
     valid_fraction: float | None = None
     seed: int | None = None
-    extra: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -162,9 +161,8 @@ def _report(index: DatasetIndex, labelled, known: dict[str, FileFacts], from_cac
         else:
             skipped.append({"path": rel(path), "reason": facts.reason})
             kinds.setdefault(facts.kind, []).append(rel(path))
-    splits = {split: {name: 0 for name in index.classes} for split in index.splits}
-    for s in samples:
-        splits[s.split][index.classes[s.label]] += 1
+    splits = {split: class_counts((s.label for s in samples if s.split == split), index.classes)
+              for split in index.splits}
     warnings = [w for rule in RULES for w in rule(index, splits, samples, kinds)]
     return HealthReport(
         root=str(index.root), layout=index.layout, classes=index.classes, splits=splits, skipped=skipped,

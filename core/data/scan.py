@@ -3,18 +3,15 @@ from __future__ import annotations
 
 import os
 import random
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from core.errors import DatasetError
 from core.data.images import has_image_extension, is_ignored, not_an_image_file
 
 SPLIT_ALIASES = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
-LAYOUTS = {
-    "split": "train/ and valid/ folders, one subfolder per class",
-    "train-only": "a train/ folder without valid/: a seeded share of it is held out for validation",
-    "flat": "one subfolder per class: a seeded share of each class is held out for validation",
-}
 TREE_EXAMPLE = """Expected one of these (names are examples):
   my_photos/            my_photos/
     cats/ a.jpg b.jpg     train/ cats/ dogs/
@@ -37,11 +34,8 @@ class DatasetIndex:
     seed: int | None = None
 
     def counts(self) -> dict[str, dict[str, int]]:
-        """Images per class for each split, for the Data tab and the run log."""
-        return {
-            split: {name: sum(1 for _, y in items if y == i) for i, name in enumerate(self.classes)}
-            for split, items in self.splits.items()
-        }
+        """Images per class for each split (the recipe reads "train"), every class present, zeros included."""
+        return {split: class_counts((y for _, y in items), self.classes) for split, items in self.splits.items()}
 
     def to_split_record(self) -> dict:
         """The exact split as JSON (paths relative to the root), so a run can be reproduced and re-evaluated."""
@@ -50,6 +44,12 @@ class DatasetIndex:
             "valid_fraction": self.valid_fraction, "seed": self.seed,
             "splits": {s: [[p.relative_to(self.root).as_posix(), y] for p, y in items] for s, items in self.splits.items()},
         }
+
+
+def class_counts(labels: Iterable[int], classes: list[str]) -> dict[str, int]:
+    """How many of `labels` (class indices) each class has, in class order."""
+    found = Counter(labels)
+    return {name: found[i] for i, name in enumerate(classes)}
 
 
 def index_from_split_record(record: dict) -> DatasetIndex:

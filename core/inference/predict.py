@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from core.models.encoders import pick_engine, torch_runner
 from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
 from core.runs.checkpoint import load_checkpoint
 from core.runs.store import CHECKPOINT_NAME
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,13 +51,16 @@ class TensorsOnTorch:
 
 @dataclass
 class Predictor:
-    """A trained classifier in eval mode with its class names; `logits` maps RGB images to logits on `engine`."""
+    """A trained classifier in eval mode with its class names; `logits` maps RGB images to logits on `engine`.
+
+    `note` says why it runs on PyTorch when ONNX Runtime was wanted (an export that failed), else is empty.
+    """
 
     model: Classifier
     classes: list[str]
-    valid_acc: float | None
     logits: Callable[[list[Image.Image]], torch.Tensor]
     engine: str = "pytorch"
+    note: str = ""
 
     def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
@@ -94,17 +100,18 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
     model.load_state_dict(ckpt["state_dict"])
     model.eval().to(memory_format=torch.channels_last)
     size = pre["image_size"]
-    predictor = Predictor(model, list(ckpt["classes"]), ckpt.get("valid_acc"),
-                          TensorsOnTorch(torch_runner(model, torch.device("cpu")),
-                                         eval_transform(size, pre["mean"], pre["std"])))
+    predictor = Predictor(model, list(ckpt["classes"]), TensorsOnTorch(torch_runner(model, torch.device("cpu")),
+                                                                       eval_transform(size, pre["mean"], pre["std"])))
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:
             runner, _ = onnx_runner(FromPixels(model, pre["mean"], pre["std"]), size,
                                     f"run-{digest}-{size}-pixels", example=pixels_example(size))
             predictor.logits, predictor.engine = PixelsOnOnnx(runner, eval_resize_crop(size)), "onnxruntime"
-        except Exception:  # an architecture the exporter cannot handle still predicts, in PyTorch
-            pass
+        except Exception as err:  # an architecture the exporter cannot handle still predicts, in PyTorch
+            predictor.note = (f"ONNX export failed ({type(err).__name__}: {err}); this run predicts in PyTorch, "
+                              "which is slower")
+            log.warning("%s: %s", path.parent.name, predictor.note)
     return predictor
 
 

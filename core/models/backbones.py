@@ -58,6 +58,13 @@ class BackboneSpec:
         path = self.weights_path()
         return path is None or path.is_file()
 
+    def missing_weights(self) -> str:
+        """The sentence for a backbone whose weights file is not on this computer: which file, how big, where."""
+        path = self.weights_path()
+        return (f"{self.title} needs its ImageNet weights file {self.weights_file} ({self.weights_mb:.0f} MB) in "
+                f"{path.parent if path else hub_checkpoints_dir()}; this computer cannot download it, so copy it "
+                "there from a machine that can")
+
     def describe(self) -> dict:
         """The registry entry as JSON-ready facts (the CLI `backbones` command and the GUI list)."""
         return {
@@ -132,11 +139,7 @@ def _torchvision_builder(arch: str, weights_enum: str) -> Callable[[bool, int], 
         if weights is not None:
             cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
             if not cached.is_file():
-                raise BackboneUnavailable(
-                    f"{arch} needs its ImageNet weights file {cached.name} "
-                    f"({weights.meta.get('_file_size', 0):.0f} MB) in {cached.parent}; "
-                    "this computer cannot download it, so copy it there from a machine that can"
-                )
+                raise BackboneUnavailable(BACKBONES[arch].missing_weights())
         from core.models.conv_bn import speed_up_torchvision
 
         return speed_up_torchvision(_drop_classifier(getattr(tvm, arch)(weights=weights)))

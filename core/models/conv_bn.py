@@ -8,8 +8,7 @@
   parameters stay w, gamma and beta, so gradients, optimizer state and checkpoints are those of the plain model;
   only the BatchNorm's own passes over the activation map disappear. A BatchNorm in training mode (a backbone
   trained from scratch) runs as usual.
-Measured on 2 CPU cores, 224 px, batch 32, images/s per step: Lite0 12-13 -> 19-20 (`bench/speed.py`);
-torchvision's MobileNetV3-Large 19-20 -> 23-24 and ResNet18 12 -> 12.5 (their convolutions dominate).
+What it buys per backbone is measured by `bench/speed.py` and stated in the README's Performance section.
 """
 from __future__ import annotations
 

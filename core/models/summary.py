@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from core.config import TrainConfig
+from core.config import TrainConfig, freeze_mode
 from core.models.classifier import build_classifier
 
 
@@ -29,8 +29,8 @@ def summarize(config: TrainConfig, classes: int) -> ModelSummary:
     """Summarise the model `config` builds (random weights: nothing is loaded); `config.freeze` must be resolved."""
     from torchinfo import summary
 
-    frozen = config.freeze in ("frozen", "two_stage")
-    model = build_classifier(config.backbone, classes, frozen, config.image_size, pretrained=False,
+    mode = freeze_mode(config.freeze)
+    model = build_classifier(config.backbone, classes, mode.starts_frozen, config.image_size, pretrained=False,
                              head=config.head, hidden=config.hidden, dropout=config.dropout)
     size = (1, 3, config.image_size, config.image_size)
     stats = summary(model, input_size=size, depth=2, verbose=0, mode="eval", device="cpu",
@@ -39,6 +39,6 @@ def summarize(config: TrainConfig, classes: int) -> ModelSummary:
     return ModelSummary(
         backbone=config.backbone, head=config.head, classes=classes, input_size=size,
         total_params=total, trainable_params=int(stats.trainable_params),
-        trainable_params_stage2=total if config.freeze == "two_stage" else None,
+        trainable_params_stage2=total if mode.has_second_stage else None,
         size_mb=round(sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6, 1), table=str(stats),
     )

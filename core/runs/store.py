@@ -22,10 +22,6 @@ class RunInfo:
     best_valid_acc: float | None
     status: str
 
-    @property
-    def checkpoint(self) -> Path:
-        return self.path / CHECKPOINT_NAME
-
     def label(self) -> str:
         acc = "not validated" if self.best_valid_acc is None else f"{self.best_valid_acc:.0%} valid"
         return f"{self.run_id} · {', '.join(self.classes)} · {acc}"

@@ -25,7 +25,7 @@ def class_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
 
 
 def image_batches(run: RunState) -> tuple[Batches, Batches, int]:
-    """Images decoded and augmented every epoch; balanced sampling when asked."""
+    """Images decoded and augmented every epoch (balanced sampling when asked), and this process's image count."""
     cfg, spec = run.config, get_backbone(run.config.backbone)
     generator = torch.Generator().manual_seed(cfg.seed)
     train_items = run.index.splits["train"]
@@ -56,11 +56,12 @@ def image_batches(run: RunState) -> tuple[Batches, Batches, int]:
         return DataLoader(valid_set, batch_size=cfg.batch, generator=generator, num_workers=cfg.num_workers,
                           collate_fn=collate_skipping_bad, pin_memory=run.device.type == "cuda")
 
-    return train_loader, valid_loader, steps_per_epoch(per_process, cfg.batch)
+    return train_loader, valid_loader, per_process
 
 
 def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, int]:
-    """Batches of stored features, each image in one of its cached views per epoch: no backbone pass at all."""
+    """Batches of stored features, each image in one of its cached views per epoch (no backbone pass at all), and
+    this process's image count."""
     cfg, n = run.config, len(run.index.splits["train"])
     views = cfg.views or 1
     train_x, train_y = features.views(n, views)
@@ -85,4 +86,4 @@ def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batch
     def valid_batches():
         return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
 
-    return train_batches, valid_batches, steps_per_epoch(m // cluster.world, cfg.batch)
+    return train_batches, valid_batches, m // cluster.world

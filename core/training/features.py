@@ -22,6 +22,7 @@ from core.events import Event, FeaturesProgress, Message
 from core.models.backbones import BackboneSpec
 from core.models.encoders import FrozenEncoder, frozen_encoder
 from core.training.feature_store import FeatureStore
+from core.training.rng import seeded
 
 DECODER_VERSION = "images-v1"  # part of every cache key: bump when core.images decodes differently
 
@@ -74,9 +75,8 @@ class ViewFiles(Dataset):
             image = load_image(path)
             if view.seed is None:
                 return view.transform(image), (label, position), None
-            with torch.random.fork_rng(devices=[]):  # the same view of a file every time, the run's RNG untouched
-                digest = hashlib.blake2b(f"{view.seed}|{view.name}|{path}".encode(), digest_size=8).digest()
-                torch.manual_seed(int.from_bytes(digest, "little") & (2**63 - 1))
+            digest = hashlib.blake2b(f"{view.seed}|{view.name}|{path}".encode(), digest_size=8).digest()
+            with seeded(int.from_bytes(digest, "little") & (2**63 - 1)):  # the same view of a file every time
                 return view.transform(image), (label, position), None
         except UnreadableImage as err:
             return None, (label, position), (str(path), err.reason)

@@ -12,18 +12,19 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from core.config import TrainConfig
+from core.config import TrainConfig, freeze_mode
 from core.data.datasets import ImageFiles, collate_skipping_bad
 from core.data.scan import scan_dataset
 from core.data.transforms import train_transform
 from core.events import Event, FeaturesProgress, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import build_classifier
-from core.system import resolve_device
 from core.series import DebiasedEMA
+from core.system import resolve_device
 from core.training.features import FeatureSet, dataset_features
 from core.training.optim import make_optimizer
-from core.training.recipes import BACKBONE_LR_FACTOR, plan, train_counts
+from core.training.recipes import plan, train_counts
+from core.training.rng import RunRandom
 
 MAX_IMAGES = 512
 
@@ -59,14 +60,16 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     device = resolve_device(config.device)
     cfg = plan(config, train_counts(index), device.type).config
-    torch.manual_seed(cfg.seed)
+    rng = RunRandom(cfg.seed, device)
+    mode = freeze_mode(cfg.freeze)
     spec = get_backbone(cfg.backbone)
     items = list(index.splits["train"])
     random.Random(cfg.seed).shuffle(items)
     items = items[:MAX_IMAGES]
-    heads_only = cfg.freeze != "finetune"
-    model = build_classifier(cfg.backbone, len(index.classes), heads_only, cfg.image_size, head=cfg.head,
-                             hidden=cfg.hidden, dropout=cfg.dropout).to(device, memory_format=torch.channels_last)
+    heads_only = mode.starts_frozen
+    with rng.active():
+        model = build_classifier(cfg.backbone, len(index.classes), heads_only, cfg.image_size, head=cfg.head,
+                                 hidden=cfg.hidden, dropout=cfg.dropout).to(device, memory_format=torch.channels_last)
     started = time.perf_counter()
     if heads_only:
         features = None
@@ -77,14 +80,15 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
                 features = item
         if features is None:
             return
-        module, groups, batches = model.head, [{"params": list(model.head.parameters()), "ratio": 1.0}], _feature_batches(features, cfg.batch)
+        module, groups = model.head, [{"params": list(model.head.parameters()), "ratio": 1.0}]
+        batches = _feature_batches(features, cfg.batch, rng.generator)
     else:
-        ratio = BACKBONE_LR_FACTOR if spec.pretrained else 1.0
+        ratio = mode.backbone_lr_factor if spec.pretrained else 1.0
         module = model
         groups = [{"params": list(model.head.parameters()), "ratio": 1.0},
                   {"params": list(model.backbone.parameters()), "ratio": ratio}]
         loader = DataLoader(ImageFiles(items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)),
-                            batch_size=cfg.batch, shuffle=True, collate_fn=collate_skipping_bad,
+                            batch_size=cfg.batch, shuffle=True, collate_fn=collate_skipping_bad, generator=rng.generator,
                             num_workers=cfg.num_workers, drop_last=len(items) > cfg.batch)
         batches = ((x, y) for x, y, _ in _forever(loader) if x is not None)
     for group in groups:
@@ -93,7 +97,10 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
     module.train()
     lrs, losses, ema, best = [], [], DebiasedEMA(0.9), math.inf
-    for i, (x, y) in zip(range(steps), batches):
+    batches = iter(batches)
+    for i in range(steps):
+        with rng.active():  # augmentation and dropout: this sweep's own random stream
+            x, y = next(batches)
         if stop is not None and stop.is_set():
             return
         lr = start_lr * (end_lr / start_lr) ** (i / max(1, steps - 1))
@@ -101,10 +108,11 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
             group["lr"] = lr * group["ratio"]
         x, y = x.to(device), y.to(device)
         t0 = time.perf_counter()
-        loss = loss_fn(module(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x), y)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        with rng.active():
+            loss = loss_fn(module(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x), y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
         smoothed = ema.update(loss.item())
         if not math.isfinite(smoothed) or (i > 10 and smoothed > 4 * best):
             break
@@ -121,11 +129,11 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
                     time.perf_counter() - started)
 
 
-def _feature_batches(features: FeatureSet, batch: int):
+def _feature_batches(features: FeatureSet, batch: int, generator: torch.Generator):
     """Shuffled feature batches, endlessly."""
     x, y = features.features, features.labels
     while True:
-        order = torch.randperm(len(x))
+        order = torch.randperm(len(x), generator=generator)
         for i in order.split(batch):
             if len(i) > 1:
                 yield x[i], y[i]

@@ -1,12 +1,12 @@
 """Automatic recipe: fill in what the user left on "auto" from the data and the machine, and say why."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
-from core.config import TrainConfig
+from core.config import AUTO, FREEZE_MODES, TrainConfig
 from core.data.transforms import parse_augment
 from core.models.backbones import get_backbone
+from core.system import cpu_threads
 from core.training.optim import LR_SCALE
 
 FROZEN_EPOCHS = 20
@@ -16,8 +16,6 @@ FINETUNE_EPOCHS = (5, 3)  # preferred passes over the images when fine-tuning, t
 # Seconds of fine-tuning one click may cost before the automatic recipe settles for a frozen backbone.
 FINETUNE_BUDGET_S = {"cpu": 300.0, "cuda": 1200.0}
 HEAD_LR, FINETUNE_LR = 1e-2, 1e-3
-BACKBONE_LR_FACTOR = 0.1  # fine-tuning: the pretrained layers move ten times slower than the new head
-STAGE2_LR_FACTOR = 0.01  # two-stage: every layer continues at 1/100 of the head's learning rate
 IMBALANCE_FOR_WEIGHTS = 3.0
 # Frozen backbone with augmentation: cache up to MAX_VIEWS versions of each training image, about VIEW_BUDGET
 # backbone passes in all, so small sets (which need augmentation most) get the most versions.
@@ -32,17 +30,14 @@ class Plan:
     reason: str
     finetune_s: float
 
-    @property
-    def stage2_lr(self) -> float:
-        return self.config.lr * STAGE2_LR_FACTOR
-
 
 def finetune_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
-    """Rough training throughput of every layer of `backbone`, from its measured 2-core CPU figure."""
+    """Rough training throughput of every layer of `backbone`, from its measured 2-core CPU figure scaled to the
+    cores this process may use (a container's share, not the host's count)."""
     rate = get_backbone(backbone).finetune_img_s * (224 / image_size) ** 2
     if device_type == "cuda":
         return rate * 40
-    return rate * min(8.0, max(1.0, (os.cpu_count() or 2) / 2))
+    return rate * min(8.0, max(1.0, cpu_threads() / 2))
 
 
 def _duration(seconds: float) -> str:
@@ -62,43 +57,48 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     why: list[str] = []
 
     freeze = config.freeze
-    if freeze == "auto":
+    epochs, stage1 = config.epochs, config.stage1_epochs
+    if freeze == AUTO:
         if not spec.pretrained:
             freeze = "finetune"
             why.append(f"{spec.title.lower()} trains every layer from random weights")
-        elif affordable:
+        elif affordable and (epochs is None or epochs >= 2 and (stage1 is None or stage1 < epochs)):
             freeze = "two_stage"
             why.append(f"two-stage: the head learns on the frozen backbone first, then every layer adapts at 1/100 "
                        f"of the learning rate; fine-tuning {n} training images takes about "
                        f"{_duration(n * affordable[0] / rate)} on {machine}, and it fits pictures unlike ImageNet's "
                        "(scans, textures, medical images) much better than a frozen backbone")
+        elif affordable:
+            freeze = "frozen"
+            why.append(f"frozen backbone: {epochs} epoch(s) leave no room for a second stage that fine-tunes every "
+                       "layer, so only the new head trains, on features the backbone computes once")
         else:
             freeze = "frozen"
             why.append(f"frozen backbone: fine-tuning {n} training images would take about "
                        f"{_duration(n * FINETUNE_EPOCHS[-1] / rate)} on {machine}, so the backbone reads each image "
                        "once and only the new head trains (seconds per epoch)")
+    elif spec.pretrained:
+        why.append(f"{FREEZE_MODES[freeze].title}, as chosen")
     else:
-        why.append({"frozen": "frozen backbone, as chosen", "finetune": "every layer trains, as chosen",
-                    "two_stage": "two-stage, as chosen"}[freeze] if spec.pretrained else
-                   f"{spec.title.lower()} trains every layer from random weights")
+        why.append(f"{spec.title.lower()} trains every layer from random weights")
+    mode = FREEZE_MODES[freeze]
 
     finetune_epochs = affordable[0] if affordable else FINETUNE_EPOCHS[-1]
-    epochs, stage1 = config.epochs, config.stage1_epochs
-    if freeze == "two_stage":
+    if mode.has_second_stage:
         if epochs is None:
             stage1 = stage1 or STAGE1_EPOCHS
             epochs = stage1 + finetune_epochs
         else:
             stage1 = stage1 or min(STAGE1_EPOCHS, max(1, epochs // 2))
             stage1 = min(stage1, epochs - 1) if epochs > 1 else stage1
+        if epochs <= stage1:
+            raise ValueError(f"two-stage needs more epochs ({epochs}) than its head-only stage ({stage1})")
     elif epochs is None:
-        epochs = {"frozen": FROZEN_EPOCHS, "finetune": finetune_epochs if spec.pretrained else SCRATCH_EPOCHS}[freeze]
-    if freeze == "two_stage" and epochs <= stage1:
-        raise ValueError(f"two-stage needs more epochs ({epochs}) than its head-only stage ({stage1})")
+        epochs = FROZEN_EPOCHS if mode.starts_frozen else finetune_epochs if spec.pretrained else SCRATCH_EPOCHS
 
     lr = config.lr
     if lr is None:
-        lr = (FINETUNE_LR if freeze == "finetune" and spec.pretrained else HEAD_LR) * LR_SCALE[config.optimizer]
+        lr = (HEAD_LR if mode.starts_frozen or not spec.pretrained else FINETUNE_LR) * LR_SCALE[config.optimizer]
     balance = config.balance
     if balance == "auto":
         balance = "weights" if imbalance >= IMBALANCE_FOR_WEIGHTS else "none"
@@ -108,26 +108,22 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     views = config.views
     if views is None:
         views = 1
-        if freeze in ("frozen", "two_stage") and parse_augment(config.augment):
+        if mode.starts_frozen and parse_augment(config.augment):
             views = max(1, min(MAX_VIEWS, VIEW_BUDGET // n))
         if views > 1:
             why.append(f"the frozen backbone reads {views} versions of each training image once (the original and "
                        f"{views - 1} augmented) and the head trains on all of them")
-    resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if freeze == "two_stage" else None,
+    resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if mode.has_second_stage else None,
                        lr=lr, balance=balance, views=views)
-    image_epochs = (epochs - stage1) if freeze == "two_stage" else (0 if freeze == "frozen" else epochs)
+    image_epochs = (epochs - stage1) if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
     estimate = n * image_epochs / rate
     schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of every layer at learning rate "
-                f"{lr * STAGE2_LR_FACTOR:.0e}" if freeze == "two_stage" else f"{epochs} epochs")
+                f"{lr * mode.second_stage_lr_factor:.0e}" if mode.has_second_stage else f"{epochs} epochs")
     reason = (f"Recipe: {why[0]}. {schedule.capitalize()}, learning rate {lr:.0e}"
               + "".join(f"; {w}" for w in why[1:]) + ".")
     return Plan(resolved, reason, estimate)
 
 
 def train_counts(index) -> dict[str, int]:
-    """Training images per class of a DatasetIndex."""
-    counts = {c: 0 for c in index.classes}
-    for _, label in index.splits["train"]:
-        counts[index.classes[label]] += 1
-    return counts
-
+    """Training images per class of a DatasetIndex: what `plan` reads."""
+    return index.counts()["train"]

@@ -1,4 +1,4 @@
-"""The bookkeeping of one training run: its files on disk, its best result, its step counter and timings."""
+"""The bookkeeping of one training run: its files on disk, its best result, its random stream, its clocks."""
 from __future__ import annotations
 
 import math
@@ -20,8 +20,28 @@ from core.runs.checkpoint import save_checkpoint
 from core.runs.store import CHECKPOINT_NAME, append_jsonl
 from core.system import write_json_atomic
 from core.training.distributed import Cluster
+from core.training.rng import RunRandom
 
 Batches = Callable[[], Iterable[tuple]]
+
+
+@dataclass
+class StageClock:
+    """One stage's share of the ETA: its planned steps, an estimate per step before it runs, then its measured pace.
+
+    The measured pace is wall time per step since the stage began, so batch loading and validation count too.
+    """
+
+    steps: int
+    estimate_s: float = 0.0
+    started: float | None = None
+    done: int = 0
+
+    def seconds_left(self, now: float) -> float:
+        left = max(0, self.steps - self.done)
+        if self.done and self.started is not None:
+            return left * (now - self.started) / self.done
+        return left * self.estimate_s
 
 
 @dataclass
@@ -34,6 +54,7 @@ class RunState:
     device: torch.device
     path: Path
     stop: threading.Event
+    random: RunRandom
     cluster: Cluster = field(default_factory=Cluster)
     started: float = field(default_factory=time.perf_counter)
     best_acc: float = -1.0
@@ -41,8 +62,8 @@ class RunState:
     best_epoch: int | None = None
     epochs_run: int = 0
     step: int = 0
-    total_steps: int = 0
     stage: int = 1
+    clocks: dict[int, StageClock] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     step_times: list[float] = field(default_factory=list)
 
@@ -54,21 +75,43 @@ class RunState:
     def elapsed(self) -> float:
         return time.perf_counter() - self.started
 
+    @property
+    def total_steps(self) -> int:
+        """Steps of every stage, as planned now (early stopping and a halved batch change it)."""
+        return sum(clock.steps for clock in self.clocks.values())
+
+    def seconds_left(self, from_stage: int = 1) -> float:
+        """The ETA of stage `from_stage` and every stage after it, each at its own pace."""
+        now = time.perf_counter()
+        return sum(clock.seconds_left(now) for number, clock in self.clocks.items() if number >= from_stage)
+
+    def begin_stage(self, number: int, steps: int) -> None:
+        """Stage `number` starts now with `steps` steps (its plan, corrected now that its data is known)."""
+        self.stage = number
+        clock = self.clocks.setdefault(number, StageClock(steps))
+        clock.steps, clock.started, clock.done = steps, time.perf_counter(), 0
+
     @contextmanager
     def timed_step(self) -> Iterator[None]:
         t0 = time.perf_counter()
         yield
         self.step_times.append(time.perf_counter() - t0)
         self.step += 1
+        self.clocks[self.stage].done += 1
 
-    def step_done(self, epoch: int, n: int, loss: float, acc: float, lr: float) -> StepDone:
-        """The event for the step just timed, with throughput and an ETA from the last 20 steps."""
-        recent = self.step_times[-20:]
+    def step_done(self, epoch: int, n: int, loss: float, acc: float, lr: float, cached: bool) -> StepDone:
+        """The event for the step just timed: images through the backbone per second (none when the head reads
+        cached features) and the whole run's ETA."""
         return StepDone(
             epoch=epoch, step=self.step, total_steps=self.total_steps, loss=loss, acc=acc, lr=lr,
-            images_per_s=n / max(self.step_times[-1], 1e-9),
-            eta_s=sum(recent) / len(recent) * max(0, self.total_steps - self.step),
+            images_per_s=0.0 if cached else n / max(self.step_times[-1], 1e-9),
+            eta_s=self.seconds_left(self.stage), stage=self.stage,
         )
+
+    def train_images_per_process(self) -> int:
+        """Training images this process uses each epoch: its share of those not skipped as unreadable."""
+        used = sum(1 for path, _ in self.index.splits["train"] if str(path) not in self.skipped)
+        return used // self.cluster.world
 
     def note_skipped(self, bad: list[tuple[str, str]]) -> Iterator[Event]:
         """Log each newly skipped file once and keep the run's skipped.json current."""

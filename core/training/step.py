@@ -13,8 +13,8 @@ CPU_MICRO_BATCH = 8
 
 def micro_batch(device: torch.device, module: nn.Module) -> int | None:
     """On CPU, images go through in groups of CPU_MICRO_BATCH, their gradients summed before the one update:
-    the same step when no layer depends on the batch (a BatchNorm in training mode), at less than half the
-    peak memory of a batch of 32 (1.6 GB instead of 3.7 GB for Lite0 at 224 px) and slightly faster."""
+    the same step when no layer depends on the batch (a BatchNorm in training mode), at a fraction of the peak
+    memory of the whole batch (the README's Performance section has the figures)."""
     if device.type != "cpu" or any(isinstance(m, nn.modules.batchnorm._BatchNorm) and m.training
                                        for m in module.modules()):
         return None

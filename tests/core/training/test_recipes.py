@@ -1,12 +1,11 @@
 import pytest
 
-from core.config import TrainConfig
+from core.config import FREEZE_MODES, TrainConfig
 from core.training.recipes import (
     FINETUNE_BUDGET_S,
     FINETUNE_EPOCHS,
     FROZEN_EPOCHS,
     HEAD_LR,
-    STAGE2_LR_FACTOR,
     finetune_images_per_s,
     plan,
 )
@@ -23,7 +22,7 @@ def test_small_data_on_a_cpu_gets_two_stage_and_says_why():
     assert cfg.epochs == FROZEN_EPOCHS + FINETUNE_EPOCHS[0] and cfg.lr == HEAD_LR
     assert cfg.balance == "none"
     assert recipe.reason.startswith("Recipe: two-stage") and "120 training images" in recipe.reason
-    assert f"{HEAD_LR * STAGE2_LR_FACTOR:.0e}" in recipe.reason
+    assert f"{HEAD_LR * FREEZE_MODES['two_stage'].second_stage_lr_factor:.0e}" in recipe.reason
     assert recipe.finetune_s <= FINETUNE_BUDGET_S["cpu"]
 
 

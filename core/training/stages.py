@@ -1,0 +1,112 @@
+"""A run's stages, read from its FreezeMode: the head on features computed once (a frozen backbone), every layer on
+images, or the first then the second (two-stage). Each stage is built only when the one before it has ended."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+from torch import nn
+
+from core.config import freeze_mode
+from core.events import Event, FeaturesProgress, StageStarted
+from core.models.backbones import get_backbone
+from core.runs.checkpoint import load_checkpoint
+from core.runs.store import CHECKPOINT_NAME
+from core.training.batches import feature_batches, image_batches, steps_per_epoch
+from core.training.features import FeatureSet, dataset_features
+from core.training.recipes import finetune_images_per_s
+from core.training.state import Batches, RunState, StageClock
+
+EVAL_SPEEDUP = 3.0  # a validation pass (forward only, no augmentation) against a training step, per image
+
+
+@dataclass
+class Stage:
+    """Which module trains on which batches, for how many epochs, with which parameter groups (peak LRs)."""
+
+    number: int
+    name: str
+    epochs: int
+    module: nn.Module
+    groups: list[dict]
+    train_batches: Batches
+    valid_batches: Batches
+    images: int  # training images this process sees each epoch
+    cached: bool  # the batches are features the frozen backbone computed once, not images
+
+
+def plan_clocks(run: RunState) -> None:
+    """Every stage's steps and, for stages that train on images, the recipe's estimate of a step's seconds."""
+    cfg, split, world = run.config, run.index.splits, run.cluster.world
+    mode = freeze_mode(cfg.freeze)
+    per_epoch = steps_per_epoch(len(split["train"]) // world, cfg.batch)
+    rate = finetune_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
+    image_step_s = cfg.batch / rate + len(split["valid"]) / (rate * EVAL_SPEEDUP) / per_epoch
+    if not mode.starts_frozen:
+        run.clocks[1] = StageClock(cfg.epochs * per_epoch, image_step_s)
+        return
+    head_epochs = cfg.stage1_epochs if mode.has_second_stage else cfg.epochs
+    run.clocks[1] = StageClock(head_epochs * per_epoch)  # seconds for the head alone: measured once it runs
+    if mode.has_second_stage:
+        run.clocks[2] = StageClock((cfg.epochs - head_epochs) * per_epoch, image_step_s)
+
+
+def stages(run: RunState) -> Iterator[Stage | Event]:
+    """The run's stages and the events between them, built lazily."""
+    cfg, model = run.config, run.model
+    mode = freeze_mode(cfg.freeze)
+    if not mode.starts_frozen:
+        factor = mode.backbone_lr_factor if get_backbone(cfg.backbone).pretrained else 1.0
+        groups = [{"params": list(model.head.parameters()), "lr": cfg.lr},
+                  {"params": list(model.backbone.parameters()), "lr": cfg.lr * factor}]
+        yield Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), cached=False)
+        return
+    features = yield from _features(run)
+    if features is None:
+        return
+    head_epochs = cfg.stage1_epochs if mode.has_second_stage else cfg.epochs
+    yield Stage(1, "head only", head_epochs, model.head, [{"params": list(model.head.parameters()), "lr": cfg.lr}],
+                *feature_batches(run, features), cached=True)
+    if not mode.has_second_stage or run.stop.is_set():
+        return
+    if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
+        model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
+    model.set_frozen(False)
+    lr = cfg.lr * mode.second_stage_lr_factor
+    groups = [{"params": list(model.head.parameters()), "lr": lr},
+              {"params": list(model.backbone.parameters()), "lr": lr}]
+    yield run.emit(StageStarted(
+        stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
+        text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
+             f"({mode.second_stage_lr_factor:g} of the head's).",
+    ))
+    yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run), cached=False)
+
+
+def _features(run: RunState) -> Iterator[Event]:
+    """Every image (and view) through the frozen backbone once, or from the cache; the FeatureSet, None when stopped.
+
+    Its progress events carry the whole run's ETA: the pass itself plus every stage after it.
+    """
+    cfg, split, cluster = run.config, run.index.splits, run.cluster
+    spec = get_backbone(cfg.backbone)
+    features = None
+    if cluster.active:  # each process encodes its share into the shared disk cache; then all read it whole
+        share = list(dataset_features(spec, run.model.backbone, cfg, split["train"][cluster.rank::cluster.world],
+                                      split["valid"][cluster.rank::cluster.world], run.device, cfg.views or 1,
+                                      run.stop))
+        cluster.barrier()
+        if not share or not isinstance(share[-1], FeatureSet):
+            return None
+    for item in dataset_features(spec, run.model.backbone, cfg, split["train"], split["valid"], run.device,
+                                 cfg.views or 1, run.stop):
+        if isinstance(item, FeatureSet):
+            features = item
+        elif isinstance(item, FeaturesProgress):
+            yield run.emit(FeaturesProgress(item.done, item.total, item.images_per_s,
+                                            item.eta_s + run.seconds_left(), item.cached), keep=False)
+        else:
+            yield run.emit(item)
+    if features is not None:
+        yield from run.note_skipped(features.skipped)
+    return features
