@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Callable
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, WeightedRandomSampler
@@ -24,30 +25,40 @@ def class_weights(labels: torch.Tensor, classes: int) -> torch.Tensor:
     return len(labels) / (classes * counts)
 
 
-def image_batches(run: RunState) -> tuple[Batches, Batches, int]:
-    """Images decoded and augmented every epoch (balanced sampling when asked), and this process's image count."""
-    cfg, spec = run.config, get_backbone(run.config.backbone)
+def image_batches(run: RunState) -> tuple[Batches, Batches, Callable[[], int]]:
+    """Images decoded and augmented every epoch (balanced sampling when asked), and this process's image count.
+
+    A file found unreadable is not read again: each epoch draws from the training images not skipped so far, so
+    steps per epoch count only images that train. Under torchrun the list is fixed when the stage starts (every
+    process knows the same skipped files then), so that all processes take the same number of steps.
+    """
+    cfg, spec, cluster = run.config, get_backbone(run.config.backbone), run.cluster
     generator = torch.Generator().manual_seed(cfg.seed)
-    train_items = run.index.splits["train"]
-    sampler, cluster = None, run.cluster
-    if cfg.balance == "sampler":
-        labels = torch.tensor([label for _, label in train_items])
-        weights = class_weights(labels, len(run.index.classes))[labels]
-        sampler = WeightedRandomSampler(weights, len(train_items), replacement=True, generator=generator)
-    train_set = ImageFiles(train_items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment))
-    if cluster.active:  # each process gets an equal, disjoint share of every epoch
-        sampler = DistributedSampler(train_set, cluster.world, cluster.rank, shuffle=True, seed=cfg.seed,
-                                     drop_last=True)
+    at_start = run.usable_train_items()
+    transform = train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)
     epochs = itertools.count()
-    per_process = len(train_items) // cluster.world
+
+    def items() -> list:
+        return at_start if cluster.active else run.usable_train_items()
+
+    def images() -> int:
+        return len(items()) // cluster.world
 
     def train_loader():
-        if isinstance(sampler, DistributedSampler):
+        train_items = items()
+        train_set, sampler = ImageFiles(train_items, transform), None
+        if cfg.balance == "sampler":
+            labels = torch.tensor([label for _, label in train_items])
+            weights = class_weights(labels, len(run.index.classes))[labels]
+            sampler = WeightedRandomSampler(weights, len(train_items), replacement=True, generator=generator)
+        if cluster.active:  # each process gets an equal, disjoint share of every epoch
+            sampler = DistributedSampler(train_set, cluster.world, cluster.rank, shuffle=True, seed=cfg.seed,
+                                         drop_last=True)
             sampler.set_epoch(next(epochs))
         return DataLoader(
             train_set, batch_size=cfg.batch, shuffle=sampler is None, sampler=sampler, generator=generator,
             num_workers=cfg.num_workers, collate_fn=collate_skipping_bad, pin_memory=run.device.type == "cuda",
-            drop_last=per_process % cfg.batch == 1,
+            drop_last=images() % cfg.batch == 1,
         )
 
     valid_set = ImageFiles(run.index.splits["valid"], eval_transform(cfg.image_size, spec.mean, spec.std))
@@ -56,10 +67,10 @@ def image_batches(run: RunState) -> tuple[Batches, Batches, int]:
         return DataLoader(valid_set, batch_size=cfg.batch, generator=generator, num_workers=cfg.num_workers,
                           collate_fn=collate_skipping_bad, pin_memory=run.device.type == "cuda")
 
-    return train_loader, valid_loader, per_process
+    return train_loader, valid_loader, images
 
 
-def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, int]:
+def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, Callable[[], int]]:
     """Batches of stored features, each image in one of its cached views per epoch (no backbone pass at all), and
     this process's image count."""
     cfg, n = run.config, len(run.index.splits["train"])
@@ -86,4 +97,4 @@ def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batch
     def valid_batches():
         return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
 
-    return train_batches, valid_batches, m // cluster.world
+    return train_batches, valid_batches, lambda: m // cluster.world

@@ -3,7 +3,7 @@ images, or the first then the second (two-stage). Each stage is built only when 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from torch import nn
 
@@ -31,7 +31,7 @@ class Stage:
     groups: list[dict]
     train_batches: Batches
     valid_batches: Batches
-    images: int  # training images this process sees each epoch
+    images: Callable[[], int]  # training images this process sees in the next epoch
     cached: bool  # the batches are features the frozen backbone computed once, not images
 
 

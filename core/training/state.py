@@ -108,10 +108,9 @@ class RunState:
             eta_s=self.seconds_left(self.stage), stage=self.stage,
         )
 
-    def train_images_per_process(self) -> int:
-        """Training images this process uses each epoch: its share of those not skipped as unreadable."""
-        used = sum(1 for path, _ in self.index.splits["train"] if str(path) not in self.skipped)
-        return used // self.cluster.world
+    def usable_train_items(self) -> list[tuple[Path, int]]:
+        """The training (path, label) items not skipped as unreadable so far."""
+        return [item for item in self.index.splits["train"] if str(item[0]) not in self.skipped]
 
     def note_skipped(self, bad: list[tuple[str, str]]) -> Iterator[Event]:
         """Log each newly skipped file once and keep the run's skipped.json current."""

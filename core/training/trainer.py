@@ -101,7 +101,7 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
     cfg = run.config
     optimizer = make_optimizer(cfg.optimizer, stage.groups, cfg.weight_decay)
     module = run.cluster.wrap(stage.module, run.device)  # DDP averages gradients across processes
-    stage_steps = max(1, stage.epochs * steps_per_epoch(stage.images, cfg.batch))
+    stage_steps = max(1, stage.epochs * steps_per_epoch(stage.images(), cfg.batch))
     scheduler = make_scheduler(cfg.scheduler, optimizer, stage_steps)
     labels = torch.tensor([label for _, label in run.index.splits["train"]])
     weight = class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
@@ -170,7 +170,7 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
             return
         left = first_epoch + stage.epochs - 1 - epoch
         if cfg.patience and since_best >= cfg.patience and left:
-            run.clocks[stage.number].steps -= left * steps_per_epoch(stage.images, cfg.batch)
+            run.clocks[stage.number].steps -= left * steps_per_epoch(stage.images(), cfg.batch)
             ending = ("moving on to the next stage" if stage.number == 1 and freeze_mode(cfg.freeze).has_second_stage
                       else "stopping early; the best model is kept")
             yield run.emit(Message(f"No better validation result for {since_best} epochs: {ending} "
@@ -181,7 +181,7 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
 def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
     """After a CUDA out-of-memory error: half the batch size from now on, or give up below 2 images.
 
-    Steps per epoch are recounted from the images this process really uses (its share, unreadable files left out).
+    The steps left are recounted from the images this process really uses (its share, unreadable files left out).
     """
     old = run.config.batch
     if old < 4:
@@ -190,10 +190,8 @@ def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
     if torch.cuda.is_available():
         torch.cuda.empty_cache()
     run.config.batch = old // 2  # the stage's batch makers read it at the start of every epoch
-    before = steps_per_epoch(stage.images, old)
-    if not stage.cached:
-        stage.images = run.train_images_per_process()
-    run.clocks[stage.number].steps += epochs_left * (steps_per_epoch(stage.images, old // 2) - before)
+    clock = run.clocks[stage.number]  # this epoch and the rest, recounted; the steps already taken stand
+    clock.steps = clock.done + epochs_left * steps_per_epoch(stage.images(), old // 2)
     write_json_atomic(run.path / "config.json", run.config.to_dict())
     return Message(f"The GPU ran out of memory at {old} images per step: continuing with {old // 2} "
                    "(this epoch starts over; config.json has the new batch size).", level="warning")

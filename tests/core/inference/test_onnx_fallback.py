@@ -1,0 +1,41 @@
+"""When a run cannot be exported to ONNX, prediction says so once in the app's log and answers from PyTorch."""
+import logging
+
+import pytest
+
+import core.models.onnx as onnx
+from core import RunFinished, TrainConfig, train
+from core.inference.predict import load_predictor
+
+
+@pytest.fixture(scope="module")
+def run_dir(tiny_dataset, tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(out), freeze="frozen", epochs=1,
+                                      image_size=64)))[-1]
+    assert isinstance(finished, RunFinished)
+    return finished.run_dir
+
+
+def test_an_export_failure_is_logged_with_its_reason_and_prediction_falls_back(run_dir, tiny_dataset, monkeypatch,
+                                                                             caplog):
+    def broken_export(*args, **kwargs):
+        raise RuntimeError("this exporter cannot handle that layer")
+
+    monkeypatch.setattr(onnx, "export_onnx", broken_export)
+    monkeypatch.setenv("TRANSFER_STUDIO_CACHE", str(tiny_dataset.parent / "empty-cache"))  # nothing exported yet
+    with caplog.at_level(logging.WARNING, logger="core.inference.predict"):
+        predictor = load_predictor(run_dir)
+    assert predictor.engine == "pytorch" and "cannot handle that layer" in predictor.note
+    logged = [r for r in caplog.records if "cannot handle that layer" in r.getMessage()]
+    assert len(logged) == 1 and logged[0].levelno == logging.WARNING
+    image = next((tiny_dataset / "valid" / "star").iterdir())
+    top = predictor.predict([image], k=4)[0]
+    assert sorted(label for label, _ in top) == ["circle", "square", "star", "triangle"]
+    assert sum(p for _, p in top) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_without_a_failure_prediction_runs_on_onnx_runtime_and_says_nothing(run_dir, caplog):
+    with caplog.at_level(logging.WARNING, logger="core.inference.predict"):
+        predictor = load_predictor(run_dir)
+    assert predictor.engine == "onnxruntime" and predictor.note == "" and not caplog.records

@@ -1,0 +1,56 @@
+"""Progress a person can trust: the ETA counts every remaining stage at its own pace, and images/s counts only
+images that went through the backbone."""
+import pytest
+
+from core import FeaturesProgress, StageStarted, StepDone, TrainConfig, train
+from core.training.batches import steps_per_epoch
+from core.training.recipes import finetune_images_per_s
+from core.training.stages import EVAL_SPEEDUP
+from core.training.state import StageClock
+
+
+@pytest.fixture(scope="module")
+def two_stage_events(tiny_dataset, tmp_path_factory):
+    config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path_factory.mktemp("runs")), freeze="two_stage",
+                         epochs=4, stage1_epochs=2, image_size=64, batch=8, patience=0, views=1)
+    return list(train(config)), config
+
+
+def test_at_the_end_of_the_head_stage_the_eta_is_the_whole_fine_tuning_stage_still_to_come(two_stage_events):
+    events, config = two_stage_events
+    switch = next(i for i, e in enumerate(events) if isinstance(e, StageStarted))
+    last_head_step = [e for e in events[:switch] if isinstance(e, StepDone)][-1]
+    per_epoch = steps_per_epoch(40, config.batch)  # 10 training images per class, 4 classes
+    rate = finetune_images_per_s(config.backbone, config.image_size, "cpu")
+    stage2 = 2 * per_epoch * (config.batch / rate + 20 / (rate * EVAL_SPEEDUP) / per_epoch)  # 5 valid per class
+    assert last_head_step.stage == 1 and last_head_step.eta_s == pytest.approx(stage2, rel=1e-6)
+    assert stage2 > 0.3  # the old ETA, the head stage's own fast pace, said about 0 s here
+
+
+def test_once_fine_tuning_runs_its_eta_follows_the_measured_pace_down_to_zero(two_stage_events):
+    events, _ = two_stage_events
+    stage2 = [e for e in events if isinstance(e, StepDone) and e.stage == 2]
+    assert stage2[0].eta_s > 0 and stage2[-1].eta_s == 0
+    assert stage2[-1].step == stage2[-1].total_steps
+
+
+def test_images_per_second_counts_only_images_through_the_backbone(two_stage_events):
+    events, _ = two_stage_events
+    steps = [e for e in events if isinstance(e, StepDone)]
+    assert all(e.images_per_s == 0 for e in steps if e.stage == 1)  # the head read cached features
+    assert all(0 < e.images_per_s < 5000 for e in steps if e.stage == 2)
+
+
+def test_the_feature_pass_eta_includes_the_stages_after_it(two_stage_events):
+    events, _ = two_stage_events
+    switch = next(i for i, e in enumerate(events) if isinstance(e, StageStarted))
+    last_head_step = [e for e in events[:switch] if isinstance(e, StepDone)][-1]
+    passes = [e for e in events if isinstance(e, FeaturesProgress)]
+    assert passes and all(e.eta_s >= last_head_step.eta_s for e in passes)
+
+
+def test_a_stage_clock_uses_its_estimate_until_it_has_run_then_its_own_pace():
+    clock = StageClock(steps=10, estimate_s=2.0)
+    assert clock.seconds_left(now=100.0) == 20.0
+    clock.started, clock.done = 100.0, 4  # 4 steps in 2 s: 0.5 s each, whatever the estimate said
+    assert clock.seconds_left(now=102.0) == pytest.approx(3.0)
