@@ -26,6 +26,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/speed.py
 	$(PY) bench/demo_run.py
 	$(PY) bench/health_check.py
+	$(PY) bench/eta.py
 
 bench-recipes: $(VENV)/.installed
 	$(PY) bench/recipes.py
