@@ -9,7 +9,7 @@ from importlib import import_module
 
 _EXPORTS = {
     "BACKBONES": "models.backbones", "get_backbone": "models.backbones", "HEADS": "models.heads",
-    "BackboneUnavailable": "errors", "DatasetError": "errors",
+    "BackboneUnavailable": "errors", "DatasetError": "errors", "CheckpointError": "errors",
     "TrainConfig": "config", "FREEZE_MODES": "config",
     "scan_dataset": "data.scan", "DatasetIndex": "data.scan", "find_datasets": "data.scan",
     "load_image": "data.images", "UnreadableImage": "data.images",

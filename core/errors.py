@@ -7,3 +7,7 @@ class DatasetError(ValueError):
 
 class BackboneUnavailable(RuntimeError):
     """The backbone's weights are not on this computer and cannot be downloaded."""
+
+
+class CheckpointError(ValueError):
+    """A model file this version cannot use (not a model, code inside, another format version); says why."""

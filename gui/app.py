@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from gui import rest
+from gui import rest, words
 from gui.context import AppContext
 from gui.tabs import data as data_tab
 from gui.tabs import model as model_tab
@@ -14,22 +14,23 @@ from gui.tabs import train as train_tab
 CSS = """
 .ts-progress {position: relative; height: 28px; border-radius: 6px; background: var(--block-background-fill);
   border: 1px solid var(--border-color-primary); overflow: hidden;}
-.ts-progress .ts-bar {position: absolute; inset: 0 auto 0 0; background: var(--color-accent-soft); transition: width .3s;}
+.ts-progress .ts-bar {position: absolute; inset: 0 auto 0 0; background: var(--color-accent-soft);
+  transition: width .3s;}
 .ts-progress span {position: relative; padding: 0 10px; line-height: 28px; font-size: 14px;}
 """
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
     """The four tabs, wired together: Data -> Model -> Train -> Predict."""
-    with gr.Blocks(title="Transfer Studio") as demo:
-        gr.Markdown("# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it.")
-        with gr.Tab("1. Data", id="data"):
+    with gr.Blocks(title=words.APP_TITLE) as demo:
+        gr.Markdown(words.APP_INTRO)
+        with gr.Tab(words.TAB_DATA, id="data"):
             dataset, valid_percent = data_tab.build(ctx, demo)
-        with gr.Tab("2. Model", id="model") as model_page:
+        with gr.Tab(words.TAB_MODEL, id="model") as model_page:
             model = model_tab.build(ctx, dataset, valid_percent)
-        with gr.Tab("3. Train", id="train"):
+        with gr.Tab(words.TAB_TRAIN, id="train"):
             training = train_tab.build(ctx, dataset, valid_percent, model)
-        with gr.Tab("4. Predict", id="predict"):
+        with gr.Tab(words.TAB_PREDICT, id="predict"):
             run_picker = predict_tab.build(ctx, demo)
         training.then(lambda: predict_tab.refresh(ctx), None, run_picker, api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),

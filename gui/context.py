@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator, Literal
 
 from core.runs.store import RunInfo, find_run, list_runs
 from core.system import default_cache_dir
+from gui import words
+
+JobKind = Literal["train", "check"]  # a session runs at most one job of each kind at a time
 
 
 class OutsideServedFolders(ValueError):
@@ -26,13 +31,50 @@ class AppContext:
     runs_dir: Path
     initial_dataset: Path
     cache_dir: Path = field(default_factory=default_cache_dir)
-    stops: dict[str, threading.Event] = field(default_factory=dict)
-    checks: dict[str, threading.Event] = field(default_factory=dict)
+    _jobs: dict[tuple[JobKind, str], threading.Event] = field(default_factory=dict, init=False, repr=False)
+    _jobs_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self.data_root = Path(self.data_root).resolve()
         self.runs_dir = Path(self.runs_dir).resolve()
         self.initial_dataset = Path(self.initial_dataset).resolve()
+
+    def begin(self, kind: JobKind, session: str) -> threading.Event:
+        """A new stop event for this session's job; an unfinished job of the same kind it replaces is told to stop.
+
+        Gradio calls handlers from several worker threads, so every read and write of the table holds the lock.
+        """
+        stop = threading.Event()
+        with self._jobs_lock:
+            previous = self._jobs.get((kind, session))
+            self._jobs[(kind, session)] = stop
+        if previous is not None:
+            previous.set()
+        return stop
+
+    def finish(self, kind: JobKind, session: str, stop: threading.Event) -> None:
+        """Forget a job that ended, unless a newer job of the session has already replaced it."""
+        with self._jobs_lock:
+            if self._jobs.get((kind, session)) is stop:
+                del self._jobs[(kind, session)]
+
+    def request_stop(self, kind: JobKind, session: str) -> bool:
+        """Tell this session's running job of this kind to stop; False when there is none."""
+        with self._jobs_lock:
+            stop = self._jobs.get((kind, session))
+        if stop is None:
+            return False
+        stop.set()
+        return True
+
+    @contextmanager
+    def job(self, kind: JobKind, session: str) -> Iterator[threading.Event]:
+        """`begin` on entry, `finish` on exit (also when a streaming handler's generator is closed early)."""
+        stop = self.begin(kind, session)
+        try:
+            yield stop
+        finally:
+            self.finish(kind, session, stop)
 
     @cached_property
     def predictors(self):
@@ -50,7 +92,7 @@ class AppContext:
         """Turn what the user typed into a folder inside the served roots, or say why not."""
         text = (text or "").strip()
         if not text:
-            raise OutsideServedFolders("Choose a dataset folder first.")
+            raise OutsideServedFolders(words.CHOOSE_DATASET)
         raw = Path(text).expanduser()
         candidates = [raw] if raw.is_absolute() else [Path.cwd() / raw, self.data_root / raw]
         for candidate in candidates:
@@ -59,11 +101,8 @@ class AppContext:
                 return path
         roots = " or ".join(str(r) for r in self.served_roots)
         if any(any(_inside(c.resolve(), r) for r in self.served_roots) for c in candidates):
-            raise OutsideServedFolders(f"{text} does not exist inside {roots}.")
-        raise OutsideServedFolders(
-            f"{text} is outside the folders this app serves ({roots}). "
-            "Copy the dataset into the data folder, or start the app with --data pointing at it."
-        )
+            raise OutsideServedFolders(words.MISSING_INSIDE.format(text=text, roots=roots))
+        raise OutsideServedFolders(words.OUTSIDE_SERVED.format(text=text, roots=roots))
 
     def runs(self) -> list[RunInfo]:
         return list_runs(self.runs_dir)
@@ -74,5 +113,5 @@ class AppContext:
         if run is not None:
             return run
         if run_id and find_run(self.runs_dir) is not None:
-            raise LookupError(f"There is no run called {run_id!r}.")
-        raise LookupError("No trained run yet: train one in the Train tab first.")
+            raise LookupError(words.NO_SUCH_RUN.format(run_id=run_id))
+        raise LookupError(words.NO_RUN_YET)

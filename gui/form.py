@@ -5,39 +5,32 @@ from dataclasses import fields
 
 from core.config import TrainConfig
 
-DEFAULTS = TrainConfig(data="")
+DEFAULTS = TrainConfig(data="")  # what the form shows before anyone touches it
 # The Model tab's inputs, in the order every handler takes them; each is a TrainConfig field.
 FIELDS = ("backbone", "head", "freeze", "epochs", "stage1_epochs", "lr", "optimizer", "scheduler", "weight_decay",
           "label_smoothing", "batch", "image_size", "augment", "views", "patience", "balance", "hidden", "dropout",
           "seed")
-
-
-def _blank_to_none(value):
-    return None if value in (None, "", 0) else value
+AUTOMATIC_WHEN_EMPTY = ("epochs", "stage1_epochs", "views", "lr")  # 0 or an empty box: the recipe chooses
+WHOLE_NUMBERS = ("epochs", "stage1_epochs", "views", "hidden", "batch", "image_size", "patience", "seed")
+_KNOWN = {f.name for f in fields(TrainConfig)}
 
 
 def config_from_inputs(data: str, valid_percent, out: str, values: dict) -> TrainConfig:
-    """A TrainConfig from the tab's values: empty (or 0) epochs, views or learning rate mean automatic."""
-    augment = values.get("augment", DEFAULTS.augment)
+    """A TrainConfig from the tab's values: empty (or 0) epochs, views or learning rate mean automatic.
+
+    Gradio's number boxes give floats and its checkboxes a list; a value left out (or None) keeps the default.
+    """
+    settings = {name: value for name, value in values.items() if name in _KNOWN and value is not None}
+    for name in AUTOMATIC_WHEN_EMPTY:
+        settings[name] = None if values.get(name) in (None, "", 0) else values[name]
+    for name in WHOLE_NUMBERS:
+        if settings.get(name) is not None:
+            settings[name] = int(settings[name])
+    if settings["lr"] is not None:
+        settings["lr"] = float(settings["lr"])
+    augment = settings.get("augment", DEFAULTS.augment)
     if isinstance(augment, (list, tuple)):
         augment = ",".join(augment) or "none"
-    known = {f.name for f in fields(TrainConfig)}
-    settings = {k: v for k, v in values.items() if k in known and v is not None}
-    settings.update(
-        data=data, out=out, augment=augment,
-        valid_fraction=float(valid_percent if valid_percent is not None else 20) / 100,
-        epochs=_int_or_none(values.get("epochs")), stage1_epochs=_int_or_none(values.get("stage1_epochs")),
-        views=_int_or_none(values.get("views")),
-        lr=None if _blank_to_none(values.get("lr")) is None else float(values["lr"]),
-    )
-    for name in ("hidden", "batch", "image_size", "patience", "seed"):
-        if name in settings:
-            settings[name] = int(settings[name])
+    percent = 20 if valid_percent is None else valid_percent
+    settings.update(data=data, out=out, augment=augment, valid_fraction=float(percent) / 100)
     return TrainConfig(**settings)
-
-
-def _int_or_none(value) -> int | None:
-    value = _blank_to_none(value)
-    return None if value is None else int(value)
-
-

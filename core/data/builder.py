@@ -12,9 +12,9 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from core.errors import DatasetError
 from core.data.images import UnreadableImage, has_image_extension, is_ignored, load_image, not_an_image_file
 from core.data.scan import subfolders, walk_files
+from core.errors import DatasetError
 
 DATASETS_FOLDER = "datasets"
 MAX_ZIP_FILES = 20_000

@@ -9,11 +9,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Iterator
 
-from core.system import default_cache_dir
-from core.events import CheckProgress
 from core.data.health_rules import RULES, Sample
 from core.data.images import UnreadableImage, load_image
 from core.data.scan import DatasetIndex, class_counts, file_stamp, scan_dataset
+from core.events import CheckProgress
+from core.system import default_cache_dir
 
 THUMB_SIDE = 4  # a 4x4 colour thumbnail: the perceptual hash ignores colour, this does not
 HASH_SIDE = 64  # decode size for hashing: JPEGs are drafted to ~1/8 scale, enough for a 32x32 perceptual hash

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
-from core.errors import DatasetError
 from core.data.images import has_image_extension, is_ignored, not_an_image_file
+from core.errors import DatasetError
 
 SPLIT_ALIASES = {"train": ("train",), "valid": ("valid", "val", "validation"), "test": ("test",)}
 TREE_EXAMPLE = """Expected one of these (names are examples):

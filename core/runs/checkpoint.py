@@ -6,13 +6,10 @@ from pathlib import Path
 
 import torch
 
+from core.errors import CheckpointError
 from core.system import atomic_write
 
 FORMAT_VERSION = 1
-
-
-class CheckpointError(ValueError):
-    """A model file this version cannot use; the message says why in words."""
 
 
 def save_checkpoint(path: Path, model: torch.nn.Module, meta: dict) -> None:

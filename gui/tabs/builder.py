@@ -18,6 +18,7 @@ from core.data.builder import (
     safe_name,
 )
 from core.errors import DatasetError
+from gui import words
 from gui.context import AppContext
 
 SHOWN_PER_CLASS = 60
@@ -40,10 +41,10 @@ def folder_of(ctx: AppContext, name: str) -> str:
 
 
 def _report(added: Added, where: str) -> str:
-    text = f"Added {len(added.written)} picture(s) to {where}."
+    text = words.ADDED.format(count=len(added.written), where=where)
     if added.rejected:
-        text += f" **Not added ({len(added.rejected)})**: " + "; ".join(
-            f"`{r['name']}`: {r['reason']}" for r in added.rejected[:10]
+        text += words.NOT_ADDED.format(count=len(added.rejected)) + "; ".join(
+            words.REFUSED_FILE.format(name=r["name"], reason=r["reason"]) for r in added.rejected[:10]
         ) + (" …" if len(added.rejected) > 10 else "")
     return text
 
@@ -53,39 +54,41 @@ def open_dataset(ctx: AppContext, name: str) -> tuple[str, list[str], str]:
     folder = dataset_folder(ctx.data_root, name)
     classes = list(class_images(folder))
     where = folder.relative_to(ctx.data_root)
-    said = f"Dataset `{where}`: {len(classes)} class(es)." if classes else f"New dataset `{where}`: add a class to start."
+    said = (words.DATASET_OPENED.format(where=where, count=len(classes)) if classes
+            else words.DATASET_NEW.format(where=where))
     return str(folder), classes, said
 
 
 def add_pictures(ctx: AppContext, name: str, class_name: str | None, pictures: list) -> str:
     """Files or webcam frames into one class; every refused file is named with its reason."""
     if not class_name:
-        raise DatasetError("Add a class (or pick one) before adding pictures.")
+        raise DatasetError(words.CLASS_FIRST)
     folder = dataset_folder(ctx.data_root, name)
-    return _report(add_images(folder, class_name, pictures), f"**{class_name}**")
+    return _report(add_images(folder, class_name, pictures), words.IN_CLASS.format(name=class_name))
 
 
 def add_zip(ctx: AppContext, name: str, archive: str) -> str:
     """Unpack a .zip of class folders (or train/ valid/) into the dataset."""
     folder = dataset_folder(ctx.data_root, name)
-    return _report(extract_zip(archive, folder), f"`{folder.relative_to(ctx.data_root)}` from {Path(archive).name}")
+    return _report(extract_zip(archive, folder),
+                   words.FROM_ZIP.format(folder=folder.relative_to(ctx.data_root), archive=Path(archive).name))
 
 
 def build(ctx: AppContext) -> BuilderOutputs:
-    gr.Markdown("Make a dataset here, like Teachable Machine: name it, add a class, drop its pictures (or take "
-                f"photos), repeat for each class. It is saved as ordinary folders in `{ctx.data_root}/datasets/`.")
+    """Lay out the sub-tab; every action re-reads the dataset from disk, so what is shown is what is saved."""
+    gr.Markdown(words.BUILDER_INTRO.format(root=ctx.data_root))
     folder, version, selected = gr.State(""), gr.State(0), gr.State(None)
     with gr.Row():
-        name = gr.Textbox(label="Dataset name", value="my-dataset", elem_id="builder-name")
-        class_name = gr.Textbox(label="New class", placeholder="e.g. cat", elem_id="builder-class-name")
-        add = gr.Button("Add class", elem_id="builder-add-class", scale=0, min_width=120)
-    target = gr.Radio(label="Add pictures to class", elem_id="builder-target")
+        name = gr.Textbox(label=words.DATASET_NAME, value=words.NEW_DATASET_NAME, elem_id="builder-name")
+        class_name = gr.Textbox(label=words.NEW_CLASS, placeholder=words.NEW_CLASS_EXAMPLE,
+                                elem_id="builder-class-name")
+        add = gr.Button(words.ADD_CLASS, elem_id="builder-add-class", scale=0, min_width=120)
+    target = gr.Radio(label=words.ADD_TO_CLASS, elem_id="builder-target")
     with gr.Row():
         upload = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                         label="Drop pictures for this class", elem_id="builder-upload")
-        camera = gr.Image(sources=["webcam"], type="pil", label="…or take a photo", elem_id="builder-camera")
-        archive = gr.File(file_types=[".zip"], type="filepath", label="…or upload a .zip of class folders",
-                          elem_id="builder-zip")
+                         label=words.DROP_PICTURES, elem_id="builder-upload")
+        camera = gr.Image(sources=["webcam"], type="pil", label=words.TAKE_PHOTO, elem_id="builder-camera")
+        archive = gr.File(file_types=[".zip"], type="filepath", label=words.UPLOAD_ZIP, elem_id="builder-zip")
     status = gr.Markdown(elem_id="builder-status")
 
     @gr.render(inputs=[folder, version])
@@ -93,20 +96,20 @@ def build(ctx: AppContext) -> BuilderOutputs:
         images = class_images(Path(path)) if path else {}
         for cls, files in images.items():
             shown = [str(p) for p in files[:SHOWN_PER_CLASS]]
-            more = f" (first {SHOWN_PER_CLASS} shown)" if len(files) > SHOWN_PER_CLASS else ""
-            gallery = gr.Gallery(shown, label=f"{cls} · {len(files)} picture(s){more}", columns=10, height=150,
-                                 allow_preview=False, elem_classes=["builder-class"])
+            more = words.FIRST_SHOWN.format(count=SHOWN_PER_CLASS) if len(files) > SHOWN_PER_CLASS else ""
+            gallery = gr.Gallery(shown, label=words.CLASS_GALLERY.format(name=cls, count=len(files), more=more),
+                                 columns=10, height=150, allow_preview=False, elem_classes=["builder-class"])
             gallery.select(_picker(shown), None, selected, api_visibility="private")
 
     with gr.Row():
-        remove = gr.Button("Remove the picture clicked last", size="sm", elem_id="builder-remove")
-        use = gr.Button("Check this dataset and use it for training", variant="primary", elem_id="builder-use")
+        remove = gr.Button(words.REMOVE_PICTURE, size="sm", elem_id="builder-remove")
+        use = gr.Button(words.USE_DATASET, variant="primary", elem_id="builder-use")
 
     def refresh(dataset_name, pick=None):
         try:
             path, classes, said = open_dataset(ctx, dataset_name)
         except DatasetError as err:
-            return "", gr.Radio(choices=[]), f"⚠️ {err}", gr.skip()
+            return "", gr.Radio(choices=[]), words.WARN.format(err), gr.skip()
         pick = _saved_name(pick)  # a class just typed is selected under the name it was saved as
         value = pick if pick in classes else (classes[0] if classes else None)
         return path, gr.Radio(choices=classes, value=value), said, time.monotonic_ns()  # new token: re-render
@@ -117,20 +120,20 @@ def build(ctx: AppContext) -> BuilderOutputs:
             try:
                 said = action(dataset_name, cls, *args)
             except DatasetError as err:
-                said = f"⚠️ {err}"
+                said = words.WARN.format(err)
             path, radio, _, token = refresh(dataset_name, cls)
             return path, radio, said, token
         return handler
 
     def new_class(dataset_name, _, cls):
         folder = add_class(dataset_folder(ctx.data_root, dataset_name), cls)
-        return f"Class **{folder.name}** is ready: drop its pictures below."
+        return words.CLASS_READY.format(name=folder.name)
 
     def forget(dataset_name, cls, path):
         if not path:
-            return "Click a picture first, then remove it."
+            return words.CLICK_FIRST
         remove_image(dataset_folder(ctx.data_root, dataset_name), path)
-        return f"Removed `{Path(path).name}`."
+        return words.REMOVED.format(name=Path(path).name)
 
     shown = [folder, target, status, version]
     quiet = {"api_visibility": "private", "show_progress": "hidden"}

@@ -6,10 +6,12 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import FeaturesProgress, StepDone
-from gui.charts import lr_figure, progress_html
+from core.events import Progress, StepDone
+from gui import words
+from gui.charts import lr_figure
 from gui.context import AppContext, OutsideServedFolders
 from gui.form import FIELDS, config_from_inputs
+from gui.progress import progress_html, status_html
 
 if TYPE_CHECKING:
     from gui.tabs.model import ModelInputs
@@ -37,14 +39,12 @@ def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
     try:
         recipe, _ = _planned(ctx, dataset, percent, settings)
     except OutsideServedFolders:
-        return "Recipe: choose a dataset in the Data tab to see what one click will train."
+        return words.RECIPE_PLACEHOLDER
     except PROBLEMS as err:
-        return f"⚠️ {err}"
+        return words.WARN.format(err)
     spec = get_backbone(recipe.config.backbone)
     if not spec.available():
-        return (f"⚠️ {spec.title} needs its ImageNet weights file {spec.weights_file} ({spec.weights_mb:.0f} MB) in "
-                f"{spec.weights_path().parent}; this computer cannot download it. Copy it there from a machine that "
-                "can, or pick a bundled backbone.")
+        return words.WARN.format(words.WEIGHTS_MISSING.format(sentence=spec.missing_weights()))
     return recipe.reason
 
 
@@ -56,14 +56,14 @@ def summary_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
         recipe, classes = _planned(ctx, dataset, percent, dict(zip(FIELDS, values)))
         summary = summarize(recipe.config, classes)
     except PROBLEMS as err:
-        return f"⚠️ {err}"
-    trainable = f"{summary.trainable_params:,} trainable"
+        return words.WARN.format(err)
+    trainable = words.TRAINABLE.format(count=summary.trainable_params)
     if summary.trainable_params_stage2 is not None:
-        trainable += f" in stage 1 (the head), {summary.trainable_params_stage2:,} in stage 2"
+        trainable += words.TRAINABLE_TWO_STAGES.format(count=summary.trainable_params_stage2)
     elif summary.trainable_params < summary.total_params:
-        trainable += " (the head; the backbone is frozen)"
-    return (f"**{summary.total_params:,} parameters**, {trainable} · **{summary.size_mb} MB** · input "
-            f"{'×'.join(map(str, summary.input_size))} · {classes} classes\n\n```\n{summary.table}\n```")
+        trainable += words.TRAINABLE_HEAD_ONLY
+    return words.SUMMARY.format(total=summary.total_params, trainable=trainable, mb=summary.size_mb,
+                                size="×".join(map(str, summary.input_size)), classes=classes, table=summary.table)
 
 
 def find_lr_stream(ctx: AppContext, dataset: str, percent, *values):
@@ -74,33 +74,31 @@ def find_lr_stream(ctx: AppContext, dataset: str, percent, *values):
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir),
                                     dict(zip(FIELDS, values)))
         for item in find_lr(config):
-            if isinstance(item, (FeaturesProgress, StepDone)):
-                yield progress_html(item, None, None), gr.skip(), gr.skip(), gr.skip()
-            elif isinstance(item, LRFinding):
-                sentence = (f"Suggested learning rate: **{item.suggestion:.1e}** (where the loss falls fastest; "
-                            f"swept the {item.trains} over {len(item.lrs)} steps in {item.seconds:.0f} s). "
-                            "Click *Use it* to copy it into the learning-rate box.")
-                yield (progress_html(None, None, "Finished the sweep"), lr_figure(item.lrs, item.losses, item.suggestion),
+            if isinstance(item, LRFinding):
+                sentence = words.LR_SUGGESTION.format(lr=item.suggestion, trains=item.trains, steps=len(item.lrs),
+                                                      seconds=item.seconds)
+                yield (status_html(words.LR_SWEPT, done=True), lr_figure(item.lrs, item.losses, item.suggestion),
                        sentence, item.suggestion)
+            elif isinstance(item, (Progress, StepDone)):  # the features pass, then the sweep
+                yield progress_html(item), gr.skip(), gr.skip(), gr.skip()
     except (*PROBLEMS, RuntimeError) as err:
-        yield progress_html(None, None, "Not run"), gr.skip(), f"⚠️ {err}", None
+        yield status_html(words.LR_NOT_RUN), gr.skip(), words.WARN.format(err), None
 
 
 def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs: "ModelInputs") -> None:
     """The summary and LR-finder panels, and the wiring that keeps the recipe sentence current."""
     shared = [dataset, valid_percent, *inputs.as_list()]
-    with gr.Accordion("Learning-rate finder", open=False):
-        gr.Markdown("A short sweep raises the learning rate step by step and records the loss; a good rate is where "
-                    "the loss falls fastest. It does not change anything until you click *Use it*.")
+    with gr.Accordion(words.LR_FINDER, open=False):
+        gr.Markdown(words.LR_FINDER_INTRO)
         with gr.Row():
-            find = gr.Button("Find a learning rate", elem_id="lr-find")
-            use = gr.Button("Use it", elem_id="lr-use")
-        progress = gr.HTML(progress_html(None, None, "Not run yet"))
-        plot = gr.Plot(label="Loss against learning rate", elem_id="lr-plot")
+            find = gr.Button(words.FIND_LR, elem_id="lr-find")
+            use = gr.Button(words.USE_LR, elem_id="lr-use")
+        progress = gr.HTML(status_html(words.LR_NOT_RUN_YET))
+        plot = gr.Plot(label=words.LR_TITLE, elem_id="lr-plot")
         result = gr.Markdown(elem_id="lr-result")
         suggestion = gr.State(None)
-    with gr.Accordion("Model summary", open=False):
-        show = gr.Button("Show the model summary", elem_id="summary-button")
+    with gr.Accordion(words.SUMMARY_ACCORDION, open=False):
+        show = gr.Button(words.SHOW_SUMMARY, elem_id="summary-button")
         summary = gr.Markdown(elem_id="model-summary")
 
     def recipe(dataset, percent, *values):
@@ -114,8 +112,9 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs
 
     triggers = [inputs[name].change for name in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "optimizer",
                                                  "image_size", "balance", "batch")]
-    gr.on(triggers + [valid_percent.release], recipe, shared, inputs.recipe, api_name="recipe", show_progress="hidden")
+    gr.on(triggers + [valid_percent.release], recipe, shared, inputs.recipe, api_name="recipe",
+          show_progress="hidden")
     show.click(summarize, shared, summary, api_name="model_summary")
     find.click(sweep, shared, [progress, plot, result, suggestion], api_name="find_lr", concurrency_limit=1)
-    use.click(lambda s, current: current if s is None else float(f"{s:.1e}"), [suggestion, inputs["lr"]], inputs["lr"],
-              api_visibility="private")
+    use.click(lambda s, current: current if s is None else float(f"{s:.1e}"), [suggestion, inputs["lr"]],
+              inputs["lr"], api_visibility="private")

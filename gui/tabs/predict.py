@@ -6,12 +6,12 @@ from pathlib import Path
 import gradio as gr
 from PIL import Image
 
+from core.errors import CheckpointError
+from gui import words
 from gui.context import AppContext
 
 TOP_K = 3
-
-
-NEWEST = ""
+NEWEST = ""  # the run picker's standing choice: whichever run is newest when the prediction is made
 
 
 def with_readable_errors(image: gr.Image) -> gr.Image:
@@ -25,8 +25,8 @@ def with_readable_errors(image: gr.Image) -> gr.Image:
         try:
             return original(payload)
         except Exception as err:  # whatever Pillow raised inside Gradio: the file is not a usable image
-            name = getattr(payload, "orig_name", None) or "This file"
-            raise gr.Error(f"{name} cannot be used: it is not an image this app can read.") from err
+            name = getattr(payload, "orig_name", None) or words.THIS_FILE
+            raise gr.Error(words.NOT_AN_IMAGE.format(name=name)) from err
 
     image.preprocess = preprocess
     return image
@@ -34,7 +34,7 @@ def with_readable_errors(image: gr.Image) -> gr.Image:
 
 def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
     """The newest run first, as a standing choice, then every run by name."""
-    return [("Newest run", NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
+    return [(words.NEWEST_RUN, NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
 
 
 def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
@@ -47,8 +47,8 @@ def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict
         try:
             results.append(dict(predictor.predict([image], k=TOP_K)[0]))
         except UnreadableImage as err:
-            name = Path(image).name if isinstance(image, (str, Path)) else "This image"
-            results.append(f"{name} cannot be used: {err.reason}.")
+            name = Path(image).name if isinstance(image, (str, Path)) else words.THIS_IMAGE
+            results.append(words.CANNOT_USE.format(name=name, reason=err.reason))
     return results
 
 
@@ -58,7 +58,7 @@ def predict_one(ctx: AppContext, image: str | None, run_id: str | None):
         return None
     try:
         result = _confidences(ctx, run_id, [image])[0]
-    except LookupError as err:
+    except (LookupError, CheckpointError) as err:
         raise gr.Error(str(err)) from None
     if isinstance(result, str):
         raise gr.Error(result)
@@ -74,16 +74,16 @@ def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
     image = Image.alpha_composite(background, composite.convert("RGBA")).convert("RGB")
     try:
         return _confidences(ctx, run_id, [image])[0]
-    except LookupError as err:
+    except (LookupError, CheckpointError) as err:
         raise gr.Error(str(err)) from None
 
 
 def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     """Lay out the tab; returns the run picker so training can refresh it."""
-    run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label="Trained run",
+    run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN,
                       allow_custom_value=True, elem_id="run-picker")
     files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                    label="Drop one or more images here", elem_id="predict-files")
+                    label=words.DROP_IMAGES, elem_id="predict-files")
     results = gr.State([])
 
     @gr.render(inputs=results)
@@ -95,28 +95,28 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
                 with gr.Column(min_width=200, elem_classes=["prediction"]):
                     gr.Image(path, show_label=False, height=160, interactive=False)
                     if isinstance(result, str):
-                        gr.Markdown(f"⚠️ {result}")
+                        gr.Markdown(words.WARN.format(result))
                     else:
                         gr.Label(result, num_top_classes=TOP_K, show_label=False, elem_classes=["prediction-label"])
 
     with gr.Row():
         with gr.Column():
             single = with_readable_errors(gr.Image(
-                type="filepath", image_mode=None, sources=["upload", "clipboard"], label="…or paste a single image",
+                type="filepath", image_mode=None, sources=["upload", "clipboard"], label=words.PASTE_IMAGE,
                 height=240, elem_id="predict-single",
             ))
-            single_label = gr.Label(num_top_classes=TOP_K, label="Prediction", elem_id="single-label")
+            single_label = gr.Label(num_top_classes=TOP_K, label=words.PREDICTION, elem_id="single-label")
         with gr.Column():
-            sketch = gr.Sketchpad(type="pil", label="…or draw a shape", height=240, canvas_size=(320, 320),
+            sketch = gr.Sketchpad(type="pil", label=words.DRAW_SHAPE, height=240, canvas_size=(320, 320),
                                   brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
-            sketch_label = gr.Label(num_top_classes=TOP_K, label="What the model sees in your drawing")
+            sketch_label = gr.Label(num_top_classes=TOP_K, label=words.DRAWING_SEEN)
 
     def predict_many(images, run):
         if not images:
             return []
         try:
             return list(zip(images, _confidences(ctx, run, images)))
-        except LookupError as err:
+        except (LookupError, CheckpointError) as err:
             raise gr.Error(str(err)) from None
 
     def predict(image, run):

@@ -3,58 +3,102 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import gradio as gr
 
+from core.config import FREEZE_MODES
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import EpochDone, FeaturesProgress, Message, RunFinished, RunStarted, StageStarted, StepDone
-from gui.charts import Curves, progress_html
+from core.events import EpochDone, Event, Message, Progress, RunFinished, RunStarted, StageStarted, StepDone, dispatch
+from gui import words
+from gui.charts import Curves
 from gui.context import AppContext, OutsideServedFolders
 from gui.form import FIELDS, config_from_inputs
+from gui.progress import progress_html, status_html
 from gui.tabs.model import ModelInputs
 
 REFRESH_S = 0.5
-MODES = {"frozen": "frozen backbone", "finetune": "every layer training", "two_stage": "two-stage"}
 LOG_LINES = 12
-SCRATCH = "From scratch"
+SHOWN_AT_ONCE = (RunStarted, EpochDone, RunFinished)  # sent to the page without waiting for REFRESH_S
 BASELINES_DIR = "baselines"  # scratch comparison runs live here, so "Newest run" stays the user's own model
 
 
 def finished_sentence(event: RunFinished) -> str:
     """How a run ended, in words."""
     if event.best_valid_acc is None:
-        return "Stopped before the model could be checked on the validation images; nothing was saved."
-    verb = "Stopped" if event.stopped else "Finished"
-    return (f"{verb} after {event.epochs_run} epoch(s) in {event.wall_s:.0f} s: the best model got "
-            f"{event.best_valid_acc:.1%} of the validation images right (epoch {event.best_epoch}). "
-            f"It is saved as run {event.run_id}; try it in the Predict tab."
-            + (f" {event.skipped} file(s) skipped (see the Data tab)." if event.skipped else ""))
-
-
-def _log_line(event) -> str | None:
-    if isinstance(event, RunStarted):
-        return (f"Run {event.run_id}: {len(event.classes)} classes, {event.train_size} training and "
-                f"{event.valid_size} validation images, {MODES[event.mode]} on {event.device}.")
-    if isinstance(event, (Message, StageStarted)):
-        return event.text
-    if isinstance(event, EpochDone):
-        best = " (best so far, saved)" if event.is_best else ""
-        return (f"Epoch {event.epoch}: train loss {event.train_loss:.3f}, acc {event.train_acc:.1%} · "
-                f"valid loss {event.valid_loss:.3f}, acc {event.valid_acc:.1%}{best}")
-    if isinstance(event, RunFinished):
-        return finished_sentence(event)
-    return None
+        return words.STOPPED_UNCHECKED
+    return (words.RUN_ENDED.format(verb=words.STOPPED if event.stopped else words.FINISHED, epochs=event.epochs_run,
+                                   seconds=event.wall_s, acc=event.best_valid_acc, best_epoch=event.best_epoch,
+                                   run_id=event.run_id)
+            + (words.RUN_SKIPPED.format(count=event.skipped) if event.skipped else ""))
 
 
 def scratch_sentence(event: RunFinished) -> str:
     """How the from-scratch comparison ended, in words."""
     if event.best_valid_acc is None:
-        return "The from-scratch comparison was stopped before its first epoch ended."
-    return (f"For comparison, the small CNN trained from scratch on the same images reached "
-            f"{event.best_valid_acc:.1%} (epoch {event.best_epoch}, {event.wall_s:.0f} s)"
-            + (", stopped early." if event.stopped else "."))
+        return words.SCRATCH_STOPPED_EARLY
+    template = words.SCRATCH_ENDED_EARLY if event.stopped else words.SCRATCH_ENDED
+    return template.format(acc=event.best_valid_acc, best_epoch=event.best_epoch, seconds=event.wall_s)
+
+
+def _started_line(event: RunStarted) -> str:
+    mode = FREEZE_MODES[event.mode].title if event.mode in FREEZE_MODES else event.mode
+    return words.RUN_STARTED.format(run_id=event.run_id, classes=len(event.classes), train=event.train_size,
+                                    valid=event.valid_size, mode=mode, device=event.device)
+
+
+def _epoch_line(event: EpochDone) -> str:
+    return words.EPOCH_LINE.format(epoch=event.epoch, train_loss=event.train_loss, train_acc=event.train_acc,
+                                   valid_loss=event.valid_loss, valid_acc=event.valid_acc,
+                                   best=words.BEST_SO_FAR if event.is_best else "")
+
+
+def _text(event: Message | StageStarted) -> str:
+    return event.text
+
+
+# The log's line for each kind of event (none for the others); the comparison run ends with its own sentence.
+LOG: dict[type, Callable[[Event], str]] = {RunStarted: _started_line, Message: _text, StageStarted: _text,
+                                           EpochDone: _epoch_line, RunFinished: finished_sentence}
+SCRATCH_LOG = {**LOG, RunFinished: scratch_sentence}
+
+
+def log_line(event: Event, scratch: bool = False) -> str | None:
+    """The log's line for an event, or None; lines of the from-scratch comparison say so."""
+    line = dispatch(SCRATCH_LOG if scratch else LOG, event)
+    return words.SCRATCH_LOG.format(line=line) if line and scratch else line
+
+
+def _keep(name: str) -> Callable[[Event, "BarState"], None]:
+    return lambda event, bar: setattr(bar, name, event)
+
+
+@dataclass
+class BarState:
+    """What the progress bar follows: the run's start and stage, its latest step or pass, the user's run's end."""
+
+    started: RunStarted | None = None
+    stage: StageStarted | None = None
+    latest: Progress | StepDone | None = None  # None between passes, and once a run ended
+    finished: RunFinished | None = None  # the user's own run, which a from-scratch comparison may follow
+    what: str = ""  # names the run followed when it is not the user's own
+
+    def add(self, event: Event) -> None:
+        dispatch(BAR_UPDATES, event, self)
+
+    def html(self, idle: str = words.STARTING) -> str:
+        """The bar now: the latest step or pass, else how the user's run ended, else `idle`."""
+        if self.latest is not None:
+            return progress_html(self.latest, self.started, self.stage, self.what)
+        return progress_html(self.finished) if self.finished else status_html(idle)
+
+
+BAR_UPDATES: dict[type, Callable[[Event, BarState], None]] = {
+    RunStarted: _keep("started"), StageStarted: _keep("stage"), Progress: _keep("latest"), StepDone: _keep("latest"),
+    RunFinished: lambda event, bar: setattr(bar, "latest", None),
+}
 
 
 def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool):
@@ -78,60 +122,48 @@ def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool):
 def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request,
                  compare_scratch: bool = False):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
-    curves, log = Curves(), []
+    curves, log, bar = Curves(), [], BarState()
     try:
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), valid_percent, str(ctx.runs_dir), settings)
         config.validate()
     except (OutsideServedFolders, ValueError, TypeError) as err:
-        yield progress_html(None, None, "Not started"), curves.figure("loss"), curves.figure("accuracy"), "", f"⚠️ {err}"
+        yield (status_html(words.NOT_STARTED), curves.figure("loss"), curves.figure("accuracy"), "",
+               words.WARN.format(err))
         return
-    stop = ctx.stops[request.session_hash] = threading.Event()
-    started, stage, last_yield, status, outcome = None, None, 0.0, "Training…", "Starting…"
-    latest, drawn, what, own_status = None, -1, "", ""
-    try:
-        for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
-            if is_scratch and curves.baseline is None:
-                curves.baseline, stage, what = Curves(), None, SCRATCH
-            (curves.baseline if is_scratch else curves).add(event)
-            if isinstance(event, RunStarted):
-                started = event
-            if isinstance(event, StageStarted):
-                stage = event
-            if isinstance(event, (FeaturesProgress, StepDone)):
-                latest = event
-            line = _log_line(event)
-            if line and is_scratch:
-                line = f"{SCRATCH}: " + (scratch_sentence(event) if isinstance(event, RunFinished) else line)
-            if line:
-                log.append(line)
-            if isinstance(event, RunFinished):
-                if is_scratch:
+    status, own_status, idle, last_yield, drawn = words.TRAINING, "", words.NOT_STARTED, 0.0, -1
+    with ctx.job("train", request.session_hash) as stop:
+        try:
+            for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
+                if is_scratch and curves.baseline is None:
+                    curves.baseline, bar.stage, bar.latest, bar.what = Curves(), None, None, words.SCRATCH
+                (curves.baseline if is_scratch else curves).add(event)
+                bar.add(event)
+                line = log_line(event, is_scratch)
+                if line:
+                    log.append(line)
+                if isinstance(event, RunFinished) and is_scratch:
                     status = f"{own_status} {scratch_sentence(event)}"
-                else:
-                    own_status, outcome = finished_sentence(event), "Stopped" if event.stopped else "Finished"
-                    status = own_status + (" Now training a small CNN from scratch on the same images, for "
-                                           "comparison…" if compare_scratch and not event.stopped else "")
-                latest = None
-            now = time.monotonic()
-            if now - last_yield >= REFRESH_S or isinstance(event, (RunStarted, EpochDone, RunFinished)):
-                last_yield = now
-                bar = progress_html(latest, started, None if latest else outcome, stage, what)
-                # Re-sending unchanged figures would make the browser redraw both charts for nothing.
-                plots = (gr.skip(), gr.skip()) if curves.points == drawn else (curves.figure("loss"), curves.figure("accuracy"))
-                drawn = curves.points
-                yield bar, *plots, "\n".join(log[-LOG_LINES:]), status
-    except (DatasetError, BackboneUnavailable) as err:
-        status, outcome = f"⚠️ {err}", "Not started"
-    except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
-        if what == SCRATCH:
-            status = f"{own_status} ⚠️ The from-scratch comparison failed: {type(err).__name__}: {err}."
-        else:
-            status = f"⚠️ Training failed: {type(err).__name__}: {err}. The best checkpoint saved so far is kept."
-            outcome = "Failed"
-    finally:
-        ctx.stops.pop(request.session_hash, None)
-    yield (progress_html(None, started, outcome), curves.figure("loss"), curves.figure("accuracy"),
-           "\n".join(log[-LOG_LINES:]), status)
+                elif isinstance(event, RunFinished):
+                    bar.finished, own_status = event, finished_sentence(event)
+                    status = own_status + (words.SCRATCH_NEXT if compare_scratch and not event.stopped else "")
+                now = time.monotonic()
+                if now - last_yield >= REFRESH_S or isinstance(event, SHOWN_AT_ONCE):
+                    last_yield = now
+                    # Re-sending unchanged figures would make the browser redraw both charts for nothing.
+                    plots = ((gr.skip(), gr.skip()) if curves.points == drawn
+                             else (curves.figure("loss"), curves.figure("accuracy")))
+                    drawn = curves.points
+                    yield bar.html(), *plots, "\n".join(log[-LOG_LINES:]), status
+        except (DatasetError, BackboneUnavailable) as err:
+            status = words.WARN.format(err)
+        except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
+            if bar.what == words.SCRATCH:
+                status = words.SCRATCH_FAILED.format(status=own_status, kind=type(err).__name__, error=err)
+            else:
+                status = words.TRAINING_FAILED.format(kind=type(err).__name__, error=err)
+                idle = words.FAILED
+    bar.latest = None  # the run is over: the bar shows how the user's run ended
+    yield bar.html(idle), curves.figure("loss"), curves.figure("accuracy"), "\n".join(log[-LOG_LINES:]), status
 
 
 def terminal_commands(ctx: AppContext, dataset: str, valid_percent, settings: dict) -> str:
@@ -146,46 +178,35 @@ def terminal_commands(ctx: AppContext, dataset: str, valid_percent, settings: di
     except (OutsideServedFolders, ValueError, TypeError) as err:
         return f"# {err}"
     args = [shlex.quote(a) for a in config_arguments(config)]
-    return (f"python -m core train {' '.join(args)}\n\n"
-            "# data-parallel, one process per GPU (or per group of CPU cores):\n" + torchrun_command(args, 2))
+    return f"python -m core train {' '.join(args)}\n\n{words.TORCHRUN_COMMENT}\n" + torchrun_command(args, 2)
 
 
 def stop_training(ctx: AppContext, request: gr.Request) -> str:
     """Ask this session's run to stop after the current step; the best checkpoint stays."""
-    stop = ctx.stops.get(request.session_hash)
-    if stop is None:
-        return "Nothing is training."
-    stop.set()
-    return "Stopping after the current step…"
+    return words.STOPPING if ctx.request_stop("train", request.session_hash) else words.NOTHING_TRAINING
 
 
 def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, model: ModelInputs):
     """Lay out the tab and wire Start/Stop; returns the train event so other tabs can follow it."""
     with gr.Row():
-        start = gr.Button("Start training", variant="primary", elem_id="start-training")
-        stop = gr.Button("Stop", variant="stop", elem_id="stop-training")
-    compare = gr.Checkbox(
-        False, label="Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
-                     "these charts (shows what the pretrained backbone buys; takes a few minutes more)",
-        elem_id="compare-scratch",
-    )
-    progress = gr.HTML(progress_html(None, None), elem_id="train-progress")
+        start = gr.Button(words.START_TRAINING, variant="primary", elem_id="start-training")
+        stop = gr.Button(words.STOP, variant="stop", elem_id="stop-training")
+    compare = gr.Checkbox(False, label=words.COMPARE_SCRATCH, elem_id="compare-scratch")
+    progress = gr.HTML(status_html(), elem_id="train-progress")
     status = gr.Markdown(elem_id="train-status")
     empty = Curves()
     with gr.Row():
-        loss_plot = gr.Plot(empty.figure("loss"), label="Loss", elem_id="loss-plot")
-        acc_plot = gr.Plot(empty.figure("accuracy"), label="Accuracy", elem_id="acc-plot")
-    log = gr.Textbox(label="Log", lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
-    with gr.Accordion("The same run from a terminal", open=False):
+        loss_plot = gr.Plot(empty.figure("loss"), label=words.LOSS, elem_id="loss-plot")
+        acc_plot = gr.Plot(empty.figure("accuracy"), label=words.ACCURACY, elem_id="acc-plot")
+    log = gr.Textbox(label=words.LOG, lines=8, max_lines=LOG_LINES, interactive=False, elem_id="train-log")
+    with gr.Accordion(words.TERMINAL, open=False):
         command = gr.Code(language="shell", interactive=False, elem_id="terminal-command",
-                          value="# Start a run to see its command line.")
+                          value=words.TERMINAL_PLACEHOLDER)
 
-    def run(dataset, valid_percent, backbone, head, freeze, epochs, stage1_epochs, lr, optimizer, scheduler,
-            weight_decay, label_smoothing, batch, image_size, augment, views, patience, balance, hidden, dropout,
-            seed, compare_scratch, request: gr.Request):
-        values = locals()
-        yield from train_stream(ctx, dataset, valid_percent, {name: values[name] for name in FIELDS}, request,
-                                bool(compare_scratch))
+    # The form's fields reach `run` as keyword arguments named after FIELDS (also the /train API's parameter
+    # names), so a field added to the form needs no change here.
+    def run(request: gr.Request, dataset, valid_percent, compare_scratch=False, **settings):
+        yield from train_stream(ctx, dataset, valid_percent, settings, request, bool(compare_scratch))
 
     def halt(request: gr.Request):
         return stop_training(ctx, request)
@@ -193,13 +214,15 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
     def commands(dataset, valid_percent, *values):
         return terminal_commands(ctx, dataset, valid_percent, dict(zip(FIELDS, values)))
 
-    busy = start.click(lambda: gr.Button("Training…", interactive=False), None, start, api_visibility="private")
+    busy = start.click(lambda: gr.Button(words.TRAINING_BUTTON, interactive=False), None, start,
+                       api_visibility="private")
     start.click(commands, [dataset_box, valid_percent, *model.as_list()], command, api_visibility="private",
                 show_progress="hidden")
     event = busy.then(
-        run, [dataset_box, valid_percent, *model.as_list(), compare], [progress, loss_plot, acc_plot, log, status],
+        run, [dataset_box, valid_percent], [progress, loss_plot, acc_plot, log, status],
+        inputs_kwargs={**model.by_field(), "compare_scratch": compare},
         api_name="train", concurrency_limit=1, show_progress="hidden",
     )
-    event.then(lambda: gr.Button("Start training", interactive=True), None, start, api_visibility="private")
+    event.then(lambda: gr.Button(words.START_TRAINING, interactive=True), None, start, api_visibility="private")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None, show_progress="hidden")
     return event

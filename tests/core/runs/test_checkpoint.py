@@ -4,7 +4,8 @@ import os
 import pytest
 import torch
 
-from core.runs.checkpoint import FORMAT_VERSION, CheckpointError, load_checkpoint, save_checkpoint
+from core.errors import CheckpointError
+from core.runs.checkpoint import FORMAT_VERSION, load_checkpoint, save_checkpoint
 from core.system import atomic_write
 
 

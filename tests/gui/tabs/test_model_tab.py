@@ -1,4 +1,5 @@
 """Model tab handlers: the recipe sentence, the summary and the LR finder, on real data and the real model."""
+from core.config import FREEZE_MODES
 from gui.form import DEFAULTS, FIELDS, config_from_inputs
 from gui.tabs.model_tools import find_lr_stream, recipe_markdown, summary_markdown
 
@@ -28,7 +29,7 @@ def test_recipe_sentence_follows_the_data_and_the_choices(tiny_dataset, tmp_path
     assert recipe_markdown(ctx, str(tiny_dataset), 20, *_values()).startswith("Recipe: two-stage")
     assert "40 training images" in recipe_markdown(ctx, str(tiny_dataset), 20, *_values())
     assert recipe_markdown(ctx, str(tiny_dataset), 20, *_values(freeze="frozen")).startswith(
-        "Recipe: frozen backbone, as chosen")
+        f"Recipe: {FREEZE_MODES['frozen'].title}, as chosen")
     assert "choose a dataset in the Data tab" in recipe_markdown(ctx, "", 20, *_values())
     assert "nothing to freeze" in recipe_markdown(ctx, str(tiny_dataset), 20,
                                                   *_values(backbone="scratch_cnn", freeze="frozen"))
@@ -46,5 +47,6 @@ def test_summary_and_lr_finder_panels(tiny_dataset, tmp_path):
     assert text.startswith("**") and f"{1280 * 64 + 64 + 64 * 4 + 4:,} trainable in stage 1" in text
     updates = list(find_lr_stream(ctx, str(tiny_dataset), 20, *_values(freeze="frozen", image_size=64)))
     progress, figure, sentence, suggestion = updates[-1]
+    assert "width:100.0%" in progress and "Reading images through the frozen backbone" in updates[-2][0]
     assert "Suggested learning rate" in sentence and 1e-6 < suggestion < 1
     assert figure.layout.xaxis.type == "log" and len(figure.data[0].x) >= 10

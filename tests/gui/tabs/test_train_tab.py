@@ -2,8 +2,9 @@
 import json
 from types import SimpleNamespace
 
+from core.events import EpochDone, Message, RunFinished, RunStarted, StepDone
 from gui.form import DEFAULTS, FIELDS
-from gui.tabs.train import BASELINES_DIR, train_stream
+from gui.tabs.train import BASELINES_DIR, log_line, stop_training, train_stream
 
 
 def _settings(**changes) -> dict:
@@ -23,7 +24,9 @@ def test_scratch_comparison_overlays_its_curves_and_keeps_newest_run_the_users(t
     request = SimpleNamespace(session_hash="session")  # the handler reads only the session's id
     outputs = list(train_stream(ctx, str(tiny_dataset), 20, _settings(freeze="frozen", epochs=3, patience=0),
                                 request, compare_scratch=True))
-    _, loss_fig, acc_fig, log, status = outputs[-1]
+    bar, loss_fig, acc_fig, log, status = outputs[-1]
+    assert 'width:100.0%' in bar and "<span>Finished</span>" in bar  # the user's run ended, whatever came after
+    assert any("From scratch · Epoch" in update[0] for update in outputs)
 
     for figure in (loss_fig, acc_fig):
         names = _trace_names(figure)
@@ -66,3 +69,39 @@ def test_terminal_commands_repeat_the_choices_for_the_cli_and_torchrun(tiny_data
     assert "--freeze frozen --epochs 3" in first and "--valid-fraction 0.25" in first
     assert torchrun == "torchrun --nproc_per_node 2 -m core train " + first.removeprefix("python -m core train ")
     assert terminal_commands(ctx, "/etc", 20, _settings()).startswith("# ")
+
+
+def _finished(**changes) -> RunFinished:
+    values = dict(run_id="r1", run_dir="runs/r1", stopped=False, epochs_run=4, best_epoch=3, best_valid_acc=0.875,
+                  checkpoint="best.pt", wall_s=12.4)
+    return RunFinished(**{**values, **changes})
+
+
+def test_log_lines_by_event_and_the_comparison_runs_own_words():
+    started = RunStarted(run_id="r1", run_dir="runs/r1", classes=["a", "b"], train_size=40, valid_size=10, epochs=4,
+                         steps_per_epoch=2, device="cpu", mode="frozen")
+    assert log_line(started) == ("Run r1: 2 classes, 40 training and 10 validation images, feature extractor "
+                                 "(frozen backbone) on cpu.")
+    epoch = EpochDone(epoch=2, step=4, train_loss=0.5, train_acc=0.75, valid_loss=0.25, valid_acc=1.0, is_best=True,
+                      elapsed_s=1.0)
+    assert log_line(epoch) == ("Epoch 2: train loss 0.500, acc 75.0% · valid loss 0.250, acc 100.0% "
+                               "(best so far, saved)")
+    assert log_line(Message(text="Skipped x.jpg")) == "Skipped x.jpg"
+    assert log_line(StepDone(epoch=1, step=1, total_steps=8, loss=1, acc=0, lr=0.1, images_per_s=0, eta_s=1)) is None
+    assert log_line(_finished()).startswith("Finished after 4 epoch(s) in 12 s: the best model got 87.5%")
+    assert log_line(_finished(stopped=True, skipped=2)).endswith("2 file(s) skipped (see the Data tab).")
+    assert log_line(_finished(best_valid_acc=None, best_epoch=None)).startswith("Stopped before the model")
+    assert log_line(_finished(stopped=True), scratch=True) == (
+        "From scratch: For comparison, the small CNN trained from scratch on the same images reached 87.5% "
+        "(epoch 3, 12 s), stopped early.")
+    assert log_line(epoch, scratch=True).startswith("From scratch: Epoch 2:")
+
+
+def test_stop_without_a_run_says_nothing_is_training(tmp_path):
+    from gui import AppContext
+
+    ctx = AppContext(data_root=tmp_path, runs_dir=tmp_path / "runs", initial_dataset=tmp_path)
+    request = SimpleNamespace(session_hash="s")
+    assert stop_training(ctx, request) == "Nothing is training."
+    with ctx.job("train", "s") as stop:
+        assert stop_training(ctx, request).startswith("Stopping") and stop.is_set()

@@ -1,0 +1,205 @@
+"""Every word the app shows a person, in one place, so that wording is changed (or reviewed) without reading logic.
+
+Plain constants and `str.format` templates with named fields; the tabs keep the logic that picks and fills them.
+"""
+from __future__ import annotations
+
+WARN = "⚠️ {}"  # a problem the user can act on, said in one sentence
+
+# The page
+APP_TITLE = "Transfer Studio"
+APP_INTRO = "# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it."
+TAB_DATA, TAB_MODEL, TAB_TRAIN, TAB_PREDICT = "1. Data", "2. Model", "3. Train", "4. Predict"
+
+# Which folders may be read (gui.context)
+CHOOSE_DATASET = "Choose a dataset folder first."
+MISSING_INSIDE = "{text} does not exist inside {roots}."
+OUTSIDE_SERVED = ("{text} is outside the folders this app serves ({roots}). "
+                  "Copy the dataset into the data folder, or start the app with --data pointing at it.")
+NO_SUCH_RUN = "There is no run called {run_id!r}."
+NO_RUN_YET = "No trained run yet: train one in the Train tab first."
+
+# Progress bar (gui.progress)
+WAITING = "Waiting to start"
+CHECKING = "Checking images: {done}/{total}"
+READING = "Reading images through the frozen backbone: {done}/{total}{cached}"
+FROM_CACHE = " ({cached} from the cache)"
+EPOCH_STEP = "Epoch {epoch}/{epochs}{stage} · step {step}/{total}"
+IN_STAGE = " (stage {stage}: {name})"
+SWEEPING = "Sweeping learning rates: {step}/{total}"
+IMAGES_PER_S = "{rate:.0f} img/s"
+HEAD_ON_CACHED = "the head trains on cached features"
+ETA = "ETA {duration}"
+RUN_ETA = "ETA {duration} for the whole run"
+ON_BEHALF = "{what} · {label}"  # which run the bar follows, when it is not the user's own
+FINISHED, STOPPED, FAILED = "Finished", "Stopped", "Failed"
+NOT_STARTED, STARTING = "Not started", "Starting…"
+
+# Charts (gui.charts)
+LOSS, ACCURACY = "Loss", "Accuracy"
+STEP_AXIS = "step"
+TRAIN_EACH_STEP, TRAIN_SMOOTHED, VALID_EACH_EPOCH = "train (each step)", "train (smoothed)", "valid (each epoch)"
+SCRATCH_TRAIN, SCRATCH_VALID = "from scratch: train (smoothed)", "from scratch: valid"
+STAGE_MARK = "stage {stage}: {name}"
+COUNTS_TITLE = "Usable images per class"
+LR_LOSS, LR_SUGGESTION_MARK = "loss (smoothed)", "suggestion"
+LR_TITLE, LR_AXIS = "Loss against learning rate", "learning rate (log scale)"
+
+# Data tab: checking a folder
+SUBTAB_CHECK, SUBTAB_BUILD = "Check a folder", "Build a dataset"
+CHECK_INTRO = ("Pick a folder of images: one subfolder per class (the app holds some out for validation), "
+               "or `train/` and `valid/` folders with one subfolder per class inside each.")
+DATASET_FOLDER = "Dataset folder"
+DATASETS_FOUND = "Datasets found in {root}"
+LOOK_AGAIN = "Look again"
+VALID_SHARE = "Validation share (%)"
+VALID_SHARE_INFO = ("Only for folders without valid/: this share of each class is held out to measure accuracy, "
+                    "the same images every time.")
+IMAGES_PER_CLASS = "Images per class"
+SKIPPED_FILES = "Skipped files"
+SKIPPED_FILES_COUNT = "Skipped files ({count})"
+SKIPPED_NONE = "none"
+SKIPPED_HEADERS = ["file", "why it is skipped"]
+THUMBNAILS = "A few training images per class"
+NOT_CHECKED = "Not checked"
+CHECKED = "Checked {files} files"
+LAYOUT_WORDS = {
+    "split": "**train/ and valid/ folders**",
+    "train-only": "a **train/ folder without valid/**: {pct} of each class is held out for validation "
+                  "(the same images every time, seed {seed})",
+    "flat": "**one folder per class**: {pct} of each class is held out for validation "
+            "(the same images every time, seed {seed})",
+}
+FOUND = ("Found {layout}. **{count} classes**: {classes}.\n\n"
+         "{totals} · {skipped} · checked {files} files in {seconds:.1f} s{remembered}.")
+SPLIT_TOTAL = "{split}: {images} images"
+REMEMBERED = ", {count} remembered from an earlier check"
+FILES_SKIPPED = "**{count} files skipped** (listed below)"
+NO_FILE_SKIPPED = "no file skipped"
+NO_PROBLEMS = "✅ **No problems found.** The data looks ready to train."
+WARNINGS_HEADING = "### ⚠️ {count} thing(s) worth a look"
+WARNING_LINE = "- **{title}**: {message}"
+WARNING_EXAMPLES = "  e.g. {examples}"
+WARNING_TITLES = {
+    "leakage": "Same picture in training and validation",
+    "label_conflict": "Same picture in two classes",
+    "duplicates": "Identical copies",
+    "near_duplicates": "Nearly identical pictures",
+    "missing_in_valid": "Classes without validation images",
+    "empty_class": "Empty class folders",
+    "unknown_class": "Classes only in valid/ or test/",
+    "unsplit_class": "Classes too small to split",
+    "few_images": "Few images",
+    "imbalance": "Unbalanced classes",
+    "tiny": "Tiny images",
+}
+
+# Data tab: building a dataset
+BUILDER_INTRO = ("Make a dataset here, like Teachable Machine: name it, add a class, drop its pictures (or take "
+                 "photos), repeat for each class. It is saved as ordinary folders in `{root}/datasets/`.")
+DATASET_NAME, NEW_DATASET_NAME = "Dataset name", "my-dataset"
+NEW_CLASS, NEW_CLASS_EXAMPLE, ADD_CLASS = "New class", "e.g. cat", "Add class"
+ADD_TO_CLASS = "Add pictures to class"
+DROP_PICTURES, TAKE_PHOTO = "Drop pictures for this class", "…or take a photo"
+UPLOAD_ZIP = "…or upload a .zip of class folders"
+REMOVE_PICTURE = "Remove the picture clicked last"
+USE_DATASET = "Check this dataset and use it for training"
+CLASS_GALLERY = "{name} · {count} picture(s){more}"
+FIRST_SHOWN = " (first {count} shown)"
+ADDED = "Added {count} picture(s) to {where}."
+NOT_ADDED = " **Not added ({count})**: "
+REFUSED_FILE = "`{name}`: {reason}"
+IN_CLASS = "**{name}**"
+FROM_ZIP = "`{folder}` from {archive}"
+DATASET_OPENED = "Dataset `{where}`: {count} class(es)."
+DATASET_NEW = "New dataset `{where}`: add a class to start."
+CLASS_FIRST = "Add a class (or pick one) before adding pictures."
+CLASS_READY = "Class **{name}** is ready: drop its pictures below."
+CLICK_FIRST = "Click a picture first, then remove it."
+REMOVED = "Removed `{name}`."
+
+# Model tab
+MODEL_INTRO = "One click on Train works: the recipe below is chosen from your data. Change anything to experiment."
+BACKBONE = "Backbone"
+BACKBONE_INFO = "Pretrained on ImageNet; the small CNN from scratch is the baseline that shows what pretraining buys."
+HEAD = "New head"
+WHAT_TRAINS = "What trains"
+FREEZE_AUTO = "Automatic: picked from your data and this computer (recommended)"
+EPOCHS = "Epochs (0: automatic)"
+STAGE1_EPOCHS = "Head-only epochs of two-stage (0: automatic)"
+LEARNING_RATE = "Learning rate of the head (0: automatic)"
+RECIPE_PLACEHOLDER = "Recipe: choose a dataset in the Data tab to see what one click will train."
+ADVANCED = "Advanced settings"
+OPTIMIZER, SCHEDULE, BALANCE = "Optimizer", "Learning-rate schedule", "Imbalanced classes"
+BALANCE_CHOICES = {"auto": "Automatic", "none": "Off", "weights": "Weigh the loss",
+                   "sampler": "Draw rare classes more often"}
+WEIGHT_DECAY, LABEL_SMOOTHING, BATCH = "Weight decay", "Label smoothing", "Batch size"
+IMAGE_SIZE = "Image size (pixels, multiple of 32)"
+PATIENCE = "Early stopping: epochs without improvement (0: never)"
+HIDDEN, DROPOUT, SEED = "Hidden units (MLP heads)", "Dropout", "Seed (same seed, same curves)"
+AUGMENTATION = "Augmentation"
+AUGMENT_CHOICE = "{name}: {text}"
+AUGMENTATION_INFO = ("Applied to every training image each epoch while the backbone trains; a frozen backbone instead "
+                     "reads a few augmented versions of each image once and keeps them.")
+VIEWS = "Frozen backbone: versions of each training image, original included (0: automatic, 1: no augmentation)"
+WEIGHTS_MISSING = "{sentence}; or pick a bundled backbone."  # the sentence is core's BackboneSpec.missing_weights()
+
+# Model tab: summary and learning-rate finder
+SUMMARY_ACCORDION, SHOW_SUMMARY = "Model summary", "Show the model summary"
+SUMMARY = ("**{total:,} parameters**, {trainable} · **{mb} MB** · input {size} · {classes} classes\n\n"
+           "```\n{table}\n```")
+TRAINABLE = "{count:,} trainable"
+TRAINABLE_TWO_STAGES = " in stage 1 (the head), {count:,} in stage 2"
+TRAINABLE_HEAD_ONLY = " (the head; the backbone is frozen)"
+LR_FINDER = "Learning-rate finder"
+LR_FINDER_INTRO = ("A short sweep raises the learning rate step by step and records the loss; a good rate is where "
+                   "the loss falls fastest. It does not change anything until you click *Use it*.")
+FIND_LR, USE_LR = "Find a learning rate", "Use it"
+LR_NOT_RUN_YET, LR_NOT_RUN, LR_SWEPT = "Not run yet", "Not run", "Finished the sweep"
+LR_SUGGESTION = ("Suggested learning rate: **{lr:.1e}** (where the loss falls fastest; swept the {trains} over "
+                 "{steps} steps in {seconds:.0f} s). Click *Use it* to copy it into the learning-rate box.")
+
+# Train tab
+START_TRAINING, TRAINING_BUTTON, STOP = "Start training", "Training…", "Stop"
+COMPARE_SCRATCH = ("Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
+                   "these charts (shows what the pretrained backbone buys; takes a few minutes more)")
+LOG = "Log"
+TERMINAL = "The same run from a terminal"
+TERMINAL_PLACEHOLDER = "# Start a run to see its command line."
+TORCHRUN_COMMENT = "# data-parallel, one process per GPU (or per group of CPU cores):"
+TRAINING = "Training…"
+RUN_STARTED = ("Run {run_id}: {classes} classes, {train} training and {valid} validation images, {mode} on "
+               "{device}.")
+EPOCH_LINE = ("Epoch {epoch}: train loss {train_loss:.3f}, acc {train_acc:.1%} · valid loss {valid_loss:.3f}, "
+              "acc {valid_acc:.1%}{best}")
+BEST_SO_FAR = " (best so far, saved)"
+RUN_ENDED = ("{verb} after {epochs} epoch(s) in {seconds:.0f} s: the best model got {acc:.1%} of the validation "
+             "images right (epoch {best_epoch}). It is saved as run {run_id}; try it in the Predict tab.")
+RUN_SKIPPED = " {count} file(s) skipped (see the Data tab)."
+STOPPED_UNCHECKED = "Stopped before the model could be checked on the validation images; nothing was saved."
+SCRATCH = "From scratch"
+SCRATCH_LOG = "From scratch: {line}"
+SCRATCH_NEXT = " Now training a small CNN from scratch on the same images, for comparison…"
+SCRATCH_ENDED = ("For comparison, the small CNN trained from scratch on the same images reached {acc:.1%} "
+                 "(epoch {best_epoch}, {seconds:.0f} s).")
+SCRATCH_ENDED_EARLY = SCRATCH_ENDED.removesuffix(".") + ", stopped early."
+SCRATCH_STOPPED_EARLY = "The from-scratch comparison was stopped before its first epoch ended."
+SCRATCH_FAILED = "{status} ⚠️ The from-scratch comparison failed: {kind}: {error}."
+TRAINING_FAILED = "⚠️ Training failed: {kind}: {error}. The best checkpoint saved so far is kept."
+NOTHING_TRAINING = "Nothing is training."
+STOPPING = "Stopping after the current step…"
+
+# Predict tab
+NEWEST_RUN = "Newest run"
+TRAINED_RUN = "Trained run"
+DROP_IMAGES = "Drop one or more images here"
+PASTE_IMAGE, PREDICTION = "…or paste a single image", "Prediction"
+DRAW_SHAPE, DRAWING_SEEN = "…or draw a shape", "What the model sees in your drawing"
+THIS_FILE, THIS_IMAGE = "This file", "This image"
+CANNOT_USE = "{name} cannot be used: {reason}."
+NOT_AN_IMAGE = "{name} cannot be used: it is not an image this app can read."
+
+# HTTP endpoint (gui.rest): errors in its JSON answers
+REST_BAD_K = "k must be a whole number, as in ?k=3"
+REST_TOO_LARGE = "images up to {mb} MB"
+REST_UNUSABLE = "the image cannot be used: {reason}"
