@@ -1,19 +1,47 @@
-"""Shared fixtures: small real datasets written by the tests, and real app servers on free ports."""
+"""Shared fixtures: small real datasets, runs trained once per session, and real app servers on unused ports."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
 from core.data.demo import make_shapes_dataset
+from core.events import RunFinished
+
+START_ATTEMPTS = 5
 
 
-def free_port() -> int:
+def unused_port() -> int:
+    """A port nobody held a moment ago: only a candidate, since another process may take it before it is bound."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def port_was_taken(text: str) -> bool:
+    """Whether an error (Gradio's, uvicorn's or the OS's) says the port was already in use."""
+    text = text.lower()
+    return "cannot find empty port" in text or "address already in use" in text or "errno 98" in text
+
+
+def start_app(ctx, ports=None):
+    """`gui.start` on 127.0.0.1: a port taken between choosing and binding it is given up for a fresh one."""
+    from gui import start
+
+    ports = ports if ports is not None else (unused_port() for _ in range(START_ATTEMPTS))
+    last = OSError("no port to try")
+    for port in ports:
+        try:
+            return start(ctx, "127.0.0.1", port)
+        except OSError as err:
+            if not port_was_taken(str(err)):
+                raise
+            last = err
+    raise last
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -34,13 +62,68 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return make_shapes_dataset(tmp_path_factory.mktemp("data") / "shapes", train_per_class=10, valid_per_class=5, size=112)
 
 
+class TrainedRun(NamedTuple):
+    """A finished run: every event it yielded and its last one. Shared by the session: read it, never change it."""
+
+    events: list
+    finished: RunFinished
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.finished.run_dir)
+
+    @property
+    def run_id(self) -> str:
+        return self.finished.run_id
+
+    def copy_into(self, runs_dir: Path) -> Path:
+        """A private copy of the run folder under `runs_dir`, same name: for a test that serves or changes it."""
+        return Path(shutil.copytree(self.run_dir, Path(runs_dir) / self.run_id))
+
+
+@pytest.fixture(scope="session")
+def session_runs(tmp_path_factory) -> Path:
+    """The one folder the shared runs are trained into, so their names are unique and sort by training time."""
+    return tmp_path_factory.mktemp("session-runs")
+
+
+def _snapshot(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _train_once(data: Path, out: Path, **settings):
+    """Train one run into `out`, hand it to the session, then check that no test changed its folder."""
+    from core import TrainConfig, train
+
+    events = list(train(TrainConfig(data=str(data), out=str(out), patience=0, **settings)))
+    assert isinstance(events[-1], RunFinished) and events[-1].checkpoint, events[-1]
+    run = TrainedRun(events, events[-1])
+    before = _snapshot(run.run_dir)
+    yield run
+    assert _snapshot(run.run_dir) == before, f"a test changed the shared run {run.run_dir}: copy_into() first"
+
+
+@pytest.fixture(scope="session")
+def frozen_run(tiny_dataset, session_runs):
+    """One frozen-backbone run on the tiny dataset (default recipe settings, 224 px, 10 epochs)."""
+    yield from _train_once(tiny_dataset, session_runs, freeze="frozen", epochs=10)
+
+
+@pytest.fixture(scope="session")
+def two_stage_run(tiny_dataset, session_runs):
+    """One small two-stage run: 2 head-only epochs, then 1 of every layer, 96 px, MLP head."""
+    yield from _train_once(tiny_dataset, session_runs, freeze="two_stage", epochs=3, stage1_epochs=2,
+                           image_size=96, head="mlp")
+
+
 @pytest.fixture
 def served_app(tiny_dataset, tmp_path):
-    """The real Gradio app on 127.0.0.1 and a free port, serving the tiny dataset; closed after the test."""
-    from gui import AppContext, start
+    """The real Gradio app on 127.0.0.1 and an unused port, serving the tiny dataset; closed after the test."""
+    from gui import AppContext
 
     ctx = AppContext(data_root=tiny_dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=tiny_dataset)
-    demo = start(ctx, "127.0.0.1", free_port())
+    demo = start_app(ctx)
     try:
         yield demo, ctx
     finally:

@@ -1,10 +1,24 @@
+import json
 import time
 import urllib.error
 import urllib.request
 
+import pytest
 from gradio_client import Client, handle_file
 
-CLASSES = {"circle", "square", "star", "triangle"}
+
+def _top3(run_dir, image) -> dict[str, float]:
+    """What the run itself says about the image, loaded here, outside the app."""
+    from core.inference.predict import load_predictor
+
+    return dict(load_predictor(run_dir).predict([image], k=3)[0])
+
+
+def _same_answer(label: dict, expected: dict[str, float]) -> bool:
+    """A gr.Label value (as the client returns it) holds the expected classes, in order, with the same confidences."""
+    got = [(c["label"], c["confidence"]) for c in label["confidences"]]
+    return (label["label"] == next(iter(expected)) and [name for name, _ in got] == list(expected)
+            and all(p == pytest.approx(expected[name], abs=1e-4) for name, p in got))
 
 
 def test_train_streams_then_predict_through_gradio_client(served_app, tiny_dataset):
@@ -16,23 +30,26 @@ def test_train_streams_then_predict_through_gradio_client(served_app, tiny_datas
     assert len(updates) >= 3, "training should stream several updates"
     assert status.startswith("Finished after 8 epoch(s)"), status
     assert "Epoch 8:" in log
-    assert loss_plot is not None and acc_plot is not None
+    (run,) = ctx.runs()
+    per_epoch = {name: [trace["y"] for trace in json.loads(plot["plot"])["data"] if len(trace["y"]) == 8]
+                 for name, plot in (("loss", loss_plot), ("accuracy", acc_plot))}
+    assert per_epoch["loss"] and per_epoch["accuracy"], "each chart holds a validation point per epoch"
+    assert run.best_valid_acc in [max(ys) for ys in per_epoch["accuracy"]], "the best epoch is the one saved"
 
     image = sorted((tiny_dataset / "valid" / "triangle").iterdir())[0]
     label = client.predict(image=handle_file(str(image)), api_name="/predict")
-    assert label["label"] in CLASSES
-    confidences = [c["confidence"] for c in label["confidences"]]
-    assert len(confidences) == 3 and confidences == sorted(confidences, reverse=True)
+    assert _same_answer(label, _top3(run.path, image)), "predict answers with the run just trained"
 
 
 def test_stop_ends_the_run_within_seconds_and_keeps_the_checkpoint(served_app, tiny_dataset):
     demo, ctx = served_app
     client = Client(demo.local_url, verbose=False)
     job = client.submit(dataset=str(tiny_dataset), freeze="frozen", epochs=400, patience=0, api_name="/train")
-    deadline = time.monotonic() + 120
-    while "Epoch 1:" not in ((job.outputs() or [[""] * 5])[-1][3] or ""):
-        assert time.monotonic() < deadline and not job.done(), "training never reached epoch 1"
-        time.sleep(0.2)
+    for update in job:  # each streamed update as it arrives; the loop ends early only if the job does
+        if "Epoch 1:" in (update[3] or ""):
+            break
+    else:
+        raise AssertionError(f"training ended before epoch 1: {job.result()[-1]}")
     asked = time.monotonic()
     assert client.predict(api_name="/stop").startswith("Stopping")
     status = job.result()[-1]
@@ -67,51 +84,51 @@ def test_only_files_inside_the_served_folders_can_be_read(served_app, tiny_datas
         assert _status(f"{demo.local_url}gradio_api/file={path}") == 403, f"{path} was served"
 
 
-def test_predict_uses_runs_already_on_disk_and_drawings(served_app, tiny_dataset):
-    """A run written by another process (an earlier launch, the CLI) is picked up from disk, newest by default."""
+def test_predict_uses_runs_already_on_disk_by_name_or_the_newest_and_reads_drawings_on_white(
+        served_app, tiny_dataset, frozen_run, two_stage_run):
+    """Runs written by another process (an earlier launch, the CLI) are picked up from disk, newest by default."""
     from PIL import Image, ImageDraw
 
-    from core import RunFinished, TrainConfig, train
     from gui.tabs.predict import predict_sketch
 
     demo, ctx = served_app
-    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(ctx.runs_dir), freeze="frozen", epochs=3)))[-1]
-    assert isinstance(finished, RunFinished)
+    runs = {run.run_id: run.copy_into(ctx.runs_dir) for run in (frozen_run, two_stage_run)}
+    newest = max(runs)  # run folders are named by their start time
     client = Client(demo.local_url, verbose=False)
-    image = handle_file(str(sorted((tiny_dataset / "valid" / "circle").iterdir())[0]))
-    by_name = client.predict(image=image, run=finished.run_id, api_name="/predict")
-    newest = client.predict(image=image, api_name="/predict")
-    assert by_name == newest and len(by_name["confidences"]) == 3
+    path = sorted((tiny_dataset / "valid" / "circle").iterdir())[0]
+    expected = {run_id: _top3(folder, path) for run_id, folder in runs.items()}
+    assert expected[frozen_run.run_id] != expected[two_stage_run.run_id], "the two runs must be told apart"
+    for run_id in runs:
+        answer = client.predict(image=handle_file(str(path)), run=run_id, api_name="/predict")
+        assert _same_answer(answer, expected[run_id]), run_id
+    assert _same_answer(client.predict(image=handle_file(str(path)), api_name="/predict"), expected[newest])
 
-    drawing = Image.new("RGBA", (200, 200), (0, 0, 0, 0))
-    ImageDraw.Draw(drawing).ellipse([40, 40, 160, 160], fill=(30, 30, 30, 255))
-    confidences = predict_sketch(ctx, {"composite": drawing}, "")
-    assert set(confidences) <= {"circle", "square", "star", "triangle"} and len(confidences) == 3
+    drawing = Image.new("RGBA", (200, 200), (0, 0, 0, 0))  # a stroke on a transparent canvas, as the sketchpad sends
+    ImageDraw.Draw(drawing).line([30, 170, 100, 30, 170, 170], fill=(30, 30, 30, 255), width=12)
+    on_white, on_black = (Image.alpha_composite(Image.new("RGBA", drawing.size, paper), drawing).convert("RGB")
+                          for paper in ("white", "black"))
+    seen = predict_sketch(ctx, {"composite": drawing}, "")
+    assert seen == pytest.approx(_top3(runs[newest], on_white), abs=1e-4)
+    assert seen != pytest.approx(_top3(runs[newest], on_black), abs=1e-4)
 
 
-def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, tiny_dataset, tmp_path):
+def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, tiny_dataset, frozen_run, tmp_path):
     from gradio_client.exceptions import AppError
 
     from gui.tabs.predict import _confidences
 
     demo, ctx = served_app
-    list(train_quick(tiny_dataset, ctx))
+    run_dir = frozen_run.copy_into(ctx.runs_dir)
     good = sorted((tiny_dataset / "valid" / "circle").iterdir())[0]
     broken = tmp_path / "holiday.jpg"
     broken.write_bytes(good.read_bytes()[:300])
     results = _confidences(ctx, "", [str(broken), str(good)])
     assert results[0] == "holiday.jpg cannot be used: truncated or corrupt image data (the file may be half-copied)."
-    assert isinstance(results[1], dict) and len(results[1]) == 3
+    assert results[1] == pytest.approx(_top3(run_dir, good), abs=1e-4), "the good image after it is still answered"
     client = Client(demo.local_url, verbose=False)
     try:
         client.predict(image=handle_file(str(broken)), api_name="/predict")
         raise AssertionError("a broken upload should be refused")
     except AppError as err:
         assert "holiday.jpg cannot be used" in str(err), str(err)
-    assert len(client.predict(image=handle_file(str(good)), api_name="/predict")["confidences"]) == 3
-
-
-def train_quick(data, ctx):
-    from core import TrainConfig, train
-
-    return train(TrainConfig(data=str(data), out=str(ctx.runs_dir), freeze="frozen", epochs=2))
+    assert _same_answer(client.predict(image=handle_file(str(good)), api_name="/predict"), _top3(run_dir, good))

@@ -129,12 +129,12 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
     """assets/train-tab.png for the README: the demo data, two-stage, caught in its second stage, then stopped."""
     from core.data.demo import ensure_demo_dataset
-    from gui import AppContext, start
-    from tests.conftest import free_port
+    from gui import AppContext
+    from tests.conftest import start_app
 
     dataset = ensure_demo_dataset(tmp_path / "data")
     ctx = AppContext(data_root=dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=dataset)
-    demo = start(ctx, "127.0.0.1", free_port())
+    demo = start_app(ctx)
     try:
         page = browser.new_page(viewport={"width": 1280, "height": 980})
         page.goto(demo.local_url)
@@ -146,7 +146,8 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         page.locator("#start-training").click()
         page.wait_for_function("document.querySelector('#train-log textarea').value.includes('Epoch 4:')",
                                timeout=240_000)
-        page.wait_for_timeout(3000)
+        for plot in ("#loss-plot", "#acc-plot"):  # both charts redrawn with the stage switch marked
+            page.locator(plot).get_by_text("stage 2: every layer").wait_for(timeout=60_000)
         shot = tmp_path / "train-tab.png"
         page.screenshot(path=shot)
         page.locator("#stop-training").click()

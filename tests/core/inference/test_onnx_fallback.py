@@ -4,26 +4,21 @@ import logging
 import pytest
 
 import core.models.onnx as onnx
-from core import RunFinished, TrainConfig, train
 from core.inference.predict import load_predictor
 
 
-@pytest.fixture(scope="module")
-def run_dir(tiny_dataset, tmp_path_factory):
-    out = tmp_path_factory.mktemp("runs")
-    finished = list(train(TrainConfig(data=str(tiny_dataset), out=str(out), freeze="frozen", epochs=1,
-                                      image_size=64)))[-1]
-    assert isinstance(finished, RunFinished)
-    return finished.run_dir
+@pytest.fixture
+def run_dir(frozen_run):
+    return frozen_run.run_dir
 
 
-def test_an_export_failure_is_logged_with_its_reason_and_prediction_falls_back(run_dir, tiny_dataset, monkeypatch,
-                                                                             caplog):
+def test_an_export_failure_is_logged_with_its_reason_and_prediction_falls_back(run_dir, tiny_dataset, tmp_path,
+                                                                             monkeypatch, caplog):
     def broken_export(*args, **kwargs):
         raise RuntimeError("this exporter cannot handle that layer")
 
     monkeypatch.setattr(onnx, "export_onnx", broken_export)
-    monkeypatch.setenv("TRANSFER_STUDIO_CACHE", str(tiny_dataset.parent / "empty-cache"))  # nothing exported yet
+    monkeypatch.setenv("TRANSFER_STUDIO_CACHE", str(tmp_path))  # nothing exported there yet
     with caplog.at_level(logging.WARNING, logger="core.inference.predict"):
         predictor = load_predictor(run_dir)
     assert predictor.engine == "pytorch" and "cannot handle that layer" in predictor.note

@@ -6,7 +6,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core import EpochDone, RunFinished, TrainConfig, train
+from core import EpochDone, TrainConfig, train
 from core.data.scan import scan_dataset
 from core.data.transforms import eval_transform
 from core.inference.predict import load_predictor
@@ -117,15 +117,13 @@ def test_onnx_runtime_and_pytorch_training_reach_the_same_result(tiny_dataset, t
     assert fast[-1].best_valid_acc == plain[-1].best_valid_acc
 
 
-def test_prediction_runs_on_onnx_runtime_with_the_same_answers(tiny_dataset, tmp_path, cache):
-    finished = _run(tiny_dataset, tmp_path, "auto")[-1]
-    assert isinstance(finished, RunFinished)
-    fast, plain = load_predictor(finished.run_dir), load_predictor(finished.run_dir, engine="pytorch")
+def test_prediction_runs_on_onnx_runtime_with_the_same_answers(tiny_dataset, frozen_run, cache):
+    fast, plain = load_predictor(frozen_run.run_dir), load_predictor(frozen_run.run_dir, engine="pytorch")
     assert (fast.engine, plain.engine) == ("onnxruntime", "pytorch")
     assert fast.logits.runner.input == "pixels", "preprocessing runs inside the exported graph"
     images = sorted(tiny_dataset.glob("valid/*/*"))[:5]
     for a, b in zip(fast.predict(images, k=4), plain.predict(images, k=4)):
         assert [label for label, _ in a] == [label for label, _ in b]
         assert np.allclose([p for _, p in a], [p for _, p in b], atol=1e-4)
-    assert not list((tmp_path / "runs").glob("**/*.onnx")), "exports live in the cache only"
+    assert not list(frozen_run.run_dir.glob("**/*.onnx")), "exports live in the cache only"
     assert len(list((cache / "onnx").glob("run-*.onnx"))) == 1

@@ -1,22 +1,28 @@
-"""A CUDA out-of-memory error halves the batch and the run goes on (simulated: no GPU is needed to test it)."""
+"""A CUDA out-of-memory error halves the batch and the run goes on, with the steps left recounted from the images
+that really train (simulated: no GPU is needed to test it)."""
 import json
+import shutil
 
+import pytest
 import torch
 
 import core.training.trainer as trainer
-from core import Message, RunFinished, StepDone, TrainConfig, train
+from core import EpochDone, Message, RunFinished, StepDone, TrainConfig, train
 
 
-def test_out_of_memory_halves_the_batch_and_the_run_finishes(tiny_dataset, tmp_path, monkeypatch):
+@pytest.fixture
+def small_memory(monkeypatch):
+    """The real classifier, whose head 'runs out of GPU memory' on more than 4 training images at once while
+    `armed["on"]` holds."""
+    armed = {"on": True}
     real_build = trainer.build_classifier
 
     def build_with_small_memory(*args, **kwargs):
-        """The real classifier, whose head runs out of 'GPU memory' on more than 4 training images at once."""
         model = real_build(*args, **kwargs)
         forward = model.head.forward
 
         def limited(x):
-            if model.head.training and len(x) > 4:
+            if armed["on"] and model.head.training and len(x) > 4:
                 raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
             return forward(x)
 
@@ -24,6 +30,10 @@ def test_out_of_memory_halves_the_batch_and_the_run_finishes(tiny_dataset, tmp_p
         return model
 
     monkeypatch.setattr(trainer, "build_classifier", build_with_small_memory)
+    return armed
+
+
+def test_out_of_memory_halves_the_batch_and_the_run_finishes(tiny_dataset, tmp_path, small_memory):
     config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "runs"), freeze="frozen", epochs=3, batch=16,
                          views=1, image_size=64, patience=0)
     events = list(train(config))
@@ -35,3 +45,22 @@ def test_out_of_memory_halves_the_batch_and_the_run_finishes(tiny_dataset, tmp_p
     assert (steps[-1].step, steps[-1].total_steps) == (30, 30)  # 40 images, 4 per step, 3 epochs
     saved = json.loads((tmp_path / "runs" / events[-1].run_id / "config.json").read_text())
     assert saved["batch"] == 4
+
+
+def test_steps_left_after_halving_count_only_the_readable_images(tiny_dataset, tmp_path, small_memory):
+    data = shutil.copytree(tiny_dataset, tmp_path / "data")
+    for name in ("bad1.jpg", "bad2.jpg"):  # 42 training files, 40 of them pictures
+        (data / "train" / "circle" / name).write_bytes(b"\xff\xd8 not really a jpeg")
+    small_memory["on"] = False
+    config = TrainConfig(data=str(data), out=str(tmp_path / "runs"), freeze="finetune", epochs=2, batch=8,
+                         image_size=32, patience=0)
+    events = []
+    for event in train(config):
+        events.append(event)
+        if isinstance(event, EpochDone):
+            small_memory["on"] = True  # out of memory from the first step of epoch 2, when both bad files are known
+    assert any(isinstance(e, Message) and "continuing with 4" in e.text for e in events)
+    steps = [e for e in events if isinstance(e, StepDone)]
+    first_epoch = sum(1 for e in steps if e.epoch == 1)
+    assert sum(1 for e in steps if e.epoch == 2) == 10  # 40 readable images, 4 per step
+    assert steps[-1].total_steps == steps[-1].step == first_epoch + 10
