@@ -2,12 +2,16 @@
 images, or the first then the second (two-stage). Each stage is built only when the one before it has ended."""
 from __future__ import annotations
 
+import statistics
+import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
 from torch import nn
 
 from core.config import freeze_mode
+from core.data.images import UnreadableImage, load_image
+from core.data.transforms import train_transform
 from core.events import Event, FeaturesProgress, StageStarted
 from core.models.backbones import get_backbone
 from core.runs.checkpoint import load_checkpoint
@@ -15,9 +19,11 @@ from core.runs.store import CHECKPOINT_NAME
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features
 from core.training.recipes import finetune_images_per_s
+from core.training.rng import seeded
 from core.training.state import Batches, RunState, StageClock
 
 EVAL_SPEEDUP = 3.0  # a validation pass (forward only, no augmentation) against a training step, per image
+LOAD_SAMPLE = 8  # training images decoded once at the start to price decoding in the ETA
 
 
 @dataclass
@@ -36,19 +42,38 @@ class Stage:
 
 
 def plan_clocks(run: RunState) -> None:
-    """Every stage's steps and, for stages that train on images, the recipe's estimate of a step's seconds."""
+    """Every stage's steps and, for stages that train on images, an estimate of a step's seconds: the registry's
+    fine-tuning speed, plus decoding and augmenting this dataset's images as timed on a few of them now."""
     cfg, split, world = run.config, run.index.splits, run.cluster.world
     mode = freeze_mode(cfg.freeze)
     per_epoch = steps_per_epoch(len(split["train"]) // world, cfg.batch)
-    rate = finetune_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
-    image_step_s = cfg.batch / rate + len(split["valid"]) / (rate * EVAL_SPEEDUP) / per_epoch
-    if not mode.starts_frozen:
-        run.clocks[1] = StageClock(cfg.epochs * per_epoch, image_step_s)
-        return
     head_epochs = cfg.stage1_epochs if mode.has_second_stage else cfg.epochs
-    run.clocks[1] = StageClock(head_epochs * per_epoch)  # seconds for the head alone: measured once it runs
-    if mode.has_second_stage:
-        run.clocks[2] = StageClock((cfg.epochs - head_epochs) * per_epoch, image_step_s)
+    if mode.starts_frozen:
+        run.clocks[1] = StageClock(head_epochs * per_epoch)  # seconds for the head alone: measured once it runs
+    if not mode.starts_frozen or mode.has_second_stage:
+        rate = finetune_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
+        load = _load_seconds_per_image(run)
+        step_s = cfg.batch * (1 / rate + load) + len(split["valid"]) * (1 / (rate * EVAL_SPEEDUP) + load) / per_epoch
+        image_epochs = cfg.epochs - head_epochs if mode.starts_frozen else cfg.epochs
+        run.clocks[2 if mode.starts_frozen else 1] = StageClock(image_epochs * per_epoch, step_s)
+
+
+def _load_seconds_per_image(run: RunState, sample: int = LOAD_SAMPLE) -> float:
+    """Seconds to decode and augment one training image, timed on a few spread over the split (0 if none reads)."""
+    cfg, items = run.config, run.index.splits["train"]
+    spec = get_backbone(cfg.backbone)
+    transform = train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)
+    picks = items[:: max(1, len(items) // sample)][:sample]
+    timed = []
+    with seeded(cfg.seed):  # augmentation draws: from a stream of its own, the run's untouched
+        for path, _ in picks:
+            t0 = time.perf_counter()
+            try:
+                transform(load_image(path))
+            except UnreadableImage:
+                continue
+            timed.append(time.perf_counter() - t0)
+    return statistics.median(timed) if timed else 0.0
 
 
 def stages(run: RunState) -> Iterator[Stage | Event]:

@@ -22,9 +22,10 @@ def test_at_the_end_of_the_head_stage_the_eta_is_the_whole_fine_tuning_stage_sti
     batch, epochs2 = config["batch"], config["epochs"] - config["stage1_epochs"]
     per_epoch = steps_per_epoch(40, batch)  # 10 training images per class, 4 classes
     rate = finetune_images_per_s(config["backbone"], config["image_size"], "cpu")
-    stage2 = epochs2 * per_epoch * (batch / rate + 20 / (rate * EVAL_SPEEDUP) / per_epoch)  # 5 valid per class
-    assert last_head_step.stage == 1 and last_head_step.eta_s == pytest.approx(stage2, rel=1e-6)
-    assert stage2 > 0.5  # the old ETA, the head stage's own fast pace, said about 0 s here
+    steps_alone = epochs2 * per_epoch * (batch / rate + 20 / (rate * EVAL_SPEEDUP) / per_epoch)  # 5 valid per class
+    # the fine-tuning steps priced from the registry, plus decoding this set's small images (timed at the start)
+    assert last_head_step.stage == 1 and steps_alone < last_head_step.eta_s < 3 * steps_alone
+    assert steps_alone > 0.5  # the old ETA, the head stage's own fast pace, said about 0 s here
 
 
 def test_once_fine_tuning_runs_its_eta_follows_the_measured_pace_down_to_zero(two_stage_events):
