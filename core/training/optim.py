@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
@@ -79,6 +80,29 @@ SCHEDULER_TITLES = {
     "onecycle": "One-cycle (warm up, then anneal)", "cosine": "Cosine with warm-up",
     "step": "Step (divide by 10 twice)", "none": "Constant",
 }
+
+
+@dataclass
+class PacedSchedule:
+    """A schedule of `total` steps spread over the steps a stage really takes: one to one, until a halved batch
+    (out of GPU memory) doubles the steps left, which then share the schedule's remaining steps."""
+
+    scheduler: object
+    total: int
+    per_step: float = 1.0
+    position: float = 0.0
+    stepped: int = 0
+
+    def step(self) -> None:
+        """After an optimizer step: advance the schedule by its share (its last step is never taken)."""
+        self.position += self.per_step
+        while self.stepped < min(int(self.position + 1e-9), self.total - 1):
+            self.scheduler.step()
+            self.stepped += 1
+
+    def spread_over(self, steps_left: int) -> None:
+        """The rest of the schedule over `steps_left` optimizer steps from now."""
+        self.per_step = (self.total - self.position) / max(1, steps_left)
 
 
 def make_optimizer(name: str, groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:

@@ -29,19 +29,25 @@ Batches = Callable[[], Iterable[tuple]]
 class StageClock:
     """One stage's share of the ETA: its planned steps, an estimate per step before it runs, then its measured pace.
 
-    The measured pace is wall time per step since the stage began, so batch loading and validation count too.
+    The measured pace is wall time per step since the stage began (or since its batch was halved), so batch
+    loading and validation count too.
     """
 
     steps: int
     estimate_s: float = 0.0
-    started: float | None = None
     done: int = 0
+    since: float | None = None  # when the measured pace starts
+    done_since: int = 0  # steps done before `since`
 
     def seconds_left(self, now: float) -> float:
-        left = max(0, self.steps - self.done)
-        if self.done and self.started is not None:
-            return left * (now - self.started) / self.done
+        left, paced = max(0, self.steps - self.done), self.done - self.done_since
+        if paced and self.since is not None:
+            return left * (now - self.since) / paced
         return left * self.estimate_s
+
+    def pace_from(self, now: float) -> None:
+        """Measure the pace from now on (the steps before were of another kind: a larger batch)."""
+        self.since, self.done_since = now, self.done
 
 
 @dataclass
@@ -65,7 +71,7 @@ class RunState:
     stage: int = 1
     clocks: dict[int, StageClock] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
-    step_times: list[float] = field(default_factory=list)
+    last_step_s: float = 0.0
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
@@ -89,13 +95,14 @@ class RunState:
         """Stage `number` starts now with `steps` steps (its plan, corrected now that its data is known)."""
         self.stage = number
         clock = self.clocks.setdefault(number, StageClock(steps))
-        clock.steps, clock.started, clock.done = steps, time.perf_counter(), 0
+        clock.steps, clock.done = steps, 0
+        clock.pace_from(time.perf_counter())
 
     @contextmanager
     def timed_step(self) -> Iterator[None]:
         t0 = time.perf_counter()
         yield
-        self.step_times.append(time.perf_counter() - t0)
+        self.last_step_s = time.perf_counter() - t0
         self.step += 1
         self.clocks[self.stage].done += 1
 
@@ -104,7 +111,7 @@ class RunState:
         cached features) and the whole run's ETA."""
         return StepDone(
             epoch=epoch, step=self.step, total_steps=self.total_steps, loss=loss, acc=acc, lr=lr,
-            images_per_s=0.0 if cached else n / max(self.step_times[-1], 1e-9),
+            images_per_s=0.0 if cached else n / max(self.last_step_s, 1e-9),
             eta_s=self.seconds_left(self.stage), stage=self.stage,
         )
 

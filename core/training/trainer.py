@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import replace
 from typing import Iterator
 
@@ -21,7 +22,7 @@ from core.runs.store import append_jsonl, new_run_dir
 from core.system import autocast, autocast_dtype, resolve_device, write_json_atomic
 from core.training.batches import class_weights, steps_per_epoch
 from core.training.distributed import join
-from core.training.optim import make_optimizer, make_scheduler
+from core.training.optim import PacedSchedule, make_optimizer, make_scheduler
 from core.training.recipes import plan, train_counts
 from core.training.rng import RunRandom
 from core.training.stages import Stage, plan_clocks, stages
@@ -102,14 +103,24 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
     optimizer = make_optimizer(cfg.optimizer, stage.groups, cfg.weight_decay)
     module = run.cluster.wrap(stage.module, run.device)  # DDP averages gradients across processes
     stage_steps = max(1, stage.epochs * steps_per_epoch(stage.images(), cfg.batch))
-    scheduler = make_scheduler(cfg.scheduler, optimizer, stage_steps)
+    schedule = PacedSchedule(make_scheduler(cfg.scheduler, optimizer, stage_steps), stage_steps)
     labels = torch.tensor([label for _, label in run.index.splits["train"]])
     weight = class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing, reduction="sum")
     dtype = autocast_dtype(run.device)  # bf16 (or fp16 with a loss scaler) on CUDA, fp32 on CPU
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     run.begin_stage(stage.number, stage_steps)
-    first_epoch, taken, since_best = run.epochs_run + 1, 0, 0
+    try:
+        yield from _epochs(run, stage, module, optimizer, schedule, loss_fn, weight, scaler)
+    finally:  # finished, stopped early or stopped by the user: the stage has no steps left
+        run.clocks[stage.number].steps = run.clocks[stage.number].done
+
+
+def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSchedule, loss_fn, weight,
+            scaler) -> Iterator[Event]:
+    """The stage's epochs: train, validate, keep the best, stop early when validation stops improving."""
+    cfg = run.config
+    first_epoch, since_best = run.epochs_run + 1, 0
     for epoch in range(first_epoch, first_epoch + stage.epochs):
         module.train()
         out_of_memory = True
@@ -140,15 +151,15 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
                     out_of_memory = True
                     break
                 lr = optimizer.param_groups[0]["lr"]
-                taken += 1
-                if taken < stage_steps:
-                    scheduler.step()
+                schedule.step()
                 hits = (logits.argmax(1) == y).sum().item()
                 seen, correct, loss_sum = seen + len(y), correct + hits, loss_sum + loss.item() * len(y)
                 yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr, stage.cached))
             if out_of_memory:
                 optimizer.zero_grad(set_to_none=True)
                 yield run.emit(_halve_batch(run, stage, first_epoch + stage.epochs - epoch))
+                clock = run.clocks[stage.number]
+                schedule.spread_over(clock.steps - clock.done)
         if run.stop.is_set() and run.best_epoch is not None:
             return
         if seen == 0:
@@ -170,7 +181,6 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
             return
         left = first_epoch + stage.epochs - 1 - epoch
         if cfg.patience and since_best >= cfg.patience and left:
-            run.clocks[stage.number].steps -= left * steps_per_epoch(stage.images(), cfg.batch)
             ending = ("moving on to the next stage" if stage.number == 1 and freeze_mode(cfg.freeze).has_second_stage
                       else "stopping early; the best model is kept")
             yield run.emit(Message(f"No better validation result for {since_best} epochs: {ending} "
@@ -192,6 +202,7 @@ def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
     run.config.batch = old // 2  # the stage's batch makers read it at the start of every epoch
     clock = run.clocks[stage.number]  # this epoch and the rest, recounted; the steps already taken stand
     clock.steps = clock.done + epochs_left * steps_per_epoch(stage.images(), old // 2)
+    clock.pace_from(time.perf_counter())
     write_json_atomic(run.path / "config.json", run.config.to_dict())
     return Message(f"The GPU ran out of memory at {old} images per step: continuing with {old // 2} "
                    "(this epoch starts over; config.json has the new batch size).", level="warning")

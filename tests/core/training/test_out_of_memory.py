@@ -43,6 +43,8 @@ def test_out_of_memory_halves_the_batch_and_the_run_finishes(tiny_dataset, tmp_p
     assert isinstance(events[-1], RunFinished) and events[-1].epochs_run == 3
     steps = [e for e in events if isinstance(e, StepDone)]
     assert (steps[-1].step, steps[-1].total_steps) == (30, 30)  # 40 images, 4 per step, 3 epochs
+    peak = max(e.lr for e in steps)  # the one-cycle schedule is spread over the 30 steps, not spent in the first 9
+    assert steps[15].lr > 0.3 * peak and steps[-1].lr < 0.1 * peak
     saved = json.loads((tmp_path / "runs" / events[-1].run_id / "config.json").read_text())
     assert saved["batch"] == 4
 

@@ -53,5 +53,8 @@ def test_the_feature_pass_eta_includes_the_stages_after_it(two_stage_events):
 def test_a_stage_clock_uses_its_estimate_until_it_has_run_then_its_own_pace():
     clock = StageClock(steps=10, estimate_s=2.0)
     assert clock.seconds_left(now=100.0) == 20.0
-    clock.started, clock.done = 100.0, 4  # 4 steps in 2 s: 0.5 s each, whatever the estimate said
+    clock.since, clock.done = 100.0, 4  # 4 steps in 2 s: 0.5 s each, whatever the estimate said
     assert clock.seconds_left(now=102.0) == pytest.approx(3.0)
+    clock.pace_from(102.0)  # a halved batch: the steps before no longer tell the pace
+    clock.done = 6  # 2 steps in 2 s
+    assert clock.seconds_left(now=104.0) == pytest.approx(4.0)
