@@ -42,6 +42,10 @@ def _warm_up() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from core.system import compute_threads
+
+    # Before torch loads: every thread that ever runs a torch op (Gradio's workers too) gets this many threads.
+    os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))
     from core.data.demo import ensure_demo_dataset
     from gui import AppContext, start
 

@@ -187,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.func in (_train, _predict, _plan, _lr_find):  # once per process: threads for its share of the cores
-            configure_torch(processes=int(os.environ.get("WORLD_SIZE", "1")))
+            configure_torch()
         return args.func(args)
     except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -28,13 +28,20 @@ def cpu_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def configure_torch(processes: int = 1) -> None:
-    """Process-wide torch settings, once at start-up (app or CLI): threads for this process's share of the cores,
-    and cuDNN's autotuner (fixed input sizes). Never called per request, so no run changes another's."""
+def compute_threads() -> int:
+    """Threads this process computes with: $OMP_NUM_THREADS when set, else its share of the cores it may use
+    (under torchrun, $WORLD_SIZE processes share them)."""
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        return max(1, int(os.environ["OMP_NUM_THREADS"]))
+    return max(1, cpu_threads() // max(1, int(os.environ.get("WORLD_SIZE", "1"))))
+
+
+def configure_torch() -> None:
+    """Process-wide torch settings, once at start-up (app or CLI): `compute_threads` threads, and cuDNN's
+    autotuner (fixed input sizes). Never called per request, so no run changes another's."""
     import torch
 
-    if "OMP_NUM_THREADS" not in os.environ:
-        torch.set_num_threads(max(1, cpu_threads() // max(1, processes)))
+    torch.set_num_threads(compute_threads())
     torch.backends.cudnn.benchmark = True
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from core.config import AUTO, FREEZE_MODES, TrainConfig
 from core.data.transforms import parse_augment
 from core.models.backbones import get_backbone
-from core.system import cpu_threads
+from core.system import compute_threads
 from core.training.optim import LR_SCALE
 
 FROZEN_EPOCHS = 20
@@ -33,11 +33,20 @@ class Plan:
 
 def finetune_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
     """Rough training throughput of every layer of `backbone`, from its measured 2-core CPU figure scaled to the
-    cores this process may use (a container's share, not the host's count)."""
+    threads this process computes with (a container's share of the cores, not the host's count)."""
     rate = get_backbone(backbone).finetune_img_s * (224 / image_size) ** 2
     if device_type == "cuda":
         return rate * 40
-    return rate * min(8.0, max(1.0, cpu_threads() / 2))
+    return rate * min(8.0, compute_threads() / 2)
+
+
+def _split(epochs: int | None, stage1: int | None, finetune_epochs: int) -> tuple[int, int]:
+    """Two-stage's (total, head-only) epochs: the user's, else the frozen recipe's head epochs then `finetune_epochs`;
+    a given total is split in half, the head's share at most the frozen recipe's."""
+    if epochs is None:
+        stage1 = stage1 or STAGE1_EPOCHS
+        return stage1 + finetune_epochs, stage1
+    return epochs, stage1 or max(1, min(STAGE1_EPOCHS, epochs // 2, epochs - 1))
 
 
 def _duration(seconds: float) -> str:
@@ -57,40 +66,38 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     why: list[str] = []
 
     freeze = config.freeze
-    epochs, stage1 = config.epochs, config.stage1_epochs
+    finetune_epochs = affordable[0] if affordable else FINETUNE_EPOCHS[-1]
     if freeze == AUTO:
+        split_epochs, split_stage1 = _split(config.epochs, config.stage1_epochs, finetune_epochs)
+        tuning = split_epochs - split_stage1  # epochs of every layer that two-stage would run
+        factor = FREEZE_MODES["two_stage"].second_stage_lr_factor
         if not spec.pretrained:
             freeze = "finetune"
             why.append(f"{spec.title.lower()} trains every layer from random weights")
-        elif affordable and (epochs is None or epochs >= 2 and (stage1 is None or stage1 < epochs)):
-            freeze = "two_stage"
-            why.append(f"two-stage: the head learns on the frozen backbone first, then every layer adapts at 1/100 "
-                       f"of the learning rate; fine-tuning {n} training images takes about "
-                       f"{_duration(n * affordable[0] / rate)} on {machine}, and it fits pictures unlike ImageNet's "
-                       "(scans, textures, medical images) much better than a frozen backbone")
-        elif affordable:
+        elif tuning < 1:
             freeze = "frozen"
-            why.append(f"frozen backbone: {epochs} epoch(s) leave no room for a second stage that fine-tunes every "
-                       "layer, so only the new head trains, on features the backbone computes once")
+            why.append(f"frozen backbone: {config.epochs} epoch(s) leave no room for a second stage that fine-tunes "
+                       "every layer, so only the new head trains, on features the backbone computes once")
+        elif n * tuning / rate <= budget:
+            freeze = "two_stage"
+            why.append(f"two-stage: the head learns on the frozen backbone first, then every layer adapts at "
+                       f"1/{1 / factor:.0f} of the learning rate; fine-tuning {n} training images for {tuning} "
+                       f"epoch(s) takes about {_duration(n * tuning / rate)} on {machine}, and it fits pictures "
+                       "unlike ImageNet's (scans, textures, medical images) much better than a frozen backbone")
         else:
             freeze = "frozen"
-            why.append(f"frozen backbone: fine-tuning {n} training images would take about "
-                       f"{_duration(n * FINETUNE_EPOCHS[-1] / rate)} on {machine}, so the backbone reads each image "
-                       "once and only the new head trains (seconds per epoch)")
+            why.append(f"frozen backbone: fine-tuning {n} training images for {tuning} epoch(s) would take about "
+                       f"{_duration(n * tuning / rate)} on {machine}, so the backbone reads each image once and "
+                       "only the new head trains (seconds per epoch)")
     elif spec.pretrained:
         why.append(f"{FREEZE_MODES[freeze].title}, as chosen")
     else:
         why.append(f"{spec.title.lower()} trains every layer from random weights")
     mode = FREEZE_MODES[freeze]
 
-    finetune_epochs = affordable[0] if affordable else FINETUNE_EPOCHS[-1]
+    epochs, stage1 = config.epochs, config.stage1_epochs
     if mode.has_second_stage:
-        if epochs is None:
-            stage1 = stage1 or STAGE1_EPOCHS
-            epochs = stage1 + finetune_epochs
-        else:
-            stage1 = stage1 or min(STAGE1_EPOCHS, max(1, epochs // 2))
-            stage1 = min(stage1, epochs - 1) if epochs > 1 else stage1
+        epochs, stage1 = _split(epochs, stage1, finetune_epochs)
         if epochs <= stage1:
             raise ValueError(f"two-stage needs more epochs ({epochs}) than its head-only stage ({stage1})")
     elif epochs is None:

@@ -30,6 +30,13 @@ def test_a_few_epochs_on_auto_are_split_between_the_two_stages(epochs, stage1, e
     assert cfg.freeze == "two_stage" and (cfg.stage1_epochs, cfg.epochs) == expected
 
 
+def test_the_sentence_prices_the_fine_tuning_epochs_that_will_run():
+    seconds = round(120 / finetune_images_per_s("efficientnet_lite0", 224, "cpu"))  # 120 images, once
+    assert f"for 1 epoch(s) takes about {seconds} s" in _plan(epochs=2).reason
+    many = _plan(epochs=60).reason  # 20 head-only epochs, then 40 of every layer
+    assert "for 40 epoch(s) takes about" in many and "20 head-only epochs, then 40" in many
+
+
 def test_stage1_epochs_that_leave_no_second_stage_make_auto_frozen_but_two_stage_chosen_is_refused():
     assert _plan(epochs=3, stage1_epochs=3).config.freeze == "frozen"
     with pytest.raises(ValueError, match="more epochs"):
@@ -46,8 +53,12 @@ def test_cli_train_with_one_epoch_trains(tiny_dataset, tmp_path):
 
 
 def test_fine_tuning_speed_is_priced_for_the_cores_this_process_may_use(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 64)
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})  # a 2-core container on a 64-core host
     assert finetune_images_per_s("efficientnet_lite0", 224, "cpu") == get_backbone("efficientnet_lite0").finetune_img_s
     monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(8)))
     assert finetune_images_per_s("efficientnet_lite0", 224, "cpu") == 4 * get_backbone("efficientnet_lite0").finetune_img_s
+    monkeypatch.setenv("WORLD_SIZE", "2")  # two torchrun processes share the 8 cores
+    assert finetune_images_per_s("efficientnet_lite0", 224, "cpu") == 2 * get_backbone("efficientnet_lite0").finetune_img_s

@@ -30,7 +30,7 @@ def test_fine_tuning_that_would_take_too_long_on_a_cpu_falls_back_to_frozen_but_
     counts = {"a": 5000, "b": 5000}
     cpu = _plan(counts)
     assert cpu.config.freeze == "frozen" and cpu.config.epochs == 20 and cpu.finetune_s == 0
-    assert "10000 training images would take about" in cpu.reason
+    assert "10000 training images for 3 epoch(s) would take about" in cpu.reason
     gpu = _plan(counts, device="cuda")
     assert gpu.config.freeze == "two_stage" and "GPU" in gpu.reason
     assert 10000 * 3 / finetune_images_per_s("efficientnet_lite0", 224, "cuda") <= FINETUNE_BUDGET_S["cuda"]
