@@ -5,13 +5,18 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, Field, fields
 
 from core.config import TrainConfig
 from core.errors import BackboneUnavailable, DatasetError
 from core.events import CheckProgress, EpochDone, Event, Message, RunFinished, StageStarted, dispatch
 from core.models.backbones import BACKBONES
 from core.system import configure_torch, device_type
+
+
+def _flag(f: Field) -> str:
+    """The CLI flag of a TrainConfig field: its own, else --the-field-name."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,13 +28,12 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         for name in names:
             f = by_name[name]
             meta = f.metadata
-            flag = meta.get("flag") or "--" + f.name.replace("_", "-")
             kwargs = {"help": meta.get("help"), "choices": meta.get("choices")}
             if f.default is MISSING:
-                group.add_argument(flag, dest=f.name, required=True, **kwargs)
+                group.add_argument(_flag(f), dest=f.name, required=True, **kwargs)
             else:
                 parse = meta.get("parse") or type(f.default)
-                group.add_argument(flag, dest=f.name, type=parse, default=f.default, **kwargs)
+                group.add_argument(_flag(f), dest=f.name, type=parse, default=f.default, **kwargs)
 
 
 def config_arguments(config: TrainConfig) -> list[str]:
@@ -39,7 +43,7 @@ def config_arguments(config: TrainConfig) -> list[str]:
     for f in fields(TrainConfig):
         value = getattr(config, f.name)
         if f.name in ("data", "out") or (value is not None and value != getattr(defaults, f.name)):
-            args += [f.metadata.get("flag") or "--" + f.name.replace("_", "-"), str(value)]
+            args += [_flag(f), str(value)]
     return args
 
 

@@ -1,6 +1,6 @@
 """The one training configuration shared by the CLI, the GUI and the run folder.
 
-A field left at None (or freeze/balance "auto") is chosen from the data and the machine by `core.recipes.plan`,
+A field left at None (or freeze/balance "auto") is chosen from the data and the machine by `core.training.recipes.plan`,
 which also says why; the run folder's config.json holds the values that were actually used.
 """
 from __future__ import annotations
@@ -29,12 +29,14 @@ class FreezeMode:
         return self.second_stage_lr_factor is not None
 
 
+BACKBONE_LR = 0.1  # fine-tuning every layer: the pretrained backbone moves ten times slower than the new head
+SECOND_STAGE_LR = 0.01  # two-stage: every layer continues at 1/100 of the head's learning rate
 FREEZE_MODES: dict[str, FreezeMode] = {m.name: m for m in (
     FreezeMode("frozen", "feature extractor (frozen backbone)",
                "Feature extractor: freeze the backbone, train only the new head (fastest)", True, 0.0),
-    FreezeMode("two_stage", "two-stage", "Two-stage: the head first, then every layer at 1/100 of the learning rate",
-               True, 0.0, second_stage_lr_factor=0.01),
-    FreezeMode("finetune", "every layer trains", "Fine-tune every layer from the start", False, 0.1),
+    FreezeMode("two_stage", "two-stage", "Two-stage: the head first, then every layer at "
+               f"1/{1 / SECOND_STAGE_LR:.0f} of the learning rate", True, 0.0, second_stage_lr_factor=SECOND_STAGE_LR),
+    FreezeMode("finetune", "every layer trains", "Fine-tune every layer from the start", False, BACKBONE_LR),
 )}
 AUTO = "auto"
 BALANCE_MODES = ("auto", "none", "weights", "sampler")
@@ -79,8 +81,8 @@ class TrainConfig:
     optimizer: str = field(default="adamw", metadata=_opt("optimizer", choices=list(OPTIMIZERS)))
     scheduler: str = field(default="onecycle", metadata=_opt("learning-rate schedule", choices=list(SCHEDULERS)))
     lr: float | None = field(default=None, metadata=_opt(
-        "peak learning rate of the new head (default: auto); the backbone gets 1/10 when fine-tuning, "
-        "and stage 2 of two_stage 1/100", float))
+        "peak learning rate of the new head (default: auto); the backbone gets "
+        f"1/{1 / BACKBONE_LR:.0f} when fine-tuning, and stage 2 of two_stage 1/{1 / SECOND_STAGE_LR:.0f}", float))
     weight_decay: float = field(default=0.01, metadata=_opt("weight decay"))
     label_smoothing: float = field(default=0.0, metadata=_opt("label smoothing of the loss (0-0.3)"))
     batch: int = field(default=32, metadata=_opt("images per step", flag="--batch"))

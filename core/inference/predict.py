@@ -15,10 +15,11 @@ from PIL import Image
 
 from core.data.images import load_image, load_image_bytes
 from core.data.transforms import eval_resize_crop, eval_transform
+from core.errors import CheckpointError
 from core.models.classifier import Classifier, build_classifier
 from core.models.encoders import pick_engine, torch_runner
 from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
-from core.runs.checkpoint import load_checkpoint
+from core.runs.checkpoint import CheckpointMeta, load_checkpoint
 from core.runs.store import CHECKPOINT_NAME
 
 log = logging.getLogger(__name__)
@@ -93,19 +94,21 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
     if not path.is_file():
         raise FileNotFoundError(f"no trained model at {path}; train a run first")
     ckpt = load_checkpoint(path)
-    pre = ckpt["preprocess"]
-    head = ckpt.get("head", {"name": "linear"})
-    model = build_classifier(ckpt["backbone"], len(ckpt["classes"]), True, pre["image_size"], pretrained=False,
-                             head=head["name"], hidden=head.get("hidden", 512), dropout=head.get("dropout", 0.2))
-    model.load_state_dict(ckpt["state_dict"])
+    meta = CheckpointMeta.from_payload(ckpt, path.name)
+    try:
+        model = build_classifier(meta.backbone, len(meta.classes), True, meta.image_size, pretrained=False,
+                                 head=meta.head, hidden=meta.hidden, dropout=meta.dropout)
+        model.load_state_dict(ckpt["state_dict"])
+    except (ValueError, KeyError, RuntimeError) as err:  # an unknown backbone or head, weights of another shape
+        raise CheckpointError(f"{path.name} holds a model this version cannot rebuild ({err})") from None
     model.eval().to(memory_format=torch.channels_last)
-    size = pre["image_size"]
-    predictor = Predictor(model, list(ckpt["classes"]), TensorsOnTorch(torch_runner(model, torch.device("cpu")),
-                                                                       eval_transform(size, pre["mean"], pre["std"])))
+    size, mean, std = meta.image_size, meta.mean, meta.std
+    predictor = Predictor(model, meta.classes, TensorsOnTorch(torch_runner(model, torch.device("cpu")),
+                                                              eval_transform(size, mean, std)))
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:
-            runner, _ = onnx_runner(FromPixels(model, pre["mean"], pre["std"]), size,
+            runner, _ = onnx_runner(FromPixels(model, mean, std), size,
                                     f"run-{digest}-{size}-pixels", example=pixels_example(size))
             predictor.logits, predictor.engine = PixelsOnOnnx(runner, eval_resize_crop(size)), "onnxruntime"
         except Exception as err:  # an architecture the exporter cannot handle still predicts, in PyTorch

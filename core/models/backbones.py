@@ -94,7 +94,7 @@ def load_efficientnet_lite(variant: int, image_size: int, pretrained: bool, with
                            fast: bool = True) -> nn.Module:
     """EfficientNet-Lite with the bundled ImageNet weights (no download); the classifier kept on request.
 
-    `fast` applies core.conv_bn's exact rewrites; fast=False is the library's model as published (for benchmarks).
+    `fast` applies core.models.conv_bn's exact rewrites; fast=False is the library's model as published (for benchmarks).
     """
     import torch
     from efficientnet_lite_pytorch import EfficientNet

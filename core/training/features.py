@@ -1,7 +1,7 @@
 """Frozen backbone: each image (and each cached augmented view of it) goes through the backbone exactly once.
 
 Features come from the disk cache when the file, the backbone, its weights and the preprocessing are unchanged;
-the rest are encoded by the fastest engine (core.engines) and stored for the next run.
+the rest are encoded by the fastest engine (core.models.encoders) and stored for the next run.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from core.models.encoders import FrozenEncoder, frozen_encoder
 from core.training.feature_store import FeatureStore
 from core.training.rng import seeded
 
-DECODER_VERSION = "images-v1"  # part of every cache key: bump when core.images decodes differently
+DECODER_VERSION = "images-v1"  # part of every cache key: bump when core.data.images decodes differently
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,7 @@ def plan_clocks(run: RunState) -> None:
     cfg, split, world = run.config, run.index.splits, run.cluster.world
     mode = freeze_mode(cfg.freeze)
     per_epoch = steps_per_epoch(len(split["train"]) // world, cfg.batch)
-    head_epochs = cfg.stage1_epochs if mode.has_second_stage else cfg.epochs
+    head_epochs = _head_epochs(run)
     if mode.starts_frozen:
         run.clocks[1] = StageClock(head_epochs * per_epoch)  # seconds for the head alone: measured once it runs
     if not mode.starts_frozen or mode.has_second_stage:
@@ -56,6 +56,11 @@ def plan_clocks(run: RunState) -> None:
         step_s = cfg.batch * (1 / rate + load) + len(split["valid"]) * (1 / (rate * EVAL_SPEEDUP) + load) / per_epoch
         image_epochs = cfg.epochs - head_epochs if mode.starts_frozen else cfg.epochs
         run.clocks[2 if mode.starts_frozen else 1] = StageClock(image_epochs * per_epoch, step_s)
+
+
+def _head_epochs(run: RunState) -> int:
+    """Epochs of the head on cached features: all of a frozen run's, the first stage of a two-stage one."""
+    return run.config.stage1_epochs if freeze_mode(run.config.freeze).has_second_stage else run.config.epochs
 
 
 def _load_seconds_per_image(run: RunState, sample: int = LOAD_SAMPLE) -> float:
@@ -89,7 +94,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     features = yield from _features(run)
     if features is None:
         return
-    head_epochs = cfg.stage1_epochs if mode.has_second_stage else cfg.epochs
+    head_epochs = _head_epochs(run)
     yield Stage(1, "head only", head_epochs, model.head, [{"params": list(model.head.parameters()), "lr": cfg.lr}],
                 *feature_batches(run, features), cached=True)
     if not mode.has_second_stage or run.stop.is_set():
@@ -103,7 +108,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     yield run.emit(StageStarted(
         stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
         text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
-             f"({mode.second_stage_lr_factor:g} of the head's).",
+             f"(1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
     ))
     yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run), cached=False)
 

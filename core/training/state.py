@@ -16,7 +16,7 @@ from core.data.scan import DatasetIndex
 from core.events import Event, Message, RunFinished, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import Classifier
-from core.runs.checkpoint import save_checkpoint
+from core.runs.checkpoint import CheckpointMeta, save_checkpoint
 from core.runs.store import CHECKPOINT_NAME, append_jsonl
 from core.system import write_json_atomic
 from core.training.distributed import Cluster
@@ -135,18 +135,11 @@ class RunState:
         """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it)."""
         cfg = self.config
         spec = get_backbone(cfg.backbone)
-        meta = {
-            "classes": self.index.classes,
-            "backbone": cfg.backbone,
-            "head": {"name": cfg.head, "hidden": cfg.hidden, "dropout": cfg.dropout},
-            "freeze": cfg.freeze,
-            "stage": self.stage,
-            "frozen": self.model.frozen,
-            "preprocess": {"image_size": cfg.image_size, "mean": list(spec.mean), "std": list(spec.std)},
-            "epoch": epoch,
-            "valid_acc": valid_acc,
-            "valid_loss": valid_loss,
-        }
+        meta = CheckpointMeta(
+            classes=self.index.classes, backbone=cfg.backbone, head=cfg.head, hidden=cfg.hidden, dropout=cfg.dropout,
+            image_size=cfg.image_size, mean=list(spec.mean), std=list(spec.std), freeze=cfg.freeze, stage=self.stage,
+            frozen=self.model.frozen, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
+        )
         save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
         self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
