@@ -105,6 +105,19 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _evaluate(args: argparse.Namespace) -> int:
+    from core.evaluation.metrics import Evaluation, evaluate_run
+
+    for item in evaluate_run(args.run, args.split):
+        if isinstance(item, Evaluation):
+            saved = item.to_dict(key="")
+            print(json.dumps({k: saved[k] for k in ("run_id", "split", "metrics", "confusion", "most_confused")}
+                             | {"calibration": {k: saved["calibration"][k] for k in
+                                                ("temperature", "ece_before", "ece_after", "threshold")}},
+                             indent=1), flush=True)
+    return 0
+
+
 def _check(args: argparse.Namespace) -> int:
     from core.data.health import HealthReport, check_dataset
 
@@ -166,6 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("-k", type=int, default=3, help="how many classes to show")
     predict.add_argument("images", nargs="+")
     predict.set_defaults(func=_predict)
+    evaluate = sub.add_parser("evaluate", help="metrics of a run on its validation (or test) images, as JSON")
+    evaluate.add_argument("--run", required=True, help="run folder")
+    evaluate.add_argument("--split", default="valid", choices=["valid", "test"],
+                          help="the run's own validation images (from split.json), or the dataset's test/ folder")
+    evaluate.set_defaults(func=_evaluate)
     check = sub.add_parser("check", help="health report of a dataset folder; prints one JSON object")
     check.add_argument("--data", required=True, help=_help("data"))
     check.add_argument("--valid-fraction", type=float, default=TrainConfig.valid_fraction, help=_help("valid_fraction"))
@@ -190,7 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.func in (_train, _predict, _plan, _lr_find):  # once per process: threads for its share of the cores
+        if args.func in (_train, _predict, _plan, _lr_find, _evaluate):  # once per process: threads for its share of the cores
             configure_torch()
         return args.func(args)
     except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError) as err:
