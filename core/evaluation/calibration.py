@@ -66,7 +66,8 @@ def reliability(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> list
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, bins: int = BINS) -> float:
     """The count-weighted gap between confidence and accuracy over the bins (0 is perfectly calibrated)."""
     total = max(1, len(labels))
-    return float(sum(b["count"] / total * abs(b["confidence"] - b["accuracy"]) for b in reliability(probs, labels, bins)))
+    bars = reliability(probs, labels, bins)
+    return float(sum(b["count"] / total * abs(b["confidence"] - b["accuracy"]) for b in bars))
 
 
 def coverage_curve(probs: np.ndarray, labels: np.ndarray) -> list[dict]:

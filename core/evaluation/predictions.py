@@ -63,7 +63,8 @@ def evaluation_key(run_dir: str | Path, split: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
 
 
-def predict_split(run_dir: str | Path, split: str = "valid", stop=None) -> Iterator[EvaluationProgress | SplitPredictions]:
+def predict_split(run_dir: str | Path, split: str = "valid",
+                  stop=None) -> Iterator[EvaluationProgress | SplitPredictions]:
     """Yield progress while every image of the split goes through the run's model, then its SplitPredictions."""
     classes, items = split_items(run_dir, split)
     predictor = load_predictor(run_dir)

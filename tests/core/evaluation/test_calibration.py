@@ -2,7 +2,13 @@
 import numpy as np
 import pytest
 
-from core.evaluation.calibration import calibrate, coverage_curve, default_threshold, expected_calibration_error, softmax
+from core.evaluation.calibration import (
+    calibrate,
+    coverage_curve,
+    default_threshold,
+    expected_calibration_error,
+    softmax,
+)
 
 
 def _overconfident(n: int = 600, seed: int = 0):
