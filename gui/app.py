@@ -6,6 +6,7 @@ import gradio as gr
 from gui import rest, words
 from gui.context import AppContext
 from gui.tabs import data as data_tab
+from gui.tabs import evaluate as evaluate_tab
 from gui.tabs import model as model_tab
 from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
@@ -21,7 +22,7 @@ CSS = """
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    """The four tabs, wired together: Data -> Model -> Train -> Predict."""
+    """The five tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict."""
     with gr.Blocks(title=words.APP_TITLE) as demo:
         gr.Markdown(words.APP_INTRO)
         with gr.Tab(words.TAB_DATA, id="data"):
@@ -30,9 +31,12 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             model = model_tab.build(ctx, dataset, valid_percent)
         with gr.Tab(words.TAB_TRAIN, id="train"):
             training = train_tab.build(ctx, dataset, valid_percent, model)
+        with gr.Tab(words.TAB_EVALUATE, id="evaluate"):
+            evaluate_picker = evaluate_tab.build(ctx, demo)
         with gr.Tab(words.TAB_PREDICT, id="predict"):
             run_picker = predict_tab.build(ctx, demo)
-        training.then(lambda: predict_tab.refresh(ctx), None, run_picker, api_visibility="private")
+        training.then(lambda: (predict_tab.refresh(ctx),) * 2, None, [run_picker, evaluate_picker],
+                      api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
                           [dataset, valid_percent, *model.as_list()], model.recipe, api_visibility="private",
                           show_progress="hidden")

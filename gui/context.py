@@ -88,6 +88,11 @@ class AppContext:
         """Folders whose files the app may read and show: the data folder and the dataset it was started on."""
         return [self.data_root] + ([] if _inside(self.initial_dataset, self.data_root) else [self.initial_dataset])
 
+    def is_served(self, path: str | Path) -> bool:
+        """Whether the app may show this file: it lies inside one of the served folders."""
+        resolved = Path(path).resolve()
+        return any(_inside(resolved, root) for root in self.served_roots)
+
     def resolve_dataset(self, text: str) -> Path:
         """Turn what the user typed into a folder inside the served roots, or say why not."""
         text = (text or "").strip()

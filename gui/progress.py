@@ -68,7 +68,12 @@ def _finished(event: RunFinished, started, stage) -> Bar:
     return 1.0, words.STOPPED if event.stopped else words.FINISHED
 
 
+def _evaluating(event: Progress, started, stage) -> Bar:
+    return _pass(words.EVALUATING.format(done=event.done, total=event.total), event)
+
+
 BARS: dict[type, Callable[..., Bar]] = {
+    Progress: _evaluating,  # any other pass over images: the Evaluate tab's
     CheckProgress: _checking,
     FeaturesProgress: _reading,
     StepDone: _step,

@@ -9,7 +9,7 @@ WARN = "⚠️ {}"  # a problem the user can act on, said in one sentence
 # The page
 APP_TITLE = "Transfer Studio"
 APP_INTRO = "# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it."
-TAB_DATA, TAB_MODEL, TAB_TRAIN, TAB_PREDICT = "1. Data", "2. Model", "3. Train", "4. Predict"
+TAB_DATA, TAB_MODEL, TAB_TRAIN, TAB_PREDICT = "1. Data", "2. Model", "3. Train", "5. Predict"
 
 # Which folders may be read (gui.context)
 CHOOSE_DATASET = "Choose a dataset folder first."
@@ -203,3 +203,43 @@ NOT_AN_IMAGE = "{name} cannot be used: it is not an image this app can read."
 REST_BAD_K = "k must be a whole number, as in ?k=3"
 REST_TOO_LARGE = "images up to {mb} MB"
 REST_UNUSABLE = "the image cannot be used: {reason}"
+
+# Evaluate tab (gui.tabs.evaluate)
+TAB_EVALUATE = "4. Evaluate"
+EVALUATE_INTRO = ("How good is a run, and where does it fail? Pick a run and the images to judge it on: its own "
+                  "validation images (exactly the ones it was validated on), or the dataset's test/ folder, which "
+                  "training never looked at.")
+EVALUATE_SPLIT = "Judge it on"
+SPLIT_CHOICES = [("its validation images", "valid"), ("the test/ folder", "test")]
+EVALUATE_BUTTON = "Evaluate"
+EVALUATING = "Evaluating: {done}/{total} images"
+EVALUATE_SUMMARY = ("**{split}**: {images} images · accuracy **{accuracy:.1%}** · balanced accuracy {balanced:.1%}"
+                    "{topk}\n\nConfidence: calibrated with temperature {temperature:.2f} (calibration error "
+                    "{ece_before:.1%} before, {ece_after:.1%} after); below **{threshold:.0%}** the model is not "
+                    "sure.{skipped}")
+SPLIT_NAMES = {"valid": "Validation images", "test": "Test images (never used in training)"}
+TOPK_PART = " · top-{k} accuracy {value:.1%}"
+SKIPPED_PART = " {count} unreadable file(s) left out."
+PER_CLASS = "Per class"
+PER_CLASS_COLUMNS = ["class", "precision", "recall", "F1", "images"]
+CONFUSION = "Confusion matrix: rows are the true class, columns what the model said. Click a cell to see its pictures."
+NORMALISE = "Show each row as shares"
+CELL_GALLERY = "Pictures behind the cell"
+CELL_CAPTION = "true {true} → said {predicted} ({confidence:.0%})"
+CELL_EMPTY = "No picture in that cell."
+CELL_HIDDEN = "{count} picture(s) lie outside the folders this app serves, so only their names are listed: {names}"
+MISTAKES = "Mistakes, worst first (and the least sure right answers)"
+MISTAKE_CAPTION = "{verdict}: true {true}, said {predicted} ({confidence:.0%})"
+WRONG, RIGHT = "wrong", "right but unsure"
+SHOW_CAM = "Show where the model looked (Grad-CAM)"
+CAM_NONE = "{reason}"
+DIAGNOSIS = "What to try next"
+ALL_WELL = "- Nothing stands out: every class is recognised well on these images."
+LOW_RECALL = ("- **{name}** is recognised only {recall:.0%} of the time and has {train} training pictures: add about "
+              "{more} more pictures of {name}.")
+CONFUSED_BOTH = "- **{a}** and **{b}** are confused both ways: add pictures that show what tells them apart."
+CONFUSED_ONE = "- **{true}** is often taken for **{predicted}** ({count} of them): look at those pictures above."
+OVERFIT = ("- Training accuracy ({train:.0%}) is far above this accuracy ({valid:.0%}): the model memorises. Add "
+           "pictures, augmentation, or fewer epochs.")
+OVERCONFIDENT = ("- Before calibration its confidence was off by {ece:.0%} on average; the confidences shown are "
+                 "calibrated.")

@@ -34,9 +34,10 @@ def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
 
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of the labels (1.0 when there is nothing to fit)."""
-    if len(labels) == 0:
-        return 1.0
+    """The temperature that minimises the negative log-likelihood of the labels (1.0 when there is nothing to fit:
+    no images, or no mistakes)."""
+    if len(labels) == 0 or (logits.argmax(axis=1) == labels).all():
+        return 1.0  # no mistake to learn from: the likelihood would grow without end as the temperature fell
     import torch
 
     x, y = torch.from_numpy(np.asarray(logits, np.float64)), torch.from_numpy(np.asarray(labels, np.int64))

@@ -62,6 +62,7 @@ class Predictor:
     logits: Callable[[list[Image.Image]], torch.Tensor]
     engine: str = "pytorch"
     note: str = ""
+    meta: CheckpointMeta | None = None  # what the checkpoint says about the model (backbone, preprocessing, ...)
 
     def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
         """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
@@ -104,7 +105,7 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
     model.eval().to(memory_format=torch.channels_last)
     size, mean, std = meta.image_size, meta.mean, meta.std
     predictor = Predictor(model, meta.classes, TensorsOnTorch(torch_runner(model, torch.device("cpu")),
-                                                              eval_transform(size, mean, std)))
+                                                              eval_transform(size, mean, std)), meta=meta)
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:

@@ -66,7 +66,15 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     assert (config["freeze"], config["head"], config["stage1_epochs"]) == ("two_stage", "mlp", 2)
     page.screenshot(path=tmp_path / "train.png", full_page=True)
 
-    page.get_by_role("tab", name="4. Predict").click()
+    page.get_by_role("tab", name="4. Evaluate").click()
+    page.locator("#evaluate-button").click()
+    page.locator("#evaluate-summary").get_by_text("Validation images").wait_for(timeout=120_000)
+    page.locator("#confusion [role=gridcell]").nth(1).click()  # row 1 = the first class; column 1 = said the same
+    page.locator("#cell-gallery img").first.wait_for(timeout=30_000)
+    assert page.locator("#cell-gallery img").count() >= 1
+    page.screenshot(path=tmp_path / "evaluate.png", full_page=True)
+
+    page.get_by_role("tab", name="5. Predict").click()
     images = [sorted((tiny_dataset / "valid" / name).iterdir())[0] for name in ("star", "circle")]
     page.locator("#predict-files input[type=file]").set_input_files([str(p) for p in images])
     labels = page.locator(".prediction-label")

@@ -37,3 +37,9 @@ def test_the_default_threshold_answers_95_percent_of_the_right_answers():
     assert np.mean(probs.max(1)[right] >= threshold) == pytest.approx(0.95, abs=0.01)
     curve = coverage_curve(probs, labels)
     assert curve[0]["coverage"] == 1.0 and curve[-1]["coverage"] < curve[0]["coverage"]
+
+
+def test_without_a_single_mistake_there_is_nothing_to_calibrate_and_the_temperature_stays_1():
+    labels = np.arange(40) % 4
+    logits = np.eye(4)[labels] * 2.0  # all right, modestly sure: sharpening would only look better on paper
+    assert calibrate(logits, labels).temperature == 1.0

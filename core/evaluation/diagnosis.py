@@ -1,0 +1,66 @@
+"""What an evaluation suggests doing next, as findings (a kind and its figures); the GUI words them."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core.data.scan import class_counts
+from core.evaluation.metrics import Evaluation
+
+LOW_RECALL = 0.8
+OVERFIT_GAP = 0.15
+OVERCONFIDENT_ECE = 0.05
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing worth doing something about: `kind` names it, `values` fill its sentence."""
+
+    kind: str
+    values: dict = field(default_factory=dict)
+
+
+def diagnose(evaluation: Evaluation, run_dir: str | Path) -> list[Finding]:
+    """Low-recall classes with their training counts, pairs confused both ways or often, memorising, and
+    confidence that needed calibrating."""
+    run_dir = Path(run_dir)
+    metrics, classes = evaluation.metrics(), evaluation.predictions.classes
+    train_counts = _train_counts(run_dir, classes)
+    findings = [Finding("low_recall", {"name": name, "recall": m["recall"], "train": train_counts.get(name, 0),
+                                       "more": max(10, train_counts.get(name, 0))})
+                for name, m in metrics["per_class"].items() if m["support"] and m["recall"] < LOW_RECALL]
+    matrix = evaluation.confusion()
+    both = {tuple(sorted((a, b))) for a in range(len(classes)) for b in range(len(classes))
+            if a != b and matrix[a, b] and matrix[b, a]}
+    findings += [Finding("confused_both", {"a": classes[a], "b": classes[b]}) for a, b in sorted(both)]
+    findings += [Finding("confused_one", {"true": t, "predicted": p, "count": n})
+                 for t, p, n in evaluation.most_confused(3)
+                 if n >= 2 and tuple(sorted((classes.index(t), classes.index(p)))) not in both]
+    train_acc = _best_train_accuracy(run_dir)
+    if train_acc is not None and train_acc - metrics["accuracy"] > OVERFIT_GAP:
+        findings.append(Finding("overfit", {"train": train_acc, "valid": metrics["accuracy"]}))
+    if evaluation.calibration.ece_before > OVERCONFIDENT_ECE:
+        findings.append(Finding("overconfident", {"ece": evaluation.calibration.ece_before}))
+    return findings
+
+
+def _train_counts(run_dir: Path, classes: list[str]) -> dict[str, int]:
+    try:
+        record = json.loads((run_dir / "split.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return class_counts((label for _, label in record["splits"].get("train", [])), classes)
+
+
+def _best_train_accuracy(run_dir: Path) -> float | None:
+    """Training accuracy in the epoch whose checkpoint was kept (from metrics.jsonl)."""
+    best = None
+    try:
+        for line in (run_dir / "metrics.jsonl").read_text().splitlines():
+            row = json.loads(line)
+            if row.get("event") == "EpochDone" and row.get("is_best"):
+                best = row["train_acc"]
+    except (OSError, ValueError, KeyError):
+        return None
+    return best

@@ -1,0 +1,169 @@
+"""Evaluate tab: how good a run is and where it fails, on its own validation images or the test/ folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from core.errors import CheckpointError, DatasetError
+from gui import words
+from gui.charts import TRAIN_COLOUR, VALID_COLOUR
+from gui.context import AppContext
+from gui.progress import progress_html, status_html
+from gui.tabs.predict import NEWEST, refresh, run_choices
+
+SHOWN = 12  # pictures in the mistakes gallery
+PROBLEMS = (LookupError, DatasetError, CheckpointError, ValueError)
+
+
+def evaluate_stream(ctx: AppContext, run_id: str | None, split: str):
+    """Yield (progress, evaluation) while the run is evaluated; the evaluation is None until it is done."""
+    from core.evaluation.metrics import Evaluation, evaluate_run
+
+    run = ctx.run_by_id(run_id)
+    for item in evaluate_run(run.path, split):
+        if isinstance(item, Evaluation):
+            yield status_html(words.FINISHED, done=True), item
+        else:
+            yield progress_html(item), None
+
+
+def summary_markdown(evaluation) -> str:
+    """The headline figures and the calibration, in a paragraph."""
+    m, c = evaluation.metrics(), evaluation.calibration
+    topk = next(((int(k[3:-9]), v) for k, v in m.items() if k.startswith("top") and v is not None), None)
+    skipped = evaluation.predictions.skipped
+    return words.EVALUATE_SUMMARY.format(
+        split=words.SPLIT_NAMES[evaluation.predictions.split], images=m["images"], accuracy=m["accuracy"],
+        balanced=m["balanced_accuracy"], topk=words.TOPK_PART.format(k=topk[0], value=topk[1]) if topk else "",
+        temperature=c.temperature, ece_before=c.ece_before, ece_after=c.ece_after, threshold=c.threshold,
+        skipped=words.SKIPPED_PART.format(count=len(skipped)) if skipped else "")
+
+
+def per_class_rows(evaluation) -> list[list]:
+    return [[name, round(v["precision"], 3), round(v["recall"], 3), round(v["f1"], 3), v["support"]]
+            for name, v in evaluation.metrics()["per_class"].items()]
+
+
+def per_class_figure(evaluation) -> go.Figure:
+    """Precision and recall per class as bars."""
+    per = evaluation.metrics()["per_class"]
+    fig = go.Figure()
+    fig.add_bar(x=list(per), y=[v["precision"] for v in per.values()], name="precision", marker_color=TRAIN_COLOUR)
+    fig.add_bar(x=list(per), y=[v["recall"] for v in per.values()], name="recall", marker_color=VALID_COLOUR)
+    fig.update_layout(barmode="group", height=260, template="plotly_white", margin={"l": 40, "r": 10, "t": 30, "b": 30},
+                      yaxis={"range": [0, 1.02], "tickformat": ".0%"}, legend={"orientation": "h", "y": 1.15})
+    return fig
+
+
+def confusion_table(evaluation, normalise: bool) -> list[list]:
+    """The matrix with the true class as the first column, for a table whose cells can be clicked."""
+    matrix, classes = evaluation.confusion(normalize=normalise), evaluation.predictions.classes
+    fmt = (lambda v: f"{v:.0%}") if normalise else int
+    return [[name, *[fmt(v) for v in row]] for name, row in zip(classes, matrix.tolist())]
+
+
+def cell_pictures(ctx: AppContext, evaluation, row: int, column: int) -> tuple[list, str]:
+    """The pictures behind one cell (only those inside the served folders), captions, and a sentence."""
+    if evaluation is None or column < 1:
+        return [], ""
+    classes = evaluation.predictions.classes
+    files = evaluation.cell(row, column - 1)
+    shown = [(p, words.CELL_CAPTION.format(true=classes[row], predicted=classes[column - 1], confidence=c))
+             for p, c in files if ctx.is_served(p)]
+    hidden = [Path(p).name for p, _ in files if not ctx.is_served(p)]
+    said = words.CELL_HIDDEN.format(count=len(hidden), names=", ".join(hidden[:20])) if hidden else ""
+    return shown, said if files else words.CELL_EMPTY
+
+
+def mistake_pictures(ctx: AppContext, evaluation, with_cam: bool) -> list:
+    """The worst pictures with their verdicts; with Grad-CAM, each drawn with where the model looked."""
+    rows = [m for m in evaluation.mistakes(SHOWN) if ctx.is_served(m["path"])]
+    items = []
+    for m in rows:
+        caption = words.MISTAKE_CAPTION.format(verdict=words.WRONG if m["wrong"] else words.RIGHT, true=m["true"],
+                                               predicted=m["predicted"], confidence=m["confidence"])
+        items.append((_with_cam(ctx, evaluation, m["path"]) if with_cam else m["path"], caption))
+    return items
+
+
+def _with_cam(ctx: AppContext, evaluation, path: str):
+    """The picture with its Grad-CAM heatmap over it (the picture alone when the backbone has none)."""
+    from core.data.images import load_image
+    from core.data.transforms import eval_resize_crop, eval_transform
+    from core.evaluation.gradcam import CamUnavailable, gradcam, overlay
+
+    predictor = ctx.predictors.get(ctx.run_by_id(evaluation.run_id).path)
+    meta = predictor.meta
+    image = load_image(path)
+    try:
+        heat, _ = gradcam(predictor.model, meta.backbone,
+                          eval_transform(meta.image_size, meta.mean, meta.std)(image)[None])
+    except CamUnavailable:
+        return path
+    return overlay(eval_resize_crop(meta.image_size)(image), heat)
+
+
+def diagnosis_markdown(evaluation, run_dir: Path) -> str:
+    """The findings as sentences, each with its next step."""
+    from core.evaluation.diagnosis import diagnose
+
+    templates = {"low_recall": words.LOW_RECALL, "confused_both": words.CONFUSED_BOTH,
+                 "confused_one": words.CONFUSED_ONE, "overfit": words.OVERFIT, "overconfident": words.OVERCONFIDENT}
+    lines = [templates[f.kind].format(**f.values) for f in diagnose(evaluation, run_dir)]
+    return "\n".join(lines) if lines else words.ALL_WELL
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
+    """Lay out the tab; returns its run picker so that training can refresh it."""
+    gr.Markdown(words.EVALUATE_INTRO)
+    with gr.Row():
+        run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN, allow_custom_value=True,
+                          elem_id="evaluate-run", scale=3)
+        split = gr.Radio(words.SPLIT_CHOICES, value="valid", label=words.EVALUATE_SPLIT, elem_id="evaluate-split",
+                         scale=2)
+        go_button = gr.Button(words.EVALUATE_BUTTON, variant="primary", elem_id="evaluate-button", scale=1)
+    progress = gr.HTML(status_html(), elem_id="evaluate-progress")
+    summary = gr.Markdown(elem_id="evaluate-summary")
+    diagnosis = gr.Markdown(label=words.DIAGNOSIS, elem_id="evaluate-diagnosis")
+    with gr.Row():
+        table = gr.Dataframe(headers=words.PER_CLASS_COLUMNS, label=words.PER_CLASS, interactive=False,
+                             elem_id="per-class")
+        chart = gr.Plot(label=words.PER_CLASS, elem_id="per-class-chart")
+    normalise = gr.Checkbox(False, label=words.NORMALISE, elem_id="confusion-normalise")
+    matrix = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
+    cell_note = gr.Markdown(elem_id="cell-note")
+    cell = gr.Gallery(label=words.CELL_GALLERY, columns=6, height=220, elem_id="cell-gallery")
+    cam = gr.Checkbox(False, label=words.SHOW_CAM, elem_id="show-cam")
+    mistakes = gr.Gallery(label=words.MISTAKES, columns=6, height=260, elem_id="mistakes")
+    state = gr.State(None)
+
+    def run_it(run_id, split_name):
+        try:
+            for bar, evaluation in evaluate_stream(ctx, run_id, split_name):
+                if evaluation is None:
+                    yield bar, *[gr.skip()] * 7
+                    continue
+                headers = ["true ↓ / said →", *evaluation.predictions.classes]
+                yield (bar, summary_markdown(evaluation),
+                       diagnosis_markdown(evaluation, ctx.run_by_id(evaluation.run_id).path),
+                       per_class_rows(evaluation), per_class_figure(evaluation),
+                       gr.Dataframe(value=confusion_table(evaluation, False), headers=headers),
+                       mistake_pictures(ctx, evaluation, False), evaluation)
+        except PROBLEMS as err:
+            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 6
+
+    def pick(evaluation, evt: gr.SelectData):
+        row, column = evt.index
+        return cell_pictures(ctx, evaluation, row, column)
+
+    demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
+    outputs = [progress, summary, diagnosis, table, chart, matrix, mistakes, state]
+    go_button.click(run_it, [run, split], outputs, api_name="evaluate", concurrency_limit=1)
+    matrix.select(pick, state, [cell, cell_note], api_visibility="private")
+    normalise.change(lambda e, n: confusion_table(e, n) if e is not None else gr.skip(), [state, normalise], matrix,
+                     api_visibility="private")
+    cam.change(lambda e, c: mistake_pictures(ctx, e, c) if e is not None else gr.skip(), [state, cam], mistakes,
+               api_visibility="private")
+    return run
