@@ -97,8 +97,9 @@ def _predict(args: argparse.Namespace) -> int:
     failed = 0
     for path in args.images:
         try:
-            top = predictor.predict([path], k=args.k)[0]
-            print(json.dumps({"path": path, "top": [[label, round(p, 6)] for label, p in top]}), flush=True)
+            answer = predictor.answer([path], k=args.k)[0]
+            print(json.dumps({"path": path, "top": [[label, round(p, 6)] for label, p in answer.top],
+                              "not_sure": not answer.sure}), flush=True)
         except (OSError, ValueError) as err:
             failed += 1
             print(json.dumps({"path": path, "error": f"not a readable image ({type(err).__name__})"}), flush=True)

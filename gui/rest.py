@@ -28,14 +28,15 @@ def _predict(ctx: AppContext, data: bytes, run_id: str | None, k: int) -> JSONRe
 
     try:
         run = ctx.run_by_id(run_id)
-        top = ctx.predictors.get(run.path).predict([data], k=k)[0]
+        answer = ctx.predictors.get(run.path).answer([data], k=k)[0]
     except LookupError as err:
         return JSONResponse({"error": str(err)}, status_code=404)
     except CheckpointError as err:  # the run's model file on this server cannot be used
         return JSONResponse({"error": str(err)}, status_code=500)
     except UnreadableImage as err:
         return JSONResponse({"error": words.REST_UNUSABLE.format(reason=err.reason)}, status_code=422)
-    return JSONResponse({"run": run.run_id, "top": [{"label": label, "confidence": p} for label, p in top]})
+    return JSONResponse({"run": run.run_id, "not_sure": not answer.sure,
+                         "top": [{"label": label, "confidence": p} for label, p in answer.top]})
 
 
 def _too_large() -> JSONResponse:

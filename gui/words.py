@@ -243,3 +243,4 @@ OVERFIT = ("- Training accuracy ({train:.0%}) is far above this accuracy ({valid
            "pictures, augmentation, or fewer epochs.")
 OVERCONFIDENT = ("- Before calibration its confidence was off by {ece:.0%} on average; the confidences shown are "
                  "calibrated.")
+NOT_SURE = "**Not sure**: this picture is unlike the ones it gets right; the closest classes are below."

@@ -10,6 +10,7 @@ from torch import nn
 
 from core.models.backbones import get_backbone
 
+
 class CamUnavailable(ValueError):
     """This backbone has no convolutional map to explain a prediction with."""
 

@@ -12,8 +12,9 @@ from typing import Iterator
 
 import numpy as np
 
-from core.evaluation.calibration import Calibration, calibrate, softmax
+from core.calibration import Calibration, calibrate, softmax
 from core.evaluation.predictions import EvaluationProgress, SplitPredictions, evaluation_key, predict_split
+from core.runs.store import write_calibration
 from core.system import atomic_write, write_json_atomic
 
 RESULTS, TABLE, ARRAYS = "evaluation.json", "predictions.csv", "evaluation.npz"
@@ -134,6 +135,8 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
         return
     calibration = calibrate(predictions.logits, predictions.labels) if split == "valid" else _valid_calibration(run_dir)
     evaluation = Evaluation(run_dir.name, predictions, calibration)
+    if split == "valid":  # prediction answers "not sure" from now on, also for a run trained before calibration
+        write_calibration(run_dir, calibration.temperature, calibration.threshold)
     suffix = "" if split == "valid" else f".{split}"
     write_json_atomic(run_dir / (RESULTS + suffix), evaluation.to_dict(key))
     atomic_write(run_dir / (TABLE + suffix), evaluation.table().encode())

@@ -20,7 +20,7 @@ from core.models.classifier import Classifier, build_classifier
 from core.models.encoders import pick_engine, torch_runner
 from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
 from core.runs.checkpoint import CheckpointMeta, load_checkpoint
-from core.runs.store import CHECKPOINT_NAME
+from core.runs.store import CHECKPOINT_NAME, read_calibration
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +63,29 @@ class Predictor:
     engine: str = "pytorch"
     note: str = ""
     meta: CheckpointMeta | None = None  # what the checkpoint says about the model (backbone, preprocessing, ...)
+    temperature: float = 1.0  # fitted on the validation images: probabilities that mean what they say
+    threshold: float | None = None  # below this top probability the answer is "not sure"; None: never fitted
 
     def predict(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[list[tuple[str, float]]]:
-        """Top-k (label, probability) for each image, most likely first; UnreadableImage for a bad file."""
-        probs = self.logits([_as_rgb(im) for im in images]).float().softmax(dim=1)
+        """Top-k (label, calibrated probability) for each image, most likely first; UnreadableImage for a bad file."""
+        probs = (self.logits([_as_rgb(im) for im in images]).float() / self.temperature).softmax(dim=1)
         top = probs.topk(min(k, len(self.classes)), dim=1)
         return [
             [(self.classes[i], float(p)) for p, i in zip(values.tolist(), indices.tolist())]
             for values, indices in zip(top.values, top.indices)
         ]
+
+    def answer(self, images: list[Image.Image | str | Path | bytes], k: int = 3) -> list[Answer]:
+        """`predict`, each with whether the model is sure (its top probability reaches the threshold)."""
+        return [Answer(top, self.threshold is None or top[0][1] >= self.threshold) for top in self.predict(images, k)]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The closest classes with calibrated probabilities, and whether the top one is above the "not sure" line."""
+
+    top: list[tuple[str, float]]
+    sure: bool
 
 
 def _as_rgb(image: Image.Image | str | Path | bytes) -> Image.Image:
@@ -104,8 +118,10 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
         raise CheckpointError(f"{path.name} holds a model this version cannot rebuild ({err})") from None
     model.eval().to(memory_format=torch.channels_last)
     size, mean, std = meta.image_size, meta.mean, meta.std
+    temperature, threshold = read_calibration(path.parent) or (1.0, None)
     predictor = Predictor(model, meta.classes, TensorsOnTorch(torch_runner(model, torch.device("cpu")),
-                                                              eval_transform(size, mean, std)), meta=meta)
+                                                              eval_transform(size, mean, std)), meta=meta,
+                          temperature=temperature, threshold=threshold)
     if pick_engine(engine, torch.device("cpu")) == "onnxruntime":
         digest = hashlib.blake2b(path.read_bytes(), digest_size=12).hexdigest()
         try:
@@ -130,9 +146,10 @@ class PredictorCache:
     def get(self, run_dir: str | Path) -> Predictor:
         try:
             st = (Path(run_dir) / CHECKPOINT_NAME).stat()
-            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)  # the file itself, however it is named
+            key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size,  # the file itself, however it is named
+                   read_calibration(run_dir))  # and its calibration, which an evaluation may add later
         except OSError:
-            key = (str(run_dir), 0, 0, 0)  # load_predictor says what is missing
+            key = (str(run_dir), 0, 0, 0, None)  # load_predictor says what is missing
         with self._lock:
             if key not in self._items:
                 self._items[key] = load_predictor(run_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 CHECKPOINT_NAME = "best.pt"
+CALIBRATION_NAME = "calibration.json"  # temperature and "not sure" threshold of the checkpoint beside it
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,33 @@ def new_run_dir(runs_dir: str | Path, backbone: str) -> Path:
         except FileExistsError:
             continue
     raise RuntimeError(f"could not create a new run folder in {runs_dir}")
+
+
+def _checkpoint_stamp(run_dir: Path) -> list[int] | None:
+    try:
+        st = (Path(run_dir) / CHECKPOINT_NAME).stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def write_calibration(run_dir: str | Path, temperature: float, threshold: float) -> None:
+    """Remember the checkpoint's temperature and threshold, tied to that very checkpoint file."""
+    from core.system import write_json_atomic
+
+    write_json_atomic(Path(run_dir) / CALIBRATION_NAME, {"checkpoint": _checkpoint_stamp(Path(run_dir)),
+                                                         "temperature": temperature, "threshold": threshold})
+
+
+def read_calibration(run_dir: str | Path) -> tuple[float, float] | None:
+    """(temperature, threshold) of the run's current checkpoint, or None when none was fitted for it."""
+    try:
+        saved = json.loads((Path(run_dir) / CALIBRATION_NAME).read_text())
+        if saved["checkpoint"] != _checkpoint_stamp(Path(run_dir)):
+            return None
+        return float(saved["temperature"]), float(saved["threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def append_jsonl(path: Path, record: dict) -> None:

@@ -7,17 +7,19 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 
+import numpy as np
 import torch
 
+from core.calibration import default_threshold, fit_temperature, softmax
 from core.config import TrainConfig
 from core.data.scan import DatasetIndex
 from core.events import Event, Message, RunFinished, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import Classifier
 from core.runs.checkpoint import CheckpointMeta, save_checkpoint
-from core.runs.store import CHECKPOINT_NAME, append_jsonl
+from core.runs.store import CHECKPOINT_NAME, append_jsonl, write_calibration
 from core.system import write_json_atomic
 from core.training.distributed import Cluster
 from core.training.rng import RunRandom
@@ -48,6 +50,16 @@ class StageClock:
     def pace_from(self, now: float) -> None:
         """Measure the pace from now on (the steps before were of another kind: a larger batch)."""
         self.since, self.done_since = now, self.done
+
+
+class Validation(NamedTuple):
+    """One validation pass: mean loss, accuracy, every image's logits and label, and the files skipped."""
+
+    loss: float
+    accuracy: float
+    logits: np.ndarray
+    labels: np.ndarray
+    skipped: list
 
 
 @dataclass
@@ -131,8 +143,10 @@ class RunState:
     def write_skipped(self) -> None:
         write_json_atomic(self.path / "skipped.json", [{"path": p, "reason": r} for p, r in self.skipped.items()])
 
-    def save(self, epoch: int, valid_loss: float, valid_acc: float, status: str = "running") -> None:
-        """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it)."""
+    def save(self, epoch: int, validation: Validation, status: str = "running") -> None:
+        """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it), and
+        its confidence calibrated on that epoch's validation logits (temperature, "not sure" threshold)."""
+        valid_loss, valid_acc = validation.loss, validation.accuracy
         cfg = self.config
         spec = get_backbone(cfg.backbone)
         meta = CheckpointMeta(
@@ -141,6 +155,10 @@ class RunState:
             frozen=self.model.frozen, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
         )
         save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
+        if len(validation.labels):
+            temperature = fit_temperature(validation.logits, validation.labels)
+            write_calibration(self.path, temperature,
+                              default_threshold(softmax(validation.logits, temperature), validation.labels))
         self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
 

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from typing import Iterator
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -26,7 +27,7 @@ from core.training.optim import PacedSchedule, make_optimizer, make_scheduler
 from core.training.recipes import plan, train_counts
 from core.training.rng import RunRandom
 from core.training.stages import Stage, plan_clocks, stages
-from core.training.state import Batches, RunState
+from core.training.state import Batches, RunState, Validation
 from core.training.step import micro_batch, optimizer_step
 
 
@@ -166,13 +167,14 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
             if run.stop.is_set():
                 return
             raise RuntimeError("no training image could be read; see the skipped files in the log")
-        valid_loss, valid_acc, bad = evaluate(stage.module, stage.valid_batches, run.device)
-        yield from run.note_skipped(bad)
+        validation = evaluate(stage.module, stage.valid_batches, run.device)
+        valid_loss, valid_acc = validation.loss, validation.accuracy
+        yield from run.note_skipped(validation.skipped)
         run.epochs_run = epoch
         is_best = valid_acc > run.best_acc or (valid_acc == run.best_acc and valid_loss < run.best_loss)
         since_best = 0 if is_best else since_best + 1
         if is_best:
-            run.save(epoch, valid_loss, valid_acc)
+            run.save(epoch, validation)
         yield run.emit(EpochDone(
             epoch=epoch, step=run.step, train_loss=loss_sum / seen, train_acc=correct / seen,
             valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best, elapsed_s=run.elapsed(),
@@ -208,12 +210,14 @@ def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
                    "(this epoch starts over; config.json has the new batch size).", level="warning")
 
 
-def evaluate(module: nn.Module, batches: Batches, device: torch.device) -> tuple[float, float, list[str]]:
-    """Mean plain cross-entropy and accuracy over `batches` (eval mode, no autograd), and the files skipped."""
+def evaluate(module: nn.Module, batches: Batches, device: torch.device) -> Validation:
+    """Mean plain cross-entropy and accuracy over `batches` (eval mode, no autograd), the logits and labels (for
+    calibrating the checkpoint's confidence), and the files skipped."""
     module.eval()
     seen = correct = 0
     loss_sum = 0.0
     skipped: list[str] = []
+    all_logits, all_labels = [], []
     with torch.inference_mode():
         for x, y, bad in batches():
             skipped += bad
@@ -227,6 +231,10 @@ def evaluate(module: nn.Module, batches: Batches, device: torch.device) -> tuple
             loss_sum += nn.functional.cross_entropy(logits, y, reduction="sum").item()
             correct += (logits.argmax(1) == y).sum().item()
             seen += len(y)
+            all_logits.append(logits.cpu().numpy())
+            all_labels.append(y.cpu().numpy())
     module.train()
     loss, acc = (loss_sum / seen, correct / seen) if seen else (math.inf, 0.0)
-    return loss, acc, skipped
+    logits = np.concatenate(all_logits) if all_logits else np.zeros((0, 0), np.float32)
+    labels = np.concatenate(all_labels) if all_labels else np.zeros(0, np.int64)
+    return Validation(loss, acc, logits, labels, skipped)

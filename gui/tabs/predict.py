@@ -37,19 +37,26 @@ def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
     return [(words.NEWEST_RUN, NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
 
 
-def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
-    """Top-k per image as a gr.Label dict, or a sentence for an image that could not be read."""
+def _answers(ctx: AppContext, run_id: str | None, images: list) -> list[tuple[dict[str, float] | str, bool]]:
+    """Per image: its top-k as a gr.Label dict (or a sentence if it could not be read), and whether the model is
+    sure of it (its calibrated top probability reaches the run's threshold)."""
     from core.data.images import UnreadableImage
 
     predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
     results = []
     for image in images:
         try:
-            results.append(dict(predictor.predict([image], k=TOP_K)[0]))
+            answer = predictor.answer([image], k=TOP_K)[0]
+            results.append((dict(answer.top), answer.sure))
         except UnreadableImage as err:
             name = Path(image).name if isinstance(image, (str, Path)) else words.THIS_IMAGE
-            results.append(words.CANNOT_USE.format(name=name, reason=err.reason))
+            results.append((words.CANNOT_USE.format(name=name, reason=err.reason), True))
     return results
+
+
+def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
+    """Top-k per image as a gr.Label dict, or a sentence for an image that could not be read."""
+    return [result for result, _ in _answers(ctx, run_id, images)]
 
 
 def predict_one(ctx: AppContext, image: str | None, run_id: str | None):
@@ -91,12 +98,14 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         if not items:
             return
         with gr.Row(equal_height=False):
-            for path, result in items:
+            for path, result, sure in items:
                 with gr.Column(min_width=200, elem_classes=["prediction"]):
                     gr.Image(path, show_label=False, height=160, interactive=False)
                     if isinstance(result, str):
                         gr.Markdown(words.WARN.format(result))
                     else:
+                        if not sure:
+                            gr.Markdown(words.NOT_SURE, elem_classes=["not-sure"])
                         gr.Label(result, num_top_classes=TOP_K, show_label=False, elem_classes=["prediction-label"])
 
     with gr.Row():
@@ -115,7 +124,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         if not images:
             return []
         try:
-            return list(zip(images, _confidences(ctx, run, images)))
+            return [(image, result, sure) for image, (result, sure) in zip(images, _answers(ctx, run, images))]
         except (LookupError, CheckpointError) as err:
             raise gr.Error(str(err)) from None
 

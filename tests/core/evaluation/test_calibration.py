@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from core.evaluation.calibration import (
+from core.calibration import (
     calibrate,
     coverage_curve,
     default_threshold,

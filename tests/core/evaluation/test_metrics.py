@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.evaluation.calibration import calibrate
+from core.calibration import calibrate
 from core.evaluation.metrics import Evaluation, evaluate_run
 from core.evaluation.predictions import EvaluationProgress, SplitPredictions
 
