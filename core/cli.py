@@ -94,6 +94,10 @@ def _predict(args: argparse.Namespace) -> int:
     from core.inference.predict import load_predictor
 
     predictor = load_predictor(args.run)
+    if args.folder:
+        return _predict_folder(predictor, args)
+    if not args.images:
+        raise ValueError("name the pictures to predict, or a --folder of them")
     failed = 0
     for path in args.images:
         try:
@@ -104,6 +108,21 @@ def _predict(args: argparse.Namespace) -> int:
             failed += 1
             print(json.dumps({"path": path, "error": f"not a readable image ({type(err).__name__})"}), flush=True)
     return 1 if failed else 0
+
+
+def _predict_folder(predictor, args: argparse.Namespace) -> int:
+    """Every picture of --folder into --csv (or standard output); the counts on standard error."""
+    from core.inference.folder import FolderTable, predict_folder
+    from core.system import atomic_write
+
+    for item in predict_folder(predictor, args.folder, k=args.k):
+        if isinstance(item, FolderTable):
+            if args.csv:
+                atomic_write(args.csv, item.csv.encode())
+            else:
+                sys.stdout.write(item.csv)
+            print(f"{item.predicted} picture(s) predicted, {item.unreadable} unreadable", file=sys.stderr)
+    return 0
 
 
 def _evaluate(args: argparse.Namespace) -> int:
@@ -178,7 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.add_parser("predict", help="top-k classes for images; one JSON line per image")
     predict.add_argument("--run", required=True, help="run folder (or its best.pt)")
     predict.add_argument("-k", type=int, default=3, help="how many classes to show")
-    predict.add_argument("images", nargs="+")
+    predict.add_argument("images", nargs="*", help="picture files")
+    predict.add_argument("--folder", help="predict every picture under this folder instead, as one CSV")
+    predict.add_argument("--csv", help="with --folder: write the CSV here (default: standard output)")
     predict.set_defaults(func=_predict)
     evaluate = sub.add_parser("evaluate", help="metrics of a run on its validation (or test) images, as JSON")
     evaluate.add_argument("--run", required=True, help="run folder")

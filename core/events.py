@@ -122,6 +122,16 @@ class RunFinished(Event):
 
 
 @dataclass(frozen=True)
+class EvaluationProgress(Progress):
+    """Evaluation: pictures of the split that have been through the run's model so far."""
+
+
+@dataclass(frozen=True)
+class FolderProgress(Progress):
+    """A folder predicted into a CSV: pictures done so far."""
+
+
+@dataclass(frozen=True)
 class CheckProgress(Progress):
     """Health check: how many files have been looked at (files remembered from an earlier check count too)."""
 

@@ -10,8 +10,10 @@ from typing import Callable
 
 from core.events import (
     CheckProgress,
+    EvaluationProgress,
     Event,
     FeaturesProgress,
+    FolderProgress,
     Progress,
     RunFinished,
     RunStarted,
@@ -68,12 +70,17 @@ def _finished(event: RunFinished, started, stage) -> Bar:
     return 1.0, words.STOPPED if event.stopped else words.FINISHED
 
 
-def _evaluating(event: Progress, started, stage) -> Bar:
+def _evaluating(event: EvaluationProgress, started, stage) -> Bar:
     return _pass(words.EVALUATING.format(done=event.done, total=event.total), event)
 
 
+def _predicting(event: FolderProgress, started, stage) -> Bar:
+    return _pass(words.PREDICTING.format(done=event.done, total=event.total), event)
+
+
 BARS: dict[type, Callable[..., Bar]] = {
-    Progress: _evaluating,  # any other pass over images: the Evaluate tab's
+    EvaluationProgress: _evaluating,
+    FolderProgress: _predicting,
     CheckProgress: _checking,
     FeaturesProgress: _reading,
     StepDone: _step,

@@ -244,3 +244,10 @@ OVERFIT = ("- Training accuracy ({train:.0%}) is far above this accuracy ({valid
 OVERCONFIDENT = ("- Before calibration its confidence was off by {ece:.0%} on average; the confidences shown are "
                  "calibrated.")
 NOT_SURE = "**Not sure**: this picture is unlike the ones it gets right; the closest classes are below."
+FOLDER_ACCORDION = "A whole folder of pictures → a CSV file"
+FOLDER_BOX = "Folder of pictures (inside the data folder)"
+FOLDER_BUTTON = "Predict every picture in it"
+FOLDER_CSV = "Predictions (CSV: path, top class, confidence, not sure, top 3, error)"
+FOLDER_DONE = "{predicted} picture(s) predicted{unreadable}; download the CSV below."
+FOLDER_UNREADABLE = ", {count} file(s) could not be read (their rows say why)"
+PREDICTING = "Predicting: {done}/{total} pictures"

@@ -13,17 +13,12 @@ import numpy as np
 from core.data.images import UnreadableImage, load_image
 from core.data.scan import index_from_split_record
 from core.errors import DatasetError
-from core.events import Progress
+from core.events import EvaluationProgress
 from core.inference.predict import load_predictor
 from core.runs.store import CHECKPOINT_NAME
 
 SPLITS = ("valid", "test")
 BATCH = 32
-
-
-@dataclass(frozen=True)
-class EvaluationProgress(Progress):
-    """Images of the split that have been through the model so far."""
 
 
 @dataclass

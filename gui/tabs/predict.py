@@ -8,7 +8,8 @@ from PIL import Image
 
 from core.errors import CheckpointError
 from gui import words
-from gui.context import AppContext
+from gui.context import AppContext, OutsideServedFolders
+from gui.progress import progress_html, status_html
 
 TOP_K = 3
 NEWEST = ""  # the run picker's standing choice: whichever run is newest when the prediction is made
@@ -85,6 +86,28 @@ def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
         raise gr.Error(str(err)) from None
 
 
+def folder_stream(ctx: AppContext, text: str, run_id: str | None):
+    """Predict every picture of a folder inside the served roots; yield (progress, CSV file, sentence)."""
+    import tempfile
+
+    from core.inference.folder import FolderTable, predict_folder
+
+    try:
+        folder = ctx.resolve_dataset(text)
+        predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
+        for item in predict_folder(predictor, folder, k=TOP_K):
+            if not isinstance(item, FolderTable):
+                yield progress_html(item), gr.skip(), gr.skip()
+                continue
+            out = Path(tempfile.mkdtemp(prefix="transfer-studio-")) / f"{folder.name}-predictions.csv"
+            out.write_text(item.csv)
+            unreadable = words.FOLDER_UNREADABLE.format(count=item.unreadable) if item.unreadable else ""
+            yield (status_html(words.FINISHED, done=True), str(out),
+                   words.FOLDER_DONE.format(predicted=item.predicted, unreadable=unreadable))
+    except (OutsideServedFolders, LookupError, CheckpointError, FileNotFoundError) as err:
+        yield status_html(words.NOT_STARTED), None, words.WARN.format(err)
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     """Lay out the tab; returns the run picker so training can refresh it."""
     run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN,
@@ -140,6 +163,19 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     run.input(predict, [single, run], single_label, api_visibility="private")
     sketch.change(predict_drawing, [sketch, run], sketch_label,
                   api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    with gr.Accordion(words.FOLDER_ACCORDION, open=False):
+        with gr.Row():
+            folder = gr.Textbox(label=words.FOLDER_BOX, elem_id="predict-folder", scale=3)
+            folder_go = gr.Button(words.FOLDER_BUTTON, elem_id="predict-folder-button", scale=1)
+        folder_progress = gr.HTML(status_html(), elem_id="predict-folder-progress")
+        folder_said = gr.Markdown(elem_id="predict-folder-said")
+        folder_csv = gr.File(label=words.FOLDER_CSV, interactive=False, elem_id="predict-folder-csv")
+
+    def whole_folder(text, run_id):
+        yield from folder_stream(ctx, text, run_id)
+
+    folder_go.click(whole_folder, [folder, run], [folder_progress, folder_csv, folder_said],
+                    api_name="predict_folder", concurrency_limit=1)
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
     return run
 

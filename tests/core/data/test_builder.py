@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from core.data.builder import add_images, class_images, dataset_folder, extract_zip, remove_image, safe_name
-from core.errors import DatasetError
 from core.data.scan import scan_dataset
+from core.errors import DatasetError
 
 
 def jpeg_bytes(color=(200, 50, 50), size=32) -> bytes:

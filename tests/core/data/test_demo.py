@@ -1,8 +1,8 @@
 import numpy as np
 from PIL import Image
 
-from core.data.scan import scan_dataset
 from core.data.demo import SHAPES, make_shapes_dataset
+from core.data.scan import scan_dataset
 
 
 def _pixels(root, rel):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from core.errors import DatasetError
 from core.data.scan import find_datasets, index_from_split_record, scan_dataset
+from core.errors import DatasetError
 from tests.messy import make_messy_dataset
 
 

@@ -8,7 +8,6 @@ from core.errors import CheckpointError
 from core.runs.checkpoint import FORMAT_VERSION, CheckpointMeta, load_checkpoint, save_checkpoint
 from core.system import atomic_write
 
-
 META = CheckpointMeta(classes=["a", "b"], backbone="efficientnet_lite0", head="linear", hidden=512, dropout=0.2,
                       image_size=64, mean=[0.5] * 3, std=[0.5] * 3, freeze="frozen", stage=1, frozen=True, epoch=3,
                       valid_acc=0.9, valid_loss=0.3)
