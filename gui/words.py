@@ -251,3 +251,6 @@ FOLDER_CSV = "Predictions (CSV: path, top class, confidence, not sure, top 3, er
 FOLDER_DONE = "{predicted} picture(s) predicted{unreadable}; download the CSV below."
 FOLDER_UNREADABLE = ", {count} file(s) could not be read (their rows say why)"
 PREDICTING = "Predicting: {done}/{total} pictures"
+WEBCAM_ACCORDION = "Live webcam"
+WEBCAM = "Webcam: allow the camera and every frame gets labelled"
+WEBCAM_SEEN = "What the model sees now"

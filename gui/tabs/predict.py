@@ -12,6 +12,8 @@ from gui.context import AppContext, OutsideServedFolders
 from gui.progress import progress_html, status_html
 
 TOP_K = 3
+WEBCAM_EVERY_S = 0.1  # frames sent to the model at most this often while the webcam streams
+WEBCAM_LIMIT_S = 600  # a stream is closed after this long; the user starts it again
 NEWEST = ""  # the run picker's standing choice: whichever run is newest when the prediction is made
 
 
@@ -163,6 +165,22 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     run.input(predict, [single, run], single_label, api_visibility="private")
     sketch.change(predict_drawing, [sketch, run], sketch_label,
                   api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    with gr.Accordion(words.WEBCAM_ACCORDION, open=False):
+        with gr.Row():
+            webcam = gr.Image(sources=["webcam"], streaming=True, type="pil", label=words.WEBCAM, height=240,
+                              elem_id="predict-webcam")
+            webcam_label = gr.Label(num_top_classes=TOP_K, label=words.WEBCAM_SEEN, elem_id="webcam-label")
+
+    def predict_frame(frame, run):
+        if frame is None:
+            return gr.skip()
+        try:
+            return _confidences(ctx, run, [frame.convert("RGB")])[0]
+        except (LookupError, CheckpointError) as err:
+            raise gr.Error(str(err)) from None
+
+    webcam.stream(predict_frame, [webcam, run], webcam_label, stream_every=WEBCAM_EVERY_S, time_limit=WEBCAM_LIMIT_S,
+                  concurrency_limit=None, api_visibility="private", show_progress="hidden")
     with gr.Accordion(words.FOLDER_ACCORDION, open=False):
         with gr.Row():
             folder = gr.Textbox(label=words.FOLDER_BOX, elem_id="predict-folder", scale=3)

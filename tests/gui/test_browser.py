@@ -85,6 +85,31 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
         assert re.search(r"(circle|square|star|triangle)", text) and "%" in text, text
 
 
+def test_the_webcam_box_labels_the_frames_it_streams(served_app, frozen_run):
+    """Chromium's fake camera (a moving shape on green) streams into the Predict tab; its frames get labels."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    from playwright.sync_api import sync_playwright
+
+    demo, ctx = served_app
+    frozen_run.copy_into(ctx.runs_dir)
+    fake_camera = ARGS + ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=fake_camera)
+        try:
+            page = browser.new_context(viewport={"width": 1280, "height": 1000}, permissions=["camera"]).new_page()
+            page.goto(demo.local_url)
+            page.get_by_role("tab", name="5. Predict").click()
+            page.get_by_text("Live webcam").click()
+            page.locator("#predict-webcam button").filter(has_text="Access Webcam").first.click()
+            page.locator("#predict-webcam button[aria-label='capture photo']").click()  # streaming: starts it
+            label = page.locator("#webcam-label")
+            label.get_by_text("%").first.wait_for(timeout=60_000)
+            assert re.search(r"(circle|square|star|triangle)", label.inner_text())
+        finally:
+            browser.close()
+
+
 def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, browser, tmp_path):
     from playwright.sync_api import expect
 
