@@ -57,6 +57,50 @@ def per_class_figure(evaluation) -> go.Figure:
     return fig
 
 
+def reliability_figure(evaluation) -> go.Figure:
+    """Accuracy against confidence per bin, with the diagonal a calibrated model follows."""
+    bins = [b for b in evaluation.calibration.reliability if b["count"]]
+    fig = go.Figure()
+    fig.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot", "color": "#868e96"}, showlegend=False)
+    fig.add_scatter(x=[b["confidence"] for b in bins], y=[b["accuracy"] for b in bins], mode="lines+markers",
+                    marker={"size": [6 + 2 * b["count"] ** 0.5 for b in bins], "color": TRAIN_COLOUR},
+                    showlegend=False)
+    fig.update_layout(height=260, template="plotly_white", margin={"l": 40, "r": 10, "t": 30, "b": 40},
+                      xaxis={"title": words.CONFIDENCE_AXIS, "range": [0, 1.02], "tickformat": ".0%"},
+                      yaxis={"title": words.ACCURACY, "range": [0, 1.02], "tickformat": ".0%"})
+    return fig
+
+
+def coverage_figure(evaluation, threshold: float) -> go.Figure:
+    """Share answered against the accuracy of those answers, as the threshold rises; the chosen one marked."""
+    rows = evaluation.calibration.coverage
+    fig = go.Figure()
+    fig.add_scatter(x=[r["coverage"] for r in rows], y=[r["accuracy"] for r in rows], mode="lines",
+                    line={"color": VALID_COLOUR}, showlegend=False)
+    at = threshold_effect(evaluation, threshold)
+    fig.add_scatter(x=[at["coverage"]], y=[at["accuracy"]], mode="markers", marker={"size": 12, "color": TRAIN_COLOUR},
+                    showlegend=False)
+    fig.update_layout(height=260, template="plotly_white", margin={"l": 40, "r": 10, "t": 30, "b": 40},
+                      xaxis={"title": words.SHARE_AXIS, "tickformat": ".0%"},
+                      yaxis={"title": words.ACCURACY, "tickformat": ".0%"})
+    return fig
+
+
+def threshold_effect(evaluation, threshold: float) -> dict:
+    """Coverage and accuracy of the answers at a threshold (the curve's point at or just above it)."""
+    rows = evaluation.calibration.coverage
+    above = [r for r in rows if r["threshold"] >= threshold - 1e-9]
+    return above[0] if above else {"threshold": threshold, "coverage": 0.0, "accuracy": 1.0}
+
+
+def save_threshold(ctx: AppContext, evaluation, threshold: float) -> str:
+    """Store the user's threshold with the run's calibration; prediction reads it from now on."""
+    from core.runs.store import write_calibration
+
+    write_calibration(ctx.run_by_id(evaluation.run_id).path, evaluation.calibration.temperature, float(threshold))
+    return words.THRESHOLD_SAVED.format(threshold=threshold)
+
+
 def confusion_table(evaluation, normalise: bool) -> list[list]:
     """The matrix with the true class as the first column, for a table whose cells can be clicked."""
     matrix, classes = evaluation.confusion(normalize=normalise), evaluation.predictions.classes
@@ -131,6 +175,13 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         table = gr.Dataframe(headers=words.PER_CLASS_COLUMNS, label=words.PER_CLASS, interactive=False,
                              elem_id="per-class")
         chart = gr.Plot(label=words.PER_CLASS, elem_id="per-class-chart")
+    with gr.Row():
+        reliability = gr.Plot(label=words.RELIABILITY, elem_id="reliability")
+        coverage = gr.Plot(label=words.COVERAGE, elem_id="coverage")
+    with gr.Row():
+        threshold = gr.Slider(0, 1, value=0.5, step=0.01, label=words.THRESHOLD_SLIDER, elem_id="threshold")
+        keep = gr.Button(words.THRESHOLD_BUTTON, elem_id="threshold-save", scale=0, min_width=200)
+    threshold_said = gr.Markdown(elem_id="threshold-said")
     normalise = gr.Checkbox(False, label=words.NORMALISE, elem_id="confusion-normalise")
     matrix = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
     cell_note = gr.Markdown(elem_id="cell-note")
@@ -143,27 +194,36 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         try:
             for bar, evaluation in evaluate_stream(ctx, run_id, split_name):
                 if evaluation is None:
-                    yield bar, *[gr.skip()] * 7
+                    yield bar, *[gr.skip()] * 11
                     continue
                 headers = ["true ↓ / said →", *evaluation.predictions.classes]
+                chosen = evaluation.calibration.threshold
                 yield (bar, summary_markdown(evaluation),
                        diagnosis_markdown(evaluation, ctx.run_by_id(evaluation.run_id).path),
                        per_class_rows(evaluation), per_class_figure(evaluation),
                        gr.Dataframe(value=confusion_table(evaluation, False), headers=headers),
-                       mistake_pictures(ctx, evaluation, False), evaluation)
+                       mistake_pictures(ctx, evaluation, False), evaluation, reliability_figure(evaluation),
+                       coverage_figure(evaluation, chosen), round(chosen, 2),
+                       words.THRESHOLD_EFFECT.format(**threshold_effect(evaluation, chosen)))
         except PROBLEMS as err:
-            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 6
+            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 10
 
     def pick(evaluation, evt: gr.SelectData):
         row, column = evt.index
         return cell_pictures(ctx, evaluation, row, column)
 
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
-    outputs = [progress, summary, diagnosis, table, chart, matrix, mistakes, state]
+    outputs = [progress, summary, diagnosis, table, chart, matrix, mistakes, state, reliability, coverage, threshold,
+               threshold_said]
     go_button.click(run_it, [run, split], outputs, api_name="evaluate", concurrency_limit=1)
     matrix.select(pick, state, [cell, cell_note], api_visibility="private")
     normalise.change(lambda e, n: confusion_table(e, n) if e is not None else gr.skip(), [state, normalise], matrix,
                      api_visibility="private")
+    threshold.release(lambda e, v: (coverage_figure(e, v), words.THRESHOLD_EFFECT.format(**threshold_effect(e, v)))
+                      if e is not None else (gr.skip(), gr.skip()), [state, threshold], [coverage, threshold_said],
+                      api_visibility="private")
+    keep.click(lambda e, v: save_threshold(ctx, e, v) if e is not None else "", [state, threshold], threshold_said,
+               api_visibility="private")
     cam.change(lambda e, c: mistake_pictures(ctx, e, c) if e is not None else gr.skip(), [state, cam], mistakes,
                api_visibility="private")
     return run

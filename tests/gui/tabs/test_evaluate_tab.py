@@ -60,3 +60,16 @@ def test_mistakes_can_be_drawn_with_where_the_model_looked(evaluated):
     assert plain and [c for _, c in plain] == [c for _, c in with_cam]
     assert isinstance(plain[0][0], str) and Path(plain[0][0]).is_file()
     assert isinstance(with_cam[0][0], Image.Image) and with_cam[0][0].size == (224, 224)
+
+
+def test_a_threshold_the_user_picks_is_stored_with_the_run_and_prediction_honours_it(evaluated):
+    from core.inference.predict import load_predictor
+    from gui.tabs.evaluate import coverage_figure, reliability_figure, save_threshold, threshold_effect
+
+    ctx, evaluation = evaluated
+    assert threshold_effect(evaluation, 0.0)["coverage"] == 1.0
+    strict = threshold_effect(evaluation, 0.999)
+    assert strict["coverage"] <= 1.0 and reliability_figure(evaluation).data and coverage_figure(evaluation, 0.5).data
+    assert "not sure" in save_threshold(ctx, evaluation, 0.99)
+    predictor = load_predictor(ctx.runs()[0].path)
+    assert predictor.threshold == 0.99 and predictor.temperature == evaluation.calibration.temperature
