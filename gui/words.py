@@ -262,3 +262,5 @@ THRESHOLD_EFFECT = ("At {threshold:.0%} it answers {coverage:.0%} of these pictu
                     "rest get \"not sure\".")
 THRESHOLD_SAVED = "Saved: predictions of this run say \"not sure\" below {threshold:.0%} from now on."
 CONFIDENCE_AXIS, SHARE_AXIS = "confidence", "share answered"
+SHOW_CAM_SINGLE = "Show where the model looked (Grad-CAM)"
+CAM_IMAGE = "Where the model looked"

@@ -11,7 +11,7 @@ from gui import words
 from gui.charts import TRAIN_COLOUR, VALID_COLOUR
 from gui.context import AppContext
 from gui.progress import progress_html, status_html
-from gui.tabs.predict import NEWEST, refresh, run_choices
+from gui.tabs.predict import NEWEST, looked_at, refresh, run_choices
 
 SHOWN = 12  # pictures in the mistakes gallery
 PROBLEMS = (LookupError, DatasetError, CheckpointError, ValueError)
@@ -134,19 +134,12 @@ def mistake_pictures(ctx: AppContext, evaluation, with_cam: bool) -> list:
 
 def _with_cam(ctx: AppContext, evaluation, path: str):
     """The picture with its Grad-CAM heatmap over it (the picture alone when the backbone has none)."""
-    from core.data.images import load_image
-    from core.data.transforms import eval_resize_crop, eval_transform
-    from core.evaluation.gradcam import CamUnavailable, gradcam, overlay
+    from core.evaluation.gradcam import CamUnavailable
 
-    predictor = ctx.predictors.get(ctx.run_by_id(evaluation.run_id).path)
-    meta = predictor.meta
-    image = load_image(path)
     try:
-        heat, _ = gradcam(predictor.model, meta.backbone,
-                          eval_transform(meta.image_size, meta.mean, meta.std)(image)[None])
+        return looked_at(ctx, path, evaluation.run_id)
     except CamUnavailable:
         return path
-    return overlay(eval_resize_crop(meta.image_size)(image), heat)
 
 
 def diagnosis_markdown(evaluation, run_dir: Path) -> str:

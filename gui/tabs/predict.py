@@ -88,6 +88,31 @@ def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
         raise gr.Error(str(err)) from None
 
 
+def sure_note(ctx: AppContext, image, run_id: str | None) -> str:
+    """"Not sure" under the single picture's answer when its calibrated top probability is below the threshold."""
+    if image is None:
+        return ""
+    try:
+        ((result, sure),) = _answers(ctx, run_id, [image])
+    except (LookupError, CheckpointError):
+        return ""
+    return words.NOT_SURE if not sure and not isinstance(result, str) else ""
+
+
+def looked_at(ctx: AppContext, image, run_id: str | None):
+    """The picture (a path) cropped as the model sees it, with its Grad-CAM heatmap for the predicted class;
+    CamUnavailable when the backbone has no convolutional map."""
+    from core.data.images import load_image
+    from core.data.transforms import eval_resize_crop, eval_transform
+    from core.evaluation.gradcam import gradcam, overlay
+
+    predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
+    meta, picture = predictor.meta, load_image(image)
+    x = eval_transform(meta.image_size, meta.mean, meta.std)(picture)[None]
+    heat, _ = gradcam(predictor.model, meta.backbone, x)
+    return overlay(eval_resize_crop(meta.image_size)(picture), heat)
+
+
 def folder_stream(ctx: AppContext, text: str, run_id: str | None):
     """Predict every picture of a folder inside the served roots; yield (progress, CSV file, sentence)."""
     import tempfile
@@ -140,6 +165,10 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
                 height=240, elem_id="predict-single",
             ))
             single_label = gr.Label(num_top_classes=TOP_K, label=words.PREDICTION, elem_id="single-label")
+            single_note = gr.Markdown(elem_id="single-not-sure")
+            show_cam = gr.Checkbox(False, label=words.SHOW_CAM_SINGLE, elem_id="single-cam")
+            cam_image = gr.Image(label=words.CAM_IMAGE, interactive=False, visible=False, height=240,
+                                 elem_id="single-cam-image")
         with gr.Column():
             sketch = gr.Sketchpad(type="pil", label=words.DRAW_SHAPE, height=240, canvas_size=(320, 320),
                                   brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
@@ -159,6 +188,18 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     def predict_drawing(sketch, run):
         return predict_sketch(ctx, sketch, run)
 
+    def look(image, run, wanted):
+        if not wanted or image is None:
+            return gr.Image(value=None, visible=False)
+        try:
+            return gr.Image(value=looked_at(ctx, image, run), visible=True)
+        except (LookupError, CheckpointError, ValueError) as err:  # CamUnavailable is a ValueError
+            raise gr.Error(str(err)) from None
+
+    gr.on([single.change, show_cam.change, run.input], look, [single, run, show_cam], cam_image,
+          api_visibility="private", show_progress="hidden")
+    single.change(lambda image, run: sure_note(ctx, image, run), [single, run], single_note, api_visibility="private",
+                  show_progress="hidden")
     files.change(predict_many, [files, run], results, api_visibility="private")
     single.change(predict, [single, run], single_label, api_name="predict")
     run.input(predict_many, [files, run], results, api_visibility="private")
