@@ -82,7 +82,7 @@ def coverage_figure(evaluation, threshold: float) -> go.Figure:
                     showlegend=False)
     fig.update_layout(height=260, template="plotly_white", margin={"l": 40, "r": 10, "t": 30, "b": 40},
                       xaxis={"title": words.SHARE_AXIS, "tickformat": ".0%"},
-                      yaxis={"title": words.ACCURACY, "tickformat": ".0%"})
+                      yaxis={"title": words.ACCURACY, "tickformat": ".1%"})  # answers often differ by < 1 %
     return fig
 
 
