@@ -84,6 +84,7 @@ class RunState:
     clocks: dict[int, StageClock] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)
     last_step_s: float = 0.0
+    best_validation: Validation | None = None  # the kept checkpoint's validation pass
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
@@ -144,8 +145,8 @@ class RunState:
         write_json_atomic(self.path / "skipped.json", [{"path": p, "reason": r} for p, r in self.skipped.items()])
 
     def save(self, epoch: int, validation: Validation, status: str = "running") -> None:
-        """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it), and
-        its confidence calibrated on that epoch's validation logits (temperature, "not sure" threshold)."""
+        """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it); its
+        validation logits are kept to calibrate its confidence once the run ends (`close`)."""
         valid_loss, valid_acc = validation.loss, validation.accuracy
         cfg = self.config
         spec = get_backbone(cfg.backbone)
@@ -155,11 +156,18 @@ class RunState:
             frozen=self.model.frozen, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
         )
         save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
-        if len(validation.labels):
+        self.best_validation = validation
+        self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
+        self.write_summary(status)
+
+    def close(self, status: str) -> None:
+        """The run ends (finished, stopped, closed or failed): calibrate the kept checkpoint's confidence on its
+        validation logits (temperature, "not sure" threshold) and write the summary."""
+        validation = self.best_validation
+        if validation is not None and len(validation.labels):
             temperature = fit_temperature(validation.logits, validation.labels)
             write_calibration(self.path, temperature,
                               default_threshold(softmax(validation.logits, temperature), validation.labels))
-        self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
 
     def write_summary(self, status: str) -> None:
@@ -177,7 +185,7 @@ class RunState:
     def finished(self, stopped: bool) -> RunFinished:
         has_ckpt = self.best_epoch is not None
         if has_ckpt:
-            self.write_summary("stopped" if stopped else "finished")
+            self.close("stopped" if stopped else "finished")
         return RunFinished(
             run_id=self.path.name, run_dir=str(self.path), stopped=stopped, epochs_run=self.epochs_run,
             best_epoch=self.best_epoch, best_valid_acc=self.best_acc if has_ckpt else None,

@@ -87,12 +87,12 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     except GeneratorExit:
         append_jsonl(path / "metrics.jsonl", {"event": "RunClosed", "epochs_run": run.epochs_run})
         if run.best_epoch is not None:
-            run.write_summary("stopped")
+            run.close("stopped")
         raise
     except Exception as err:
         append_jsonl(path / "metrics.jsonl", {"event": "RunFailed", "error": f"{type(err).__name__}: {err}"})
         if run.best_epoch is not None:
-            run.write_summary("failed")
+            run.close("failed")
         raise
     finally:
         cluster.cleanup(runs_dir)

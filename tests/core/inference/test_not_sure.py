@@ -52,3 +52,17 @@ def test_the_http_endpoint_and_the_predict_tab_say_not_sure_below_the_threshold(
         assert reply["not_sure"] is not_sure and reply["top"][0]["label"] == "circle"
         ((result, sure),) = _answers(ctx, None, [str(image)])
         assert sure is not not_sure and max(result, key=result.get) == "circle"
+
+
+def test_a_stopped_run_still_leaves_the_calibration_of_the_checkpoint_it_kept(tiny_dataset, tmp_path):
+    import threading
+
+    from core import EpochDone, RunFinished, TrainConfig, train
+
+    stop = threading.Event()
+    for event in train(TrainConfig(data=str(tiny_dataset), out=str(tmp_path), freeze="frozen", epochs=50,
+                                   image_size=64), stop):
+        if isinstance(event, EpochDone) and event.epoch == 2:
+            stop.set()
+    assert isinstance(event, RunFinished) and event.stopped
+    assert read_calibration(event.run_dir) is not None
