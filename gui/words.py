@@ -264,3 +264,4 @@ THRESHOLD_SAVED = "Saved: predictions of this run say \"not sure\" below {thresh
 CONFIDENCE_AXIS, SHARE_AXIS = "confidence", "share answered"
 SHOW_CAM_SINGLE = "Show where the model looked (Grad-CAM)"
 CAM_IMAGE = "Where the model looked"
+FROM_DATA_CHECK = "- From the data check: {message}"

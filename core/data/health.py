@@ -116,8 +116,7 @@ def check_dataset(
     """
     started = time.perf_counter()
     index = index or scan_dataset(root, valid_fraction, seed)
-    labelled = [(split, path, label) for split, items in index.splits.items() for path, label in items]
-    keys = {str(path): stamp for _, path, _ in labelled if (stamp := file_stamp(path)) is not None}
+    labelled, keys = _labelled(index)
     cache = FactCache(Path(cache_dir) if cache_dir else default_cache_dir())
     try:
         known = cache.lookup(index.root, keys)
@@ -137,6 +136,26 @@ def check_dataset(
     finally:
         cache.close()
     yield _report(index, labelled, known, from_cache, time.perf_counter() - started)
+
+
+def _labelled(index: DatasetIndex) -> tuple[list[tuple[str, Path, int]], dict[str, tuple[int, int]]]:
+    """Every (split, path, label) of the index, and each readable file's stamp by path."""
+    labelled = [(split, path, label) for split, items in index.splits.items() for path, label in items]
+    return labelled, {str(path): stamp for _, path, _ in labelled if (stamp := file_stamp(path)) is not None}
+
+
+def remembered_report(index: DatasetIndex, cache_dir: str | Path | None = None) -> HealthReport | None:
+    """The health report from the check's memory alone, no file decoded: None unless every file of the index was
+    checked before and is unchanged (an evaluation carries its warnings over without a second check)."""
+    labelled, keys = _labelled(index)
+    cache = FactCache(Path(cache_dir) if cache_dir else default_cache_dir())
+    try:
+        known = cache.lookup(index.root, keys)
+    finally:
+        cache.close()
+    if any(str(path) not in known for _, path, _ in labelled):
+        return None
+    return _report(index, labelled, known, len(known), 0.0)
 
 
 def run_check(root: str | Path, valid_fraction: float = 0.2, seed: int = 0, cache_dir=None) -> HealthReport:

@@ -11,6 +11,7 @@ from core.evaluation.metrics import Evaluation
 LOW_RECALL = 0.8
 OVERFIT_GAP = 0.15
 OVERCONFIDENT_ECE = 0.05
+CARRIED_WARNINGS = ("leakage", "label_conflict", "duplicates", "near_duplicates")  # from the data check
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,23 @@ def diagnose(evaluation: Evaluation, run_dir: str | Path) -> list[Finding]:
     train_acc = _best_train_accuracy(run_dir)
     if train_acc is not None and train_acc - metrics["accuracy"] > OVERFIT_GAP:
         findings.append(Finding("overfit", {"train": train_acc, "valid": metrics["accuracy"]}))
+    findings += [Finding("data_check", {"message": w["message"]}) for w in _data_warnings(run_dir)]
     if evaluation.calibration.ece_before > OVERCONFIDENT_ECE:
         findings.append(Finding("overconfident", {"ece": evaluation.calibration.ece_before}))
     return findings
+
+
+def _data_warnings(run_dir: Path) -> list[dict]:
+    """The data check's warnings about duplicates and leakage in the run's split, when the check remembers it."""
+    from core.data.health import remembered_report
+    from core.data.scan import index_from_split_record
+
+    try:
+        index = index_from_split_record(json.loads((run_dir / "split.json").read_text()))
+    except (OSError, ValueError, KeyError):
+        return []
+    report = remembered_report(index)
+    return [w for w in report.warnings if w["kind"] in CARRIED_WARNINGS] if report else []
 
 
 def _train_counts(run_dir: Path, classes: list[str]) -> dict[str, int]:

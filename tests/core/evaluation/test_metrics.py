@@ -100,3 +100,21 @@ def test_a_run_on_a_flat_folder_is_evaluated_on_the_images_its_seeded_split_held
     assert sorted(evaluation.predictions.paths) == sorted(str(flat / p) for p, _ in held_out)
     counts = {c: len(list((flat / c).iterdir())) for c in ("circle", "square", "star", "triangle")}
     assert len(held_out) == sum(round(n * 0.25) for n in counts.values())  # a quarter of each class held out
+
+
+def test_the_data_checks_leakage_warning_is_carried_into_the_diagnosis(tiny_dataset, tmp_path):
+    from core import RunFinished, TrainConfig, train
+    from core.data.health import run_check
+    from core.evaluation.diagnosis import diagnose
+
+    data = shutil.copytree(tiny_dataset, tmp_path / "leaky")
+    leaked = next((data / "valid" / "star").iterdir())
+    shutil.copy(leaked, data / "train" / "star" / "copied-from-valid.jpg")
+    finished = list(train(TrainConfig(data=str(data), out=str(tmp_path / "runs"), freeze="frozen", epochs=1,
+                                      image_size=64)))[-1]
+    assert isinstance(finished, RunFinished)
+    evaluation = list(evaluate_run(finished.run_dir))[-1]
+    assert not [f for f in diagnose(evaluation, finished.run_dir) if f.kind == "data_check"]  # never checked
+    run_check(data)
+    carried = [f for f in diagnose(evaluation, finished.run_dir) if f.kind == "data_check"]
+    assert carried and "more than one split" in carried[0].values["message"]
