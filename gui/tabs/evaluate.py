@@ -101,6 +101,18 @@ def save_threshold(ctx: AppContext, evaluation, threshold: float) -> str:
     return words.THRESHOLD_SAVED.format(threshold=threshold)
 
 
+def confusion_figure(evaluation, normalise: bool) -> go.Figure:
+    """The matrix as a heatmap: true class down, what the model said across; counts or each row's shares."""
+    matrix, classes = evaluation.confusion(normalize=normalise), evaluation.predictions.classes
+    text = [[f"{v:.0%}" if normalise else str(int(v)) for v in row] for row in matrix.tolist()]
+    fig = go.Figure(go.Heatmap(z=matrix, x=classes, y=classes, text=text, texttemplate="%{text}", colorscale="Blues",
+                               showscale=False))
+    fig.update_layout(height=80 + 40 * len(classes), template="plotly_white",
+                      margin={"l": 80, "r": 10, "t": 10, "b": 60}, xaxis={"title": words.SAID_AXIS},
+                      yaxis={"title": words.TRUE_AXIS, "autorange": "reversed"})
+    return fig
+
+
 def confusion_table(evaluation, normalise: bool) -> list[list]:
     """The matrix with the true class as the first column, for a table whose cells can be clicked."""
     matrix, classes = evaluation.confusion(normalize=normalise), evaluation.predictions.classes
@@ -177,7 +189,9 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         keep = gr.Button(words.THRESHOLD_BUTTON, elem_id="threshold-save", scale=0, min_width=200)
     threshold_said = gr.Markdown(elem_id="threshold-said")
     normalise = gr.Checkbox(False, label=words.NORMALISE, elem_id="confusion-normalise")
-    matrix = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
+    with gr.Row():
+        heatmap = gr.Plot(label=words.CONFUSION_PICTURE, elem_id="confusion-heatmap")
+        matrix = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
     cell_note = gr.Markdown(elem_id="cell-note")
     cell = gr.Gallery(label=words.CELL_GALLERY, columns=6, height=220, elem_id="cell-gallery")
     cam = gr.Checkbox(False, label=words.SHOW_CAM, elem_id="show-cam")
@@ -188,7 +202,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         try:
             for bar, evaluation in evaluate_stream(ctx, run_id, split_name):
                 if evaluation is None:
-                    yield bar, *[gr.skip()] * 11
+                    yield bar, *[gr.skip()] * 12
                     continue
                 headers = ["true ↓ / said →", *evaluation.predictions.classes]
                 chosen = evaluation.calibration.threshold
@@ -198,9 +212,10 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
                        gr.Dataframe(value=confusion_table(evaluation, False), headers=headers),
                        mistake_pictures(ctx, evaluation, False), evaluation, reliability_figure(evaluation),
                        coverage_figure(evaluation, chosen), round(chosen, 2),
-                       words.THRESHOLD_EFFECT.format(**threshold_effect(evaluation, chosen)))
+                       words.THRESHOLD_EFFECT.format(**threshold_effect(evaluation, chosen)),
+                       confusion_figure(evaluation, False))
         except PROBLEMS as err:
-            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 10
+            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 11
 
     def pick(evaluation, evt: gr.SelectData):
         row, column = evt.index
@@ -208,11 +223,11 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
 
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
     outputs = [progress, summary, diagnosis, table, chart, matrix, mistakes, state, reliability, coverage, threshold,
-               threshold_said]
+               threshold_said, heatmap]
     go_button.click(run_it, [run, split], outputs, api_name="evaluate", concurrency_limit=1)
     matrix.select(pick, state, [cell, cell_note], api_visibility="private")
-    normalise.change(lambda e, n: confusion_table(e, n) if e is not None else gr.skip(), [state, normalise], matrix,
-                     api_visibility="private")
+    normalise.change(lambda e, n: (confusion_table(e, n), confusion_figure(e, n)) if e is not None
+                     else (gr.skip(), gr.skip()), [state, normalise], [matrix, heatmap], api_visibility="private")
     threshold.release(lambda e, v: (coverage_figure(e, v), words.THRESHOLD_EFFECT.format(**threshold_effect(e, v)))
                       if e is not None else (gr.skip(), gr.skip()), [state, threshold], [coverage, threshold_said],
                       api_visibility="private")

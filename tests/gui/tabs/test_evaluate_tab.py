@@ -87,3 +87,11 @@ def test_the_predict_tab_shows_where_the_model_looked_and_says_not_sure_below_th
     assert "Not sure" in sure_note(ctx, picture, None)
     write_calibration(run, 1.0, 0.0)
     assert sure_note(ctx, picture, None) == ""
+
+
+def test_the_heatmap_shows_the_same_matrix(evaluated):
+    from gui.tabs.evaluate import confusion_figure
+
+    _, evaluation = evaluated
+    heat = confusion_figure(evaluation, False).data[0]
+    assert heat.z.tolist() == evaluation.confusion().tolist() and list(heat.x) == evaluation.predictions.classes
