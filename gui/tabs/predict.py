@@ -88,6 +88,20 @@ def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
         raise gr.Error(str(err)) from None
 
 
+def answer_one(ctx: AppContext, image: str | None, run_id: str | None) -> dict | None:
+    """The `answer` endpoint: one image file -> {"not_sure": bool, "top": [{"label", "confidence"}, ...]}, the
+    `predict` endpoint's answer with the field scripts need to tell a guess from an answer."""
+    if image is None:
+        return None
+    try:
+        ((result, sure),) = _answers(ctx, run_id, [image])
+    except (LookupError, CheckpointError) as err:
+        raise gr.Error(str(err)) from None
+    if isinstance(result, str):
+        raise gr.Error(result)
+    return {"not_sure": not sure, "top": [{"label": label, "confidence": p} for label, p in result.items()]}
+
+
 def sure_note(ctx: AppContext, image, run_id: str | None) -> str:
     """"Not sure" under the single picture's answer when its calibrated top probability is below the threshold."""
     if image is None:
@@ -166,6 +180,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
             ))
             single_label = gr.Label(num_top_classes=TOP_K, label=words.PREDICTION, elem_id="single-label")
             single_note = gr.Markdown(elem_id="single-not-sure")
+            single_answer = gr.JSON(visible=False)  # the `answer` endpoint's output, for scripts
             show_cam = gr.Checkbox(False, label=words.SHOW_CAM_SINGLE, elem_id="single-cam")
             cam_image = gr.Image(label=words.CAM_IMAGE, interactive=False, visible=False, height=240,
                                  elem_id="single-cam-image")
@@ -200,6 +215,11 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
           api_visibility="private", show_progress="hidden")
     single.change(lambda image, run: sure_note(ctx, image, run), [single, run], single_note, api_visibility="private",
                   show_progress="hidden")
+
+    def answer(image, run):
+        return answer_one(ctx, image, run)
+
+    single.change(answer, [single, run], single_answer, api_name="answer", show_progress="hidden")
     files.change(predict_many, [files, run], results, api_visibility="private")
     single.change(predict, [single, run], single_label, api_name="predict")
     run.input(predict_many, [files, run], results, api_visibility="private")

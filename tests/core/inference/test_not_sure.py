@@ -40,6 +40,7 @@ def test_the_threshold_decides_the_cli_answer(run_dir, tiny_dataset, threshold, 
 
 def test_the_http_endpoint_and_the_predict_tab_say_not_sure_below_the_threshold(served_app, frozen_run, tiny_dataset):
     import httpx
+    from gradio_client import Client, handle_file
 
     from gui.tabs.predict import _answers
 
@@ -52,6 +53,8 @@ def test_the_http_endpoint_and_the_predict_tab_say_not_sure_below_the_threshold(
         assert reply["not_sure"] is not_sure and reply["top"][0]["label"] == "circle"
         ((result, sure),) = _answers(ctx, None, [str(image)])
         assert sure is not not_sure and max(result, key=result.get) == "circle"
+        answer = Client(demo.local_url, verbose=False).predict(image=handle_file(str(image)), api_name="/answer")
+        assert answer["not_sure"] is not_sure and answer["top"][0]["label"] == "circle"
 
 
 def test_a_stopped_run_still_leaves_the_calibration_of_the_checkpoint_it_kept(tiny_dataset, tmp_path):
