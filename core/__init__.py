@@ -1,6 +1,6 @@
 """Transfer Studio's UI-free library: data, models, training events, runs on disk, prediction.
 
-Subpackages by concern, imports pointing one way: config/events/errors/system -> data -> models -> runs ->
+Subpackages by concern, imports pointing one way: config/events/errors/system -> data -> models -> runstore ->
 training / inference. This module re-exports the small public surface.
 
 Names are loaded on first use, so importing `core` (or a torch-free part of it) does not import torch.

@@ -8,7 +8,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator, Literal
 
-from core.runs.store import RunInfo, find_run, list_runs
+from core.runstore.store import RunInfo, find_run, list_runs
 from core.system import default_cache_dir
 from gui import words
 

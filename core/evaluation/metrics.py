@@ -14,7 +14,7 @@ import numpy as np
 
 from core.calibration import Calibration, calibrate, softmax
 from core.evaluation.predictions import EvaluationProgress, SplitPredictions, evaluation_key, predict_split
-from core.runs.store import write_calibration
+from core.runstore.store import write_calibration
 from core.system import atomic_write, write_json_atomic
 
 RESULTS, TABLE, ARRAYS = "evaluation.json", "predictions.csv", "evaluation.npz"

@@ -15,7 +15,7 @@ from core.data.scan import index_from_split_record
 from core.errors import DatasetError
 from core.events import EvaluationProgress
 from core.inference.predict import load_predictor
-from core.runs.store import CHECKPOINT_NAME
+from core.runstore.store import CHECKPOINT_NAME
 
 SPLITS = ("valid", "test")
 BATCH = 32

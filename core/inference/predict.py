@@ -19,8 +19,8 @@ from core.errors import CheckpointError
 from core.models.classifier import Classifier, build_classifier
 from core.models.encoders import pick_engine, torch_runner
 from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
-from core.runs.checkpoint import CheckpointMeta, load_checkpoint
-from core.runs.store import CHECKPOINT_NAME, read_calibration
+from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
+from core.runstore.store import CHECKPOINT_NAME, read_calibration
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from core.data.images import UnreadableImage, load_image
 from core.data.transforms import train_transform
 from core.events import Event, FeaturesProgress, StageStarted
 from core.models.backbones import get_backbone
-from core.runs.checkpoint import load_checkpoint
-from core.runs.store import CHECKPOINT_NAME
+from core.runstore.checkpoint import load_checkpoint
+from core.runstore.store import CHECKPOINT_NAME
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features
 from core.training.recipes import finetune_images_per_s

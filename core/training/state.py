@@ -18,8 +18,8 @@ from core.data.scan import DatasetIndex
 from core.events import Event, Message, RunFinished, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import Classifier
-from core.runs.checkpoint import CheckpointMeta, save_checkpoint
-from core.runs.store import CHECKPOINT_NAME, append_jsonl, write_calibration
+from core.runstore.checkpoint import CheckpointMeta, save_checkpoint
+from core.runstore.store import CHECKPOINT_NAME, append_jsonl, write_calibration
 from core.system import write_json_atomic
 from core.training.distributed import Cluster
 from core.training.rng import RunRandom

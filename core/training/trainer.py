@@ -19,7 +19,7 @@ from core.config import TrainConfig, freeze_mode
 from core.data.scan import scan_dataset
 from core.events import EpochDone, Event, Message, RunStarted
 from core.models.classifier import build_classifier
-from core.runs.store import append_jsonl, new_run_dir
+from core.runstore.store import append_jsonl, new_run_dir
 from core.system import autocast, autocast_dtype, resolve_device, write_json_atomic
 from core.training.batches import class_weights, steps_per_epoch
 from core.training.distributed import join

@@ -3,7 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from core.runs.checkpoint import load_checkpoint
+from core.runstore.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.inference.predict import load_predictor
-from core.runs.store import read_calibration, write_calibration
+from core.runstore.store import read_calibration, write_calibration
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from core.runs.checkpoint import load_checkpoint
+from core.runstore.checkpoint import load_checkpoint
 from core.training.distributed import torchrun_command
 
 

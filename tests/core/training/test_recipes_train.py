@@ -6,7 +6,7 @@ import torch
 
 from core import EpochDone, Message, RunFinished, StageStarted, StepDone, TrainConfig, train
 from core.models.classifier import build_classifier
-from core.runs.checkpoint import load_checkpoint
+from core.runstore.checkpoint import load_checkpoint
 
 
 def _run(data, tmp_path, **settings) -> list:

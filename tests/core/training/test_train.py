@@ -9,7 +9,7 @@ from core import EpochDone, Message, RunFinished, RunStarted, StepDone, TrainCon
 from core.data.scan import scan_dataset
 from core.inference.predict import load_predictor
 from core.models.classifier import build_classifier
-from core.runs.checkpoint import load_checkpoint
+from core.runstore.checkpoint import load_checkpoint
 
 
 def _config(data, tmp_path, **overrides) -> TrainConfig:

@@ -76,7 +76,7 @@ def test_a_threshold_the_user_picks_is_stored_with_the_run_and_prediction_honour
 
 
 def test_the_predict_tab_shows_where_the_model_looked_and_says_not_sure_below_the_threshold(evaluated, tiny_dataset):
-    from core.runs.store import write_calibration
+    from core.runstore.store import write_calibration
     from gui.tabs.predict import looked_at, sure_note
 
     ctx, evaluation = evaluated

@@ -1,7 +1,7 @@
 """Run folders on disk: which runs can predict, the newest first, looked up by id and never by path."""
 import json
 
-from core.runs.store import CHECKPOINT_NAME, find_run, list_runs
+from core.runstore.store import CHECKPOINT_NAME, find_run, list_runs
 
 
 def _run_folder(runs, name, checkpoint=True, summary=True):

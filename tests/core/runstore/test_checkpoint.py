@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.errors import CheckpointError
-from core.runs.checkpoint import FORMAT_VERSION, CheckpointMeta, load_checkpoint, save_checkpoint
+from core.runstore.checkpoint import FORMAT_VERSION, CheckpointMeta, load_checkpoint, save_checkpoint
 from core.system import atomic_write
 
 META = CheckpointMeta(classes=["a", "b"], backbone="efficientnet_lite0", head="linear", hidden=512, dropout=0.2,
