@@ -33,6 +33,8 @@ class RunStarted(Event):
     device: str
     mode: str
     config: dict = field(default_factory=dict)
+    first_epoch: int = 1  # a continued run goes on from its last epoch and step
+    first_step: int = 0
 
 
 @dataclass(frozen=True)

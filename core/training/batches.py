@@ -33,7 +33,7 @@ def image_batches(run: RunState) -> tuple[Batches, Batches, Callable[[], int]]:
     process knows the same skipped files then), so that all processes take the same number of steps.
     """
     cfg, spec, cluster = run.config, get_backbone(run.config.backbone), run.cluster
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = run.random.generator  # the run's shuffles: saved in last.pt
     at_start = run.usable_train_items()
     transform = train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)
     epochs = itertools.count()
@@ -77,7 +77,7 @@ def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batch
     views = cfg.views or 1
     train_x, train_y = features.views(n, views)
     valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]))
-    generator = torch.Generator().manual_seed(cfg.seed)
+    generator = run.random.generator  # the run's shuffles: saved in last.pt
     weights = class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
     m, cluster = train_x.shape[1], run.cluster
 

@@ -95,7 +95,11 @@ class PacedSchedule:
 
     def step(self) -> None:
         """After an optimizer step: advance the schedule by its share (its last step is never taken)."""
-        self.position += self.per_step
+        self.advance_to(self.position + self.per_step)
+
+    def advance_to(self, position: float) -> None:
+        """Move the schedule to `position` (steps taken; a resumed run's own), stepping the scheduler to match."""
+        self.position = position
         while self.stepped < min(int(self.position + 1e-9), self.total - 1):
             self.scheduler.step()
             self.stepped += 1

@@ -38,6 +38,16 @@ class RunRandom:
         self._cpu = torch.Generator().manual_seed(seed).get_state()
         self._gpu: torch.Tensor | None = None
 
+    def state(self) -> torch.Tensor:
+        """The CPU stream's state now (a continued run carries on from it)."""
+        return self._cpu.clone()
+
+    def restore(self, cpu: torch.Tensor, generator: torch.Tensor) -> None:
+        """Carry on from saved states: the CPU stream and the generator of shuffles and samplers (the CUDA stream
+        starts again from the seed)."""
+        self._cpu = cpu.clone()
+        self.generator.set_state(generator.clone())
+
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make this run's stream torch's global RNG for the duration; the global state is put back after."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 from torch import nn
@@ -39,6 +39,7 @@ class Stage:
     valid_batches: Batches
     images: Callable[[], int]  # training images this process sees in the next epoch
     cached: bool  # the batches are features the frozen backbone computed once, not images
+    done_before: int = 0  # epochs of this stage a failed run took before it resumed
 
 
 def plan_clocks(run: RunState) -> None:
@@ -56,6 +57,9 @@ def plan_clocks(run: RunState) -> None:
         step_s = cfg.batch * (1 / rate + load) + len(split["valid"]) * (1 / (rate * EVAL_SPEEDUP) + load) / per_epoch
         image_epochs = cfg.epochs - head_epochs if mode.starts_frozen else cfg.epochs
         run.clocks[2 if mode.starts_frozen else 1] = StageClock(image_epochs * per_epoch, step_s)
+    if run.resume:  # a continued run: the stages it has left (the one it goes on with is counted when it starts)
+        for number in [n for n in run.clocks if n < run.resume.stage]:
+            del run.clocks[number]
 
 
 def _head_epochs(run: RunState) -> int:
@@ -82,35 +86,52 @@ def _load_seconds_per_image(run: RunState, sample: int = LOAD_SAMPLE) -> float:
 
 
 def stages(run: RunState) -> Iterator[Stage | Event]:
-    """The run's stages and the events between them, built lazily."""
+    """The run's stages and the events between them, built lazily; a resumed or continued run starts at the stage
+    it was in (`run.resume`), with the epochs it has left or the extra epochs asked for."""
     cfg, model = run.config, run.model
     mode = freeze_mode(cfg.freeze)
+    start = run.resume.stage if run.resume else 1
     if not mode.starts_frozen:
         factor = mode.backbone_lr_factor if get_backbone(cfg.backbone).pretrained else 1.0
         groups = [{"params": list(model.head.parameters()), "lr": cfg.lr},
                   {"params": list(model.backbone.parameters()), "lr": cfg.lr * factor}]
-        yield Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), cached=False)
-        return
-    features = yield from _features(run)
-    if features is None:
+        yield _resumed(run, Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), cached=False))
         return
     head_epochs = _head_epochs(run)
-    yield Stage(1, "head only", head_epochs, model.head, [{"params": list(model.head.parameters()), "lr": cfg.lr}],
-                *feature_batches(run, features), cached=True)
-    if not mode.has_second_stage or run.stop.is_set():
-        return
-    if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
-        model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
+    if start == 1:
+        features = yield from _features(run)
+        if features is None:
+            return
+        yield _resumed(run, Stage(1, "head only", head_epochs, model.head,
+                                  [{"params": list(model.head.parameters()), "lr": cfg.lr}],
+                                  *feature_batches(run, features), cached=True))
+        if not mode.has_second_stage or run.stop.is_set():
+            return
+        if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
+            model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
     model.set_frozen(False)
     lr = cfg.lr * mode.second_stage_lr_factor
     groups = [{"params": list(model.head.parameters()), "lr": lr},
               {"params": list(model.backbone.parameters()), "lr": lr}]
-    yield run.emit(StageStarted(
-        stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
-        text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
-             f"(1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
-    ))
-    yield Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run), cached=False)
+    if start == 1:
+        yield run.emit(StageStarted(
+            stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
+            text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
+                 f"(1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
+        ))
+    yield _resumed(run, Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run),
+                              cached=False))
+
+
+def _resumed(run: RunState, stage: Stage) -> Stage:
+    """The stage as planned, or, where a run goes on from its last state: the epochs it has left (resumed), or the
+    extra epochs asked for (continued)."""
+    point = run.resume
+    if point is None or point.stage != stage.number:
+        return stage
+    if point.extra is not None:
+        return replace(stage, epochs=point.extra)
+    return replace(stage, epochs=max(0, stage.epochs - point.stage_epochs), done_before=point.stage_epochs)
 
 
 def _features(run: RunState) -> Iterator[Event]:

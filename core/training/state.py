@@ -22,6 +22,7 @@ from core.runstore.checkpoint import CheckpointMeta, save_checkpoint
 from core.runstore.store import CHECKPOINT_NAME, append_jsonl, write_calibration
 from core.system import write_json_atomic
 from core.training.distributed import Cluster
+from core.training.resume import ResumePoint, write_last
 from core.training.rng import RunRandom
 
 Batches = Callable[[], Iterable[tuple]]
@@ -85,6 +86,7 @@ class RunState:
     skipped: dict[str, str] = field(default_factory=dict)
     last_step_s: float = 0.0
     best_validation: Validation | None = None  # the kept checkpoint's validation pass
+    resume: ResumePoint | None = None  # where a resumed or continued run goes on from (its last.pt)
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
@@ -96,8 +98,10 @@ class RunState:
 
     @property
     def total_steps(self) -> int:
-        """Steps of every stage, as planned now (early stopping and a halved batch change it)."""
-        return sum(clock.steps for clock in self.clocks.values())
+        """Steps of every stage, as planned now (early stopping and a halved batch change it), after the steps a
+        continued run had taken before."""
+        first = self.resume.step if self.resume else 0
+        return first + sum(clock.steps for clock in self.clocks.values())
 
     def seconds_left(self, from_stage: int = 1) -> float:
         """The ETA of stage `from_stage` and every stage after it, each at its own pace."""
@@ -159,6 +163,16 @@ class RunState:
         self.best_validation = validation
         self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
+
+    def save_last(self, epoch: int, stage: int, stage_epochs: int, cached: bool, optimizer, stepped: float,
+                  since_best: int) -> None:
+        """Write last.pt at the end of an epoch: what continuing or resuming the run from here needs."""
+        weights = (self.model.head if cached else self.model).state_dict()
+        write_last(self.path, ResumePoint(
+            stage=stage, stage_epochs=stage_epochs, stepped=stepped, epoch=epoch, step=self.step, weights=weights,
+            part="head" if cached else "model", optimizer=optimizer.state_dict(), rng=self.random.state(),
+            generator=self.random.generator.get_state(), best_acc=self.best_acc, best_loss=self.best_loss,
+            best_epoch=self.best_epoch, since_best=since_best))
 
     def close(self, status: str) -> None:
         """The run ends (finished, stopped, closed or failed): calibrate the kept checkpoint's confidence on its

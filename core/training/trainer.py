@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+import warnings
 from dataclasses import replace
 from typing import Iterator
 
@@ -25,6 +26,7 @@ from core.training.batches import class_weights, steps_per_epoch
 from core.training.distributed import join
 from core.training.optim import PacedSchedule, make_optimizer, make_scheduler
 from core.training.recipes import plan, train_counts
+from core.training.resume import continuation_factor, continuation_lr
 from core.training.rng import RunRandom
 from core.training.stages import Stage, plan_clocks, stages
 from core.training.state import Batches, RunState, Validation
@@ -58,26 +60,39 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     run = RunState(config, index, model, device, path, stop or threading.Event(), random, cluster)
     run.skipped = {str(p): reason for p, reason in index.unused.items()}
     run.write_skipped()
+    n_valid = len(index.splits["valid"])
+    intro = [Message(recipe.reason)]
+    if cluster.active:
+        intro.append(Message(f"Data-parallel over {cluster.world} processes "
+                             f"({torch.distributed.get_backend()}): {config.batch} images per step each."))
+    if index.layout != "split":
+        intro.append(Message(
+            f"No valid/ folder: {n_valid} images ({config.valid_fraction:.0%} of each class, "
+            f"seed {config.seed}) are held out for validation; the split is saved in split.json."
+        ))
+    if run.skipped:
+        intro.append(Message(f"{len(run.skipped)} file(s) are not used: not images, or outside the class folders "
+                             "(see skipped.json).", level="warning"))
+    try:
+        yield from drive(run, intro)
+    finally:
+        cluster.cleanup(runs_dir)
+
+
+def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
+    """Announce the run, train its stages, and record how it ended (finished, stopped, closed or failed)."""
+    config, index, path = run.config, run.index, run.path
     plan_clocks(run)
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
     try:
         yield run.emit(RunStarted(
             run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
-            epochs=config.epochs, steps_per_epoch=steps_per_epoch(n_train // cluster.world, config.batch),
-            device=str(device), mode=config.freeze, config=config.to_dict(),
+            epochs=config.epochs, steps_per_epoch=steps_per_epoch(n_train // run.cluster.world, config.batch),
+            device=str(run.device), mode=config.freeze, config=config.to_dict(), first_epoch=run.epochs_run + 1,
+            first_step=run.step,
         ))
-        yield run.emit(Message(recipe.reason))
-        if cluster.active:
-            yield run.emit(Message(f"Data-parallel over {cluster.world} processes "
-                                   f"({torch.distributed.get_backend()}): {config.batch} images per step each."))
-        if index.layout != "split":
-            yield run.emit(Message(
-                f"No valid/ folder: {n_valid} images ({config.valid_fraction:.0%} of each class, "
-                f"seed {config.seed}) are held out for validation; the split is saved in split.json."
-            ))
-        if run.skipped:
-            yield run.emit(Message(f"{len(run.skipped)} file(s) are not used: not images, or outside the class folders "
-                                   "(see skipped.json).", level="warning"))
+        for event in intro:
+            yield run.emit(event)
         for item in stages(run):
             if not isinstance(item, Stage):
                 yield item
@@ -94,8 +109,6 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
         if run.best_epoch is not None:
             run.close("failed")
         raise
-    finally:
-        cluster.cleanup(runs_dir)
 
 
 def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
@@ -103,8 +116,9 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
     cfg = run.config
     optimizer = make_optimizer(cfg.optimizer, stage.groups, cfg.weight_decay)
     module = run.cluster.wrap(stage.module, run.device)  # DDP averages gradients across processes
-    stage_steps = max(1, stage.epochs * steps_per_epoch(stage.images(), cfg.batch))
-    schedule = PacedSchedule(make_scheduler(cfg.scheduler, optimizer, stage_steps), stage_steps)
+    per_epoch = steps_per_epoch(stage.images(), cfg.batch)
+    stage_steps = max(1, stage.epochs * per_epoch)
+    schedule = _schedule(run, stage, optimizer, per_epoch)
     labels = torch.tensor([label for _, label in run.index.splits["train"]])
     weight = class_weights(labels, len(run.index.classes)).to(run.device) if cfg.balance == "weights" else None
     loss_fn = nn.CrossEntropyLoss(weight=weight, label_smoothing=cfg.label_smoothing, reduction="sum")
@@ -117,11 +131,37 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
         run.clocks[stage.number].steps = run.clocks[stage.number].done
 
 
+def _schedule(run: RunState, stage: Stage, optimizer, per_epoch: int) -> PacedSchedule:
+    """The stage's learning-rate schedule: the configured one over its steps; where a failed run resumes, the
+    same schedule advanced to where it stopped (and the optimizer's state put back); where a finished run
+    continues, its optimizer's state and a new short decay from its last learning rate (`resume`)."""
+    cfg, point = run.config, run.resume
+    point = point if point is not None and point.stage == stage.number else None
+    if point is not None and point.extra is not None:  # continued: moments kept, a new short schedule
+        peaks = [group["lr"] for group in optimizer.param_groups]
+        optimizer.load_state_dict(point.optimizer)
+        for group, peak in zip(optimizer.param_groups, peaks):
+            group["lr"] = continuation_lr(cfg.scheduler, group["lr"], peak)
+            group.pop("initial_lr", None)
+        steps = max(1, stage.epochs * per_epoch)
+        factor = continuation_factor(cfg.scheduler, steps)
+        return PacedSchedule(torch.optim.lr_scheduler.LambdaLR(optimizer, factor), steps)
+    total = max(1, (stage.epochs + stage.done_before) * per_epoch)
+    schedule = PacedSchedule(make_scheduler(cfg.scheduler, optimizer, total), total)
+    if point is not None:  # resumed: the schedule where it was, then the optimizer's state as it was
+        with warnings.catch_warnings():  # the steps it took, taken again before this optimizer's first
+            warnings.simplefilter("ignore", UserWarning)
+            schedule.advance_to(point.stepped)
+        optimizer.load_state_dict(point.optimizer)
+    return schedule
+
+
 def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSchedule, loss_fn, weight,
             scaler) -> Iterator[Event]:
     """The stage's epochs: train, validate, keep the best, stop early when validation stops improving."""
     cfg = run.config
-    first_epoch, since_best = run.epochs_run + 1, 0
+    resumed = run.resume is not None and run.resume.stage == stage.number
+    first_epoch, since_best = run.epochs_run + 1, run.resume.since_best if resumed else 0
     for epoch in range(first_epoch, first_epoch + stage.epochs):
         module.train()
         out_of_memory = True
@@ -175,6 +215,8 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
         since_best = 0 if is_best else since_best + 1
         if is_best:
             run.save(epoch, validation)
+        run.save_last(epoch, stage.number, stage.done_before + epoch - first_epoch + 1, stage.cached, optimizer,
+                      schedule.position, since_best)
         yield run.emit(EpochDone(
             epoch=epoch, step=run.step, train_loss=loss_sum / seen, train_acc=correct / seen,
             valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best, elapsed_s=run.elapsed(),

@@ -1,0 +1,89 @@
+"""A run's last state (last.pt, beside best.pt): what continuing or resuming it needs that the best checkpoint lacks.
+
+Written at the end of every epoch: the trainable weights (the head alone while the backbone is frozen), the
+optimizer's state, how far the stage's schedule has gone, the run's random streams and its best result so far.
+Loaded as untrusted input, like every checkpoint (weights only).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from core.errors import CheckpointError
+from core.runstore.checkpoint import FORMAT_VERSION, load_checkpoint
+from core.system import atomic_write
+
+LAST_NAME = "last.pt"
+CONTINUE_FROM_PEAK = 0.1  # a continued run starts at least at a tenth of the stage's peak learning rate
+
+
+@dataclass
+class ResumePoint:
+    """Where a run stopped: its stage, the epochs of that stage it took, and the states to carry on from there.
+
+    `extra` is None to resume the rest of the planned stage on its own schedule (a failed run), or the number of
+    epochs to continue past the end with a new short schedule (a finished or stopped run).
+    """
+
+    stage: int
+    stage_epochs: int  # epochs of `stage` taken so far
+    stepped: float  # the stage's schedule position (optimizer steps it has advanced)
+    epoch: int
+    step: int
+    weights: dict
+    part: str  # "head" while the backbone is frozen, else "model"
+    optimizer: dict
+    rng: torch.Tensor
+    generator: torch.Tensor
+    best_acc: float
+    best_loss: float
+    best_epoch: int | None
+    since_best: int
+    extra: int | None = None
+
+
+def write_last(path: Path, point: ResumePoint) -> None:
+    """Save the run's last state atomically (a crash while writing leaves the previous one)."""
+    payload = {"format_version": FORMAT_VERSION, "kind": "last", "state_dict": point.weights, "part": point.part,
+               "stage": point.stage, "stage_epochs": point.stage_epochs, "stepped": float(point.stepped),
+               "epoch": point.epoch, "step": point.step, "optimizer": point.optimizer, "rng": point.rng,
+               "generator": point.generator, "best_acc": point.best_acc,
+               "best_loss": point.best_loss if math.isfinite(point.best_loss) else None,
+               "best_epoch": point.best_epoch, "since_best": point.since_best}
+    atomic_write(Path(path) / LAST_NAME, lambda f: torch.save(payload, f))
+
+
+def read_last(run_dir: Path) -> ResumePoint:
+    """The run's last state, or a CheckpointError that says why the run cannot go on."""
+    path = Path(run_dir) / LAST_NAME
+    if not path.is_file():
+        raise CheckpointError(f"{Path(run_dir).name} has no {LAST_NAME}: it was trained before runs kept their last "
+                              "state, or it ended before its first epoch did, so it cannot be continued.")
+    saved = load_checkpoint(path)
+    try:
+        best_loss = saved["best_loss"]
+        return ResumePoint(
+            stage=int(saved["stage"]), stage_epochs=int(saved["stage_epochs"]), stepped=float(saved["stepped"]),
+            epoch=int(saved["epoch"]), step=int(saved["step"]), weights=saved["state_dict"], part=str(saved["part"]),
+            optimizer=saved["optimizer"], rng=saved["rng"], generator=saved["generator"],
+            best_acc=float(saved["best_acc"]), best_loss=math.inf if best_loss is None else float(best_loss),
+            best_epoch=saved["best_epoch"], since_best=int(saved["since_best"]))
+    except (KeyError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{LAST_NAME} of {Path(run_dir).name} lacks what continuing needs ({err!r}).") from None
+
+
+def continuation_factor(scheduler: str, steps: int):
+    """The LR multiplier of a continuation's `steps` steps: constant for the constant schedule, else one cosine
+    from the starting LR down to zero (no warm-up: the optimizer's moments are already warm)."""
+    if scheduler == "none":
+        return lambda step: 1.0
+    return lambda step: 0.5 * (1 + math.cos(math.pi * min(1.0, step / max(1, steps))))
+
+
+def continuation_lr(scheduler: str, last_lr: float, peak_lr: float) -> float:
+    """Where a continuation starts: the last LR, but never below a tenth of the peak (a schedule that decayed to
+    zero would otherwise continue without learning); the constant schedule keeps its LR."""
+    return last_lr if scheduler == "none" else max(last_lr, CONTINUE_FROM_PEAK * peak_lr)
