@@ -56,12 +56,19 @@ def _config(args: argparse.Namespace) -> TrainConfig:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from core.training.continued import continue_run
     from core.training.distributed import leave
     from core.training.trainer import train
 
+    if args.resume:
+        events = continue_run(args.resume, args.epochs, device=None if args.device == "auto" else args.device)
+    elif not args.data:
+        raise ValueError("name the dataset folder with --data (or a run to carry on with --continue RUN)")
+    else:
+        events = train(_config(args))
     quiet = int(os.environ.get("RANK", "0")) != 0  # under torchrun only rank 0 speaks
     try:
-        for event in train(_config(args)):
+        for event in events:
             if not quiet:
                 dispatch(PRINTERS, event)
     finally:
@@ -188,11 +195,49 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from core.inference.export import export_run
+
+    print(json.dumps(export_run(args.run, args.out, args.format).to_dict(), indent=1), flush=True)
+    return 0
+
+
+def _project(args: argparse.Namespace) -> int:
+    from core.runstore.project import open_project, save_project
+
+    if args.action == "save":
+        print(json.dumps(save_project(args.runs, args.run_ids, args.out).to_dict(), indent=1))
+    else:
+        print(json.dumps(open_project(args.zip, args.runs, args.data_root).to_dict(), indent=1))
+    return 0
+
+
+def _runs(args: argparse.Namespace) -> int:
+    from core.runstore.table import run_records
+
+    print(json.dumps([record.to_dict() for record in run_records(args.runs)], indent=1))
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from core.evaluation.compare import RunDiff, compare_runs
+    from core.runstore.table import locate_run
+
+    for item in compare_runs(locate_run(args.runs, args.a), locate_run(args.runs, args.b), args.split):
+        if isinstance(item, RunDiff):
+            print(json.dumps(item.brief(), indent=1), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Transfer Studio, headless")
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train a run; prints one JSON line per epoch, then a summary line")
     _add_config_arguments(train)
+    train.add_argument("--continue", dest="resume", metavar="RUN", help=(
+        "carry on a run folder from its last epoch, instead of starting one: with --epochs N, N more epochs "
+        "(a finished or stopped run); without, the rest of its plan (a failed run)"))
+    next(a for a in train._actions if a.dest == "data").required = False  # --continue reads the run's own
     train.set_defaults(func=_train)
     predict = sub.add_parser("predict", help="top-k classes for images; one JSON line per image")
     predict.add_argument("--run", required=True, help="run folder (or its best.pt)")
@@ -224,13 +269,41 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo-data", help="write the generated shapes dataset")
     demo.add_argument("--out", default="data/shapes")
     demo.set_defaults(func=_demo)
+    export = sub.add_parser("export", help="a run as one .zip (ONNX/TorchScript, predict.py, model card), checked "
+                                           "against the app on every validation image; prints JSON")
+    export.add_argument("--run", required=True, help="run folder")
+    export.add_argument("--format", default="onnx,torchscript", help="onnx, torchscript or both (comma-separated)")
+    export.add_argument("--out", help="the .zip to write (default: <run folder>/export/<run id>.zip)")
+    export.set_defaults(func=_export)
+    project = sub.add_parser("project", help="save runs and their images as one .zip, or open one; prints JSON")
+    project_sub = project.add_subparsers(dest="action", required=True)
+    save = project_sub.add_parser("save", help="write the runs and every image their splits use into one .zip")
+    save.add_argument("--runs", default="runs", help="folder of run folders (train's --out)")
+    save.add_argument("--out", required=True, help="the .zip to write")
+    save.add_argument("run_ids", nargs="+", metavar="RUN_ID", help="runs to save (folder names in --runs)")
+    opener = project_sub.add_parser("open", help="unpack a saved project: its runs and datasets, relocated")
+    opener.add_argument("zip", help="the project .zip")
+    opener.add_argument("--runs", default="runs", help="folder of run folders to add the runs to")
+    opener.add_argument("--data-root", default="data", help="datasets go to <data root>/datasets/<name>")
+    project.set_defaults(func=_project)
+    runs = sub.add_parser("runs", help="every run folder (settings, result, status, name, note), newest first, as JSON")
+    runs.add_argument("--runs", default="runs", help="folder of run folders (train's --out)")
+    runs.set_defaults(func=_runs)
+    compare = sub.add_parser("compare", help="run B against run A on the same images: what it fixed and broke, as JSON")
+    compare.add_argument("a", help="run A: a run id in --runs, or a run folder")
+    compare.add_argument("b", help="run B: a run id in --runs, or a run folder")
+    compare.add_argument("--runs", default="runs", help="folder of run folders (train's --out)")
+    compare.add_argument("--split", default="valid", choices=["valid", "test"],
+                         help="the runs' own validation images (from split.json), or the dataset's test/ folder")
+    compare.set_defaults(func=_compare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        if args.func in (_train, _predict, _plan, _lr_find, _evaluate):  # once per process: threads for its share of the cores
+        # once per process: threads for its share of the cores
+        if args.func in (_train, _predict, _plan, _lr_find, _evaluate, _compare, _export):
             configure_torch()
         return args.func(args)
     except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError) as err:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 CHECKPOINT_NAME = "best.pt"
+EXPORT_FOLDER = "export"  # a run's exported bundles (core.inference.export), made again on demand
 CALIBRATION_NAME = "calibration.json"  # temperature and "not sure" threshold of the checkpoint beside it
 
 

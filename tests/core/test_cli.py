@@ -27,6 +27,20 @@ def test_two_stage_train_prints_one_json_line_per_event_then_a_summary(tiny_data
     assert (summary["best_epoch"], summary["best_valid_acc"]) == (saved["epoch"], saved["valid_acc"])
 
 
+def test_train_continue_carries_a_run_on_in_its_folder(two_stage_run, tmp_path, capsys):
+    from core.cli import main
+
+    run_dir = two_stage_run.copy_into(tmp_path)
+    assert main(["train", "--continue", str(run_dir), "--epochs", "1"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["epoch"] for line in lines[:-1]] == [4]
+    assert lines[-1]["run_dir"] == str(run_dir) and lines[-1]["epochs_run"] == 4
+    assert main(["train", "--continue", str(run_dir)]) == 2  # nothing left of its plan: it says so
+    assert "all its 4 epochs" in capsys.readouterr().err
+    assert main(["train", "--epochs", "1"]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
 def test_predict_prints_one_json_line_per_image_with_the_runs_probabilities(tiny_dataset, two_stage_run):
     """On every validation image, the CLI's answers reproduce the accuracy the run measured while training."""
     images = sorted(tiny_dataset.glob("valid/*/*"))
@@ -103,3 +117,21 @@ def test_config_arguments_parse_back_to_the_same_config(tmp_path):
     _add_config_arguments(parser)
     assert _config(parser.parse_args(config_arguments(config))) == config
     assert "--backbone" not in config_arguments(config), "defaults are left out"
+
+
+def test_runs_lists_the_run_folders_and_compare_diffs_two_of_them_by_id_or_path(frozen_run, two_stage_run, tmp_path,
+                                                                                capsys):
+    from core.cli import main
+
+    runs = tmp_path / "runs"
+    a, b = frozen_run.copy_into(runs), two_stage_run.copy_into(runs)
+    assert main(["runs", "--runs", str(runs)]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert {r["run_id"]: r["recipe"] for r in records} == {a.name: "frozen", b.name: "two_stage"}
+    assert main(["compare", a.name, str(b), "--runs", str(runs)]) == 0
+    diff = json.loads(capsys.readouterr().out)
+    assert (diff["run_a"], diff["run_b"], diff["images"]) == (a.name, b.name, 20)
+    assert diff["fixed"] == len(diff["fixed_paths"]) and diff["broken"] == len(diff["broken_paths"])
+    assert {row["field"] for row in diff["config_diff"]} >= {"freeze", "image_size", "head"}
+    assert main(["compare", a.name, "no-such-run", "--runs", str(runs)]) == 2
+    assert "no-such-run is neither a run id" in capsys.readouterr().err
