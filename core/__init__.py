@@ -16,8 +16,10 @@ _EXPORTS = {
     "check_dataset": "data.health",
     "EpochDone": "events", "Event": "events", "FeaturesProgress": "events", "Message": "events",
     "RunFinished": "events", "RunStarted": "events", "StepDone": "events", "StageStarted": "events",
-    "plan": "training.recipes", "train": "training.trainer",
-    "load_predictor": "inference.predict",
+    "plan": "training.recipes", "train": "training.trainer", "continue_run": "training.continued",
+    "load_predictor": "inference.predict", "export_run": "inference.export",
+    "evaluate_run": "evaluation.metrics", "compare_runs": "evaluation.compare",
+    "run_records": "runstore.table", "save_project": "runstore.project", "open_project": "runstore.project",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -181,9 +181,14 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, formats: str 
     wrapped = FromPixels(module if module is not None else predictor.model, meta.mean, meta.std).eval()
     with tempfile.TemporaryDirectory(prefix="transfer-studio-export-") as tmp:
         files = {FORMATS[n].filename: Path(tmp) / FORMATS[n].filename for n in names}
+        models = {}
         for n in names:
-            FORMATS[n].write(wrapped, meta.image_size, files[FORMATS[n].filename])
-        models = {n: FORMATS[n].load(files[FORMATS[n].filename]) for n in names}
+            try:
+                FORMATS[n].write(wrapped, meta.image_size, files[FORMATS[n].filename])
+                models[n] = FORMATS[n].load(files[FORMATS[n].filename])
+            except Exception as err:  # an architecture the exporter cannot handle: say which format, keep the app up
+                raise ExportRefused(f"This model cannot be exported to {n} ({type(err).__name__}: {err}); "
+                                    "nothing was exported.") from None
         parity = check_parity(predictor.logits, models, [p for p, _ in items], preprocessing, predictor.temperature)
         refusal = parity.refusal()
         if refusal:

@@ -21,6 +21,7 @@ from core.errors import CheckpointError, DatasetError
 from core.runstore.checkpoint import load_checkpoint
 from core.runstore.relocate import RESULT_SUFFIXES, read_json, relocate
 from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, read_calibration
+from core.runstore.table import read_record
 from core.system import atomic_write
 
 FORMAT_VERSION = 1
@@ -74,11 +75,8 @@ def _finished_run(runs_dir: Path, run_id: str) -> tuple[Path, dict]:
     folder = runs_dir / run_id
     if not folder.is_dir():
         raise ProjectError(f"There is no run {run_id} in {runs_dir}.")
-    try:
-        status = read_json(folder / "summary.json").get("status")
-    except (OSError, ValueError, AttributeError):
-        status = None
-    if status in (None, "running"):
+    record = read_record(folder)  # a killed run reads as failed, once its log has been still for a while
+    if record is None or record.status == "running":
         raise ProjectError(f"Run {run_id} is still training (or never finished); save the project once it has ended.")
     if not (folder / CHECKPOINT_NAME).is_file():
         raise ProjectError(f"Run {run_id} has no model file ({CHECKPOINT_NAME}), so it cannot go into a project.")
@@ -198,6 +196,8 @@ def _manifest(archive: zipfile.ZipFile, zip_name: str) -> tuple[dict, dict]:
         runs, datasets = {r["run_id"]: r for r in data["runs"]}, {d["name"]: d for d in data["datasets"]}
     except (KeyError, TypeError):
         raise ProjectError(f"The {MANIFEST} of {zip_name} does not list runs and datasets as expected.") from None
+    if not all(isinstance(r, dict) and isinstance(r.get("dataset"), str) for r in runs.values()):
+        raise ProjectError(f"The {MANIFEST} of {zip_name} names a run's dataset wrongly; nothing was opened.")
     for name in [*runs, *datasets]:
         if not (isinstance(name, str) and _NAME.fullmatch(name) and name.strip() == name and name[0] != "."):
             raise ProjectError(f"{name!r} in the {MANIFEST} of {zip_name} is not a plain folder name; "
@@ -316,8 +316,8 @@ def _extract(archive: zipfile.ZipFile, info: zipfile.ZipInfo, folder: Path, rest
     destination = folder.joinpath(*rest)
     if folder.resolve() not in destination.resolve().parents:
         raise ProjectError(f"{info.filename!r} in the project would write outside its folder; nothing was opened.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
     try:
+        destination.parent.mkdir(parents=True, exist_ok=True)  # fails where a file took the folder's name
         with archive.open(info) as source, open(destination, "wb") as out:
             shutil.copyfileobj(source, out)
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:

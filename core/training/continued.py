@@ -2,19 +2,23 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 from typing import Iterator
 
 import torch
 
-from core.config import TrainConfig
+from core.config import TrainConfig, freeze_mode
 from core.data.scan import index_from_split_record
 from core.errors import CheckpointError, DatasetError
 from core.events import Event, Message
 from core.models.classifier import build_classifier
+from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
+from core.runstore.store import CHECKPOINT_NAME
+from core.runstore.table import read_record
 from core.system import resolve_device, write_json_atomic
-from core.training.resume import CONTINUE_FROM_PEAK, read_last
+from core.training.resume import CONTINUE_FROM_PEAK, ResumePoint, read_last
 from core.training.rng import RunRandom, seeded
 from core.training.state import RunState
 from core.training.trainer import drive
@@ -30,35 +34,39 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     best.pt is replaced only by a better epoch.
     """
     path = Path(run_dir)
-    point = read_last(path)
     if epochs is not None and epochs < 1:
         raise ValueError("continue for at least one more epoch")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        raise ValueError("a run is continued in one process; start it without torchrun")
+    record = read_record(path)
+    if record is not None and record.status == "running":
+        raise ValueError(f"{path.name} is training now; wait until it ends (a run whose process was killed counts "
+                         "as failed ten minutes after its last step, and can then be resumed).")
+    point = read_last(path)
     try:
         config = TrainConfig.from_dict(json.loads((path / "config.json").read_text()))
         index = index_from_split_record(json.loads((path / "split.json").read_text()))
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise DatasetError(f"{path.name} lacks a readable config.json or split.json ({type(err).__name__}), "
                            "so it cannot be continued.") from None
-    config.device = device or config.device
+    config.device = device or "auto"  # the run may come from another machine (a project)
     planned = config.epochs
-    if epochs is None and point.epoch >= planned:
-        raise ValueError(f"{path.name} has trained all its {planned} epochs; say how many more to continue it for.")
-    config.epochs = point.epoch + epochs if epochs is not None else planned
+    if epochs is None:
+        if record is not None and record.status == "finished" or point.epoch >= planned:
+            raise ValueError(f"{path.name} has finished its plan ({point.epoch} of {planned} epochs, early stopping "
+                             "included); say how many more epochs to continue it for.")
+    elif freeze_mode(config.freeze).has_second_stage and point.stage == 1:  # N more head epochs, then stage 2
+        second = planned - config.stage1_epochs
+        config.stage1_epochs = point.epoch + epochs
+        config.epochs = config.stage1_epochs + second
+    else:
+        config.epochs = point.epoch + epochs
     missing = [str(p) for split in index.splits.values() for p, _ in split if not p.exists()][:3]
     if missing:
         raise DatasetError(f"the pictures {path.name} trained on are no longer where they were (e.g. {missing[0]}).")
     device_ = resolve_device(config.device)
-    head_only = point.part == "head"
-    with seeded(config.seed):  # the weights come from last.pt: initialising them must not draw from any stream
-        model = build_classifier(config.backbone, len(index.classes), head_only, config.image_size,
-                                 pretrained=head_only, head=config.head, hidden=config.hidden, dropout=config.dropout)
-    try:
-        (model.head if head_only else model).load_state_dict(point.weights)
-    except RuntimeError as err:
-        raise CheckpointError(f"the last state of {path.name} does not fit its model ({err})") from None
-    model.to(device_, memory_format=torch.channels_last)
-    random = RunRandom(config.seed, device_)
-    random.restore(point.rng, point.generator)
+    model, random = _restored(path, config, len(index.classes), point, device_)
+    _keep_newer_best(path, point)
     point.extra = epochs
     run = RunState(config, index, model, device_, path, stop or threading.Event(), random, resume=point,
                    best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,
@@ -69,6 +77,32 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     how = (f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on." if epochs is None else
            f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config))
     yield from drive(run, [Message(how)])
+
+
+def _restored(path: Path, config: TrainConfig, classes: int, point: ResumePoint, device: torch.device):
+    """The model with last.pt's weights and the run's random streams as they were, or a CheckpointError."""
+    head_only = point.part == "head"
+    with seeded(config.seed):  # the weights come from last.pt: initialising them must not draw from any stream
+        model = build_classifier(config.backbone, classes, head_only, config.image_size, pretrained=head_only,
+                                 head=config.head, hidden=config.hidden, dropout=config.dropout)
+    random = RunRandom(config.seed, device)
+    try:
+        (model.head if head_only else model).load_state_dict(point.weights)
+        random.restore(point.rng, point.generator)
+    except (RuntimeError, TypeError, ValueError, AttributeError) as err:
+        raise CheckpointError(f"the last state of {path.name} does not fit its model ({type(err).__name__}).") from None
+    return model.to(device, memory_format=torch.channels_last), random
+
+
+def _keep_newer_best(path: Path, point: ResumePoint) -> None:
+    """A crash between writing best.pt and last.pt leaves best.pt an epoch ahead: its result is the one to beat."""
+    try:
+        best = CheckpointMeta.from_payload(load_checkpoint(path / CHECKPOINT_NAME))
+    except (OSError, CheckpointError):
+        return
+    if best.valid_acc is not None and (point.best_epoch is None or best.epoch > point.best_epoch):
+        point.best_acc, point.best_epoch = best.valid_acc, best.epoch
+        point.best_loss = best.valid_loss if best.valid_loss is not None else point.best_loss
 
 
 def _continued_schedule(config: TrainConfig) -> str:

@@ -92,6 +92,7 @@ class PacedSchedule:
     per_step: float = 1.0
     position: float = 0.0
     stepped: int = 0
+    continued: bool = False  # a continued run's short decay, not the configured schedule
 
     def step(self) -> None:
         """After an optimizer step: advance the schedule by its share (its last step is never taken)."""

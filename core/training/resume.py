@@ -17,6 +17,7 @@ from core.runstore.checkpoint import FORMAT_VERSION, load_checkpoint
 from core.system import atomic_write
 
 LAST_NAME = "last.pt"
+PARTS = ("head", "model")  # what last.pt's weights are: the head alone (the backbone frozen), or the whole model
 CONTINUE_FROM_PEAK = 0.1  # a continued run starts at least at a tenth of the stage's peak learning rate
 
 
@@ -29,8 +30,11 @@ class ResumePoint:
     """
 
     stage: int
-    stage_epochs: int  # epochs of `stage` taken so far
-    stepped: float  # the stage's schedule position (optimizer steps it has advanced)
+    stage_epochs: int  # epochs of `stage` taken so far (a continuation's included)
+    position: float  # how far the stage's schedule has gone, in its own steps
+    total: int  # the schedule's length in steps
+    per_step: float  # schedule steps per optimizer step (a halved batch takes twice as many)
+    continued: bool  # the schedule is a continuation's short decay, not the configured one
     epoch: int
     step: int
     weights: dict
@@ -48,7 +52,9 @@ class ResumePoint:
 def write_last(path: Path, point: ResumePoint) -> None:
     """Save the run's last state atomically (a crash while writing leaves the previous one)."""
     payload = {"format_version": FORMAT_VERSION, "kind": "last", "state_dict": point.weights, "part": point.part,
-               "stage": point.stage, "stage_epochs": point.stage_epochs, "stepped": float(point.stepped),
+               "stage": point.stage, "stage_epochs": point.stage_epochs,
+               "schedule": {"position": float(point.position), "total": int(point.total),
+                            "per_step": float(point.per_step), "continued": bool(point.continued)},
                "epoch": point.epoch, "step": point.step, "optimizer": point.optimizer, "rng": point.rng,
                "generator": point.generator, "best_acc": point.best_acc,
                "best_loss": point.best_loss if math.isfinite(point.best_loss) else None,
@@ -64,14 +70,20 @@ def read_last(run_dir: Path) -> ResumePoint:
                               "state, or it ended before its first epoch did, so it cannot be continued.")
     saved = load_checkpoint(path)
     try:
-        best_loss = saved["best_loss"]
-        return ResumePoint(
-            stage=int(saved["stage"]), stage_epochs=int(saved["stage_epochs"]), stepped=float(saved["stepped"]),
-            epoch=int(saved["epoch"]), step=int(saved["step"]), weights=saved["state_dict"], part=str(saved["part"]),
-            optimizer=saved["optimizer"], rng=saved["rng"], generator=saved["generator"],
-            best_acc=float(saved["best_acc"]), best_loss=math.inf if best_loss is None else float(best_loss),
-            best_epoch=saved["best_epoch"], since_best=int(saved["since_best"]))
-    except (KeyError, TypeError, ValueError) as err:
+        best_loss, schedule, best_epoch = saved["best_loss"], saved["schedule"], saved["best_epoch"]
+        point = ResumePoint(
+            stage=int(saved["stage"]), stage_epochs=int(saved["stage_epochs"]),
+            position=float(schedule["position"]), total=int(schedule["total"]), per_step=float(schedule["per_step"]),
+            continued=bool(schedule["continued"]), epoch=int(saved["epoch"]), step=int(saved["step"]),
+            weights=saved["state_dict"], part=str(saved["part"]), optimizer=saved["optimizer"], rng=saved["rng"],
+            generator=saved["generator"], best_acc=float(saved["best_acc"]),
+            best_loss=math.inf if best_loss is None else float(best_loss),
+            best_epoch=None if best_epoch is None else int(best_epoch), since_best=int(saved["since_best"]))
+        if not (isinstance(point.weights, dict) and isinstance(point.optimizer, dict) and point.part in PARTS
+                and all(isinstance(t, torch.Tensor) for t in (point.rng, point.generator))):
+            raise TypeError("weights, optimizer or random states of the wrong kind")
+        return point
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"{LAST_NAME} of {Path(run_dir).name} lacks what continuing needs ({err!r}).") from None
 
 

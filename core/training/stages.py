@@ -39,7 +39,7 @@ class Stage:
     valid_batches: Batches
     images: Callable[[], int]  # training images this process sees in the next epoch
     cached: bool  # the batches are features the frozen backbone computed once, not images
-    done_before: int = 0  # epochs of this stage a failed run took before it resumed
+    done_before: int = 0  # epochs of this stage taken before a resumed or continued run went on
 
 
 def plan_clocks(run: RunState) -> None:
@@ -130,7 +130,7 @@ def _resumed(run: RunState, stage: Stage) -> Stage:
     if point is None or point.stage != stage.number:
         return stage
     if point.extra is not None:
-        return replace(stage, epochs=point.extra)
+        return replace(stage, epochs=point.extra, done_before=point.stage_epochs)
     return replace(stage, epochs=max(0, stage.epochs - point.stage_epochs), done_before=point.stage_epochs)
 
 

@@ -99,7 +99,7 @@ def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
             elif not run.stop.is_set():
                 yield from _fit(run, item)
         yield run.emit(run.finished(stopped=run.stop.is_set()))
-    except GeneratorExit:
+    except (GeneratorExit, KeyboardInterrupt):  # closed by its consumer, or Ctrl+C in a terminal
         append_jsonl(path / "metrics.jsonl", {"event": "RunClosed", "epochs_run": run.epochs_run})
         if run.best_epoch is not None:
             run.close("stopped")
@@ -132,9 +132,9 @@ def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
 
 
 def _schedule(run: RunState, stage: Stage, optimizer, per_epoch: int) -> PacedSchedule:
-    """The stage's learning-rate schedule: the configured one over its steps; where a failed run resumes, the
-    same schedule advanced to where it stopped (and the optimizer's state put back); where a finished run
-    continues, its optimizer's state and a new short decay from its last learning rate (`resume`)."""
+    """The stage's learning-rate schedule: the configured one over its steps; where a finished run continues, its
+    optimizer's state and a new short decay from its last learning rate (`resume`); where a failed run resumes,
+    the schedule it was on (configured or continued), where it was, and its optimizer's state."""
     cfg, point = run.config, run.resume
     point = point if point is not None and point.stage == stage.number else None
     if point is not None and point.extra is not None:  # continued: moments kept, a new short schedule
@@ -145,14 +145,20 @@ def _schedule(run: RunState, stage: Stage, optimizer, per_epoch: int) -> PacedSc
             group.pop("initial_lr", None)
         steps = max(1, stage.epochs * per_epoch)
         factor = continuation_factor(cfg.scheduler, steps)
-        return PacedSchedule(torch.optim.lr_scheduler.LambdaLR(optimizer, factor), steps)
-    total = max(1, (stage.epochs + stage.done_before) * per_epoch)
-    schedule = PacedSchedule(make_scheduler(cfg.scheduler, optimizer, total), total)
-    if point is not None:  # resumed: the schedule where it was, then the optimizer's state as it was
-        with warnings.catch_warnings():  # the steps it took, taken again before this optimizer's first
-            warnings.simplefilter("ignore", UserWarning)
-            schedule.advance_to(point.stepped)
+        return PacedSchedule(torch.optim.lr_scheduler.LambdaLR(optimizer, factor), steps, continued=True)
+    if point is None:
+        total = max(1, stage.epochs * per_epoch)
+        return PacedSchedule(make_scheduler(cfg.scheduler, optimizer, total), total)
+    if point.continued:  # its state holds the continuation's starting LRs as the schedule's base
         optimizer.load_state_dict(point.optimizer)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, continuation_factor(cfg.scheduler, point.total))
+    else:
+        scheduler = make_scheduler(cfg.scheduler, optimizer, point.total)
+    schedule = PacedSchedule(scheduler, point.total, per_step=point.per_step, continued=point.continued)
+    with warnings.catch_warnings():  # the steps it took, taken again before this optimizer's first
+        warnings.simplefilter("ignore", UserWarning)
+        schedule.advance_to(point.position)
+    optimizer.load_state_dict(point.optimizer)
     return schedule
 
 
@@ -160,8 +166,8 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
             scaler) -> Iterator[Event]:
     """The stage's epochs: train, validate, keep the best, stop early when validation stops improving."""
     cfg = run.config
-    resumed = run.resume is not None and run.resume.stage == stage.number
-    first_epoch, since_best = run.epochs_run + 1, run.resume.since_best if resumed else 0
+    resumed = run.resume is not None and run.resume.stage == stage.number and run.resume.extra is None
+    first_epoch, since_best = run.epochs_run + 1, run.resume.since_best if resumed else 0  # a continuation: afresh
     for epoch in range(first_epoch, first_epoch + stage.epochs):
         module.train()
         out_of_memory = True
@@ -216,7 +222,7 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
         if is_best:
             run.save(epoch, validation)
         run.save_last(epoch, stage.number, stage.done_before + epoch - first_epoch + 1, stage.cached, optimizer,
-                      schedule.position, since_best)
+                      schedule, since_best)
         yield run.emit(EpochDone(
             epoch=epoch, step=run.step, train_loss=loss_sum / seen, train_acc=correct / seen,
             valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best, elapsed_s=run.elapsed(),

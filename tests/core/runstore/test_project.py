@@ -116,6 +116,8 @@ def test_two_datasets_with_the_same_folder_name_get_distinct_names_and_running_r
     assert [r["dataset"] for r in manifest["runs"]] == ["shapes", "shapes-2"]
     summary = json.loads((second / "summary.json").read_text())
     (second / "summary.json").write_text(json.dumps(summary | {"status": "running"}))
+    with open(second / "metrics.jsonl", "a") as log:  # as a continuation in progress writes it
+        log.write(json.dumps({"event": "RunStarted", "run_id": second.name}) + "\n")
     with pytest.raises(ProjectError, match="still training"):
         save_project(runs, [first.name, second.name], tmp_path / "three.zip")
     assert not (tmp_path / "three.zip").exists()

@@ -2,12 +2,13 @@
 allows it, and the best checkpoint is never lost."""
 import json
 import pickle
+import threading
 from pathlib import Path
 
 import pytest
 import torch
 
-from core import EpochDone, RunFinished, RunStarted, StepDone, TrainConfig, train
+from core import EpochDone, RunFinished, RunStarted, StageStarted, StepDone, TrainConfig, train
 from core.errors import CheckpointError
 from core.runstore.checkpoint import load_checkpoint
 from core.training.continued import continue_run
@@ -98,8 +99,48 @@ def test_a_failed_two_stage_run_resumes_where_it_stopped_on_its_own_schedule(tin
     resumed, done = _run(continue_run(run_dir))
     assert _epochs(seen) + _epochs(resumed) == _epochs(reference)
     assert done.epochs_run == 4 and json.loads((run_dir / "summary.json").read_text())["status"] == "finished"
-    with pytest.raises(ValueError, match="all its 4 epochs"):
+    with pytest.raises(ValueError, match="finished its plan"):
         next(continue_run(run_dir))
+
+
+def test_a_crashed_continuation_resumes_on_the_continuations_own_schedule(tiny_dataset, tmp_path):
+    """Continue 4 epochs on a cosine decay; the same continuation crashing after its second epoch and resumed gives
+    the same curve: the continuation's schedule and epochs are in last.pt, not re-derived from the first plan."""
+    settings = dict(epochs=2, scheduler="cosine", lr=3e-3)
+    _, whole = _run(train(_config(tiny_dataset, tmp_path / "whole", **settings)))
+    reference, _ = _run(continue_run(whole.run_dir, epochs=4))
+    _, crashed = _run(train(_config(tiny_dataset, tmp_path / "crashed", **settings)))
+    run = continue_run(crashed.run_dir, epochs=4)
+    seen = []
+    for event in run:
+        seen.append(event)
+        if isinstance(event, EpochDone) and event.epoch == 4:
+            with pytest.raises(OSError):
+                run.throw(OSError("power cut"))
+            break
+    resumed, done = _run(continue_run(crashed.run_dir))
+    assert _epochs(seen) + _epochs(resumed) == _epochs(reference)
+    assert done.epochs_run == 6
+    lrs = [e.lr for e in resumed if isinstance(e, StepDone)]
+    assert lrs == sorted(lrs, reverse=True), "still decaying, not a fresh warm-up"
+
+
+def test_a_two_stage_run_stopped_in_its_head_stage_continues_the_head_then_stage_2_as_planned(tiny_dataset, tmp_path):
+    settings = dict(freeze="two_stage", epochs=3, stage1_epochs=2, image_size=64, batch=8, views=1)
+    stop = threading.Event()
+    events = []
+    for event in train(_config(tiny_dataset, tmp_path, **settings), stop):
+        events.append(event)
+        if isinstance(event, EpochDone):
+            stop.set()
+    run_dir = Path(events[-1].run_dir)
+    assert events[-1].epochs_run == 1 and read_last(run_dir).stage == 1
+    more, done = _run(continue_run(run_dir, epochs=2))
+    stage_2 = next(e for e in more if isinstance(e, StageStarted))
+    assert [e.epoch for e in more if isinstance(e, EpochDone)] == [2, 3, 4] and stage_2.epoch == 4
+    config = json.loads((run_dir / "config.json").read_text())
+    assert (config["stage1_epochs"], config["epochs"]) == (3, 4), "two more head epochs, then stage 2's one"
+    assert done.epochs_run == 4
 
 
 def test_last_state_is_untrusted_input(frozen_run, tmp_path):
