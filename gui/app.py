@@ -10,6 +10,7 @@ from gui.tabs import evaluate as evaluate_tab
 from gui.tabs import model as model_tab
 from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
+from gui.tabs import runs as runs_tab
 from gui.tabs import train as train_tab
 
 CSS = """
@@ -22,7 +23,7 @@ CSS = """
 
 
 def build_app(ctx: AppContext) -> gr.Blocks:
-    """The five tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict."""
+    """The six tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict, and every run in Runs."""
     with gr.Blocks(title=words.APP_TITLE) as demo:
         gr.Markdown(words.APP_INTRO)
         with gr.Tab(words.TAB_DATA, id="data"):
@@ -35,8 +36,11 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             evaluate_picker = evaluate_tab.build(ctx, demo)
         with gr.Tab(words.TAB_PREDICT, id="predict"):
             run_picker = predict_tab.build(ctx, demo)
-        training.then(lambda: (predict_tab.refresh(ctx),) * 2, None, [run_picker, evaluate_picker],
-                      api_visibility="private")
+        with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
+            runs_changed = runs_tab.build(ctx, runs_page)
+        for event in [training, *runs_changed]:  # trained, continued, deleted or opened: the pickers follow
+            event.then(lambda: (predict_tab.refresh(ctx),) * 2, None, [run_picker, evaluate_picker],
+                       api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
                           [dataset, valid_percent, *model.as_list()], model.recipe, api_visibility="private",
                           show_progress="hidden")

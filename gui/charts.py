@@ -115,3 +115,47 @@ def lr_figure(lrs: list[float], losses: list[float], suggestion: float) -> go.Fi
     )
     fig.update_xaxes(type="log", exponentformat="power")
     return fig
+
+
+def epoch_figure(points: list, metric: str, stages: list = (), continued_at: int | None = None) -> go.Figure:
+    """A saved run's curve per epoch (train and valid), from its metrics.jsonl points or live EpochDone events;
+    stage switches and the epoch a continuation began from are marked."""
+    train = [p.train_loss if metric == "loss" else p.train_acc for p in points]
+    valid = [p.valid_loss if metric == "loss" else p.valid_acc for p in points]
+    epochs = [p.epoch for p in points]
+    fig = go.Figure()
+    fig.add_scatter(x=epochs, y=train, mode="lines+markers", name=words.TRAIN_EACH_EPOCH,
+                    line={"color": TRAIN_COLOUR, "width": 2}, marker={"size": 6})
+    fig.add_scatter(x=epochs, y=valid, mode="lines+markers", name=words.VALID_EACH_EPOCH,
+                    line={"color": VALID_COLOUR, "width": 1.5, "dash": "dot"}, marker={"size": 8})
+    _epoch_layout(fig, metric)
+    for stage in stages:
+        fig.add_vline(x=stage.epoch - 0.5, line={"color": "#868e96", "dash": "dash", "width": 1.5},
+                      annotation_text=words.STAGE_MARK.format(stage=stage.stage, name=stage.name),
+                      annotation_position="top right")
+    if continued_at is not None:
+        fig.add_vline(x=continued_at + 0.5, line={"color": SCRATCH_COLOUR, "dash": "dot", "width": 1.5},
+                      annotation_text=words.CONTINUED_MARK, annotation_position="top left")
+    return fig
+
+
+def overlay_figure(runs: dict[str, list], metric: str) -> go.Figure:
+    """Several runs' validation curves per epoch on one chart: one trace per run, named by `runs`' keys."""
+    fig = go.Figure()
+    for name, points in runs.items():
+        fig.add_scatter(x=[p.epoch for p in points], mode="lines+markers", name=name, marker={"size": 6},
+                        y=[p.valid_loss if metric == "loss" else p.valid_acc for p in points])
+    _epoch_layout(fig, metric, title=words.OVERLAY_LOSS if metric == "loss" else words.OVERLAY_ACCURACY)
+    return fig
+
+
+def _epoch_layout(fig: go.Figure, metric: str, title: str | None = None) -> None:
+    fig.update_layout(
+        title={"text": title or (words.LOSS if metric == "loss" else words.ACCURACY), "x": 0.02},
+        xaxis_title=words.EPOCH_AXIS, height=320, margin={"l": 50, "r": 20, "t": 45, "b": 40},
+        legend={"orientation": "h", "y": -0.25}, template="plotly_white",
+    )
+    last = max((max(t.x) for t in fig.data if t.x), default=0)
+    fig.update_xaxes(dtick=1 if last <= 20 else None)  # whole epochs, while few enough to label each
+    if metric == "accuracy":
+        fig.update_yaxes(range=[0, 1.02], tickformat=".0%")

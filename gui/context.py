@@ -1,17 +1,22 @@
 """What one app instance knows: its folders, its loaded predictors, its sessions' stop buttons."""
 from __future__ import annotations
 
+import contextlib
+import tempfile
 import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Literal
 
 from core.runstore.store import RunInfo, find_run, list_runs
 from core.system import default_cache_dir
 from gui import words
 
+DOWNLOAD_KEEP_S = 600.0  # a download's file outlives the handler that wrote it by this long (Gradio copies it)
 JobKind = Literal["train", "check"]  # a session runs at most one job of each kind at a time
 
 
@@ -33,6 +38,7 @@ class AppContext:
     cache_dir: Path = field(default_factory=default_cache_dir)
     _jobs: dict[tuple[JobKind, str], threading.Event] = field(default_factory=dict, init=False, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    _training: set[str] = field(default_factory=set, init=False, repr=False)  # run ids training now (same lock)
 
     def __post_init__(self):
         self.data_root = Path(self.data_root).resolve()
@@ -75,6 +81,55 @@ class AppContext:
             yield stop
         finally:
             self.finish(kind, session, stop)
+
+    def run_folder(self, run_id: str | None) -> Path:
+        """A run folder of this app's runs folder by id, trained to the end or not (it has a config.json); ids are
+        names, never paths."""
+        run_id = run_id or ""
+        path = self.runs_dir / run_id
+        if (not run_id or run_id != Path(run_id).name or run_id.startswith(".") or path.is_symlink()
+                or not (path / "config.json").is_file()):
+            raise LookupError(words.NO_SUCH_RUN.format(run_id=run_id) if run_id else words.PICK_A_RUN)
+        return path
+
+    def training_ids(self) -> frozenset[str]:
+        """The ids of the runs training now in this app (any session), which must not be deleted or continued."""
+        with self._jobs_lock:
+            return frozenset(self._training)
+
+    @contextmanager
+    def training_runs(self) -> Iterator[Callable[[str], bool]]:
+        """Yield `claim(run_id)`: the run counts as training until the block ends; False when another job of the
+        app already trains it (then it is not this block's to release)."""
+        mine: set[str] = set()
+
+        def claim(run_id: str) -> bool:
+            with self._jobs_lock:
+                if run_id in self._training:
+                    return run_id in mine
+                self._training.add(run_id)
+                mine.add(run_id)
+                return True
+
+        try:
+            yield claim
+        finally:
+            with self._jobs_lock:
+                self._training.difference_update(mine)
+
+    @cached_property
+    def _downloads(self) -> Path:
+        return Path(tempfile.mkdtemp(prefix="transfer-studio-downloads-"))  # Gradio may hand out the system temp
+
+    def download_path(self, name: str, keep_s: float = DOWNLOAD_KEEP_S) -> Path:
+        """Where to write a file for the page to download (an export, a project, a CSV): one folder per app under
+        the system's temporary folder, whose files older than `keep_s` (long handed over) are removed first."""
+        now = time.time()
+        for old in self._downloads.iterdir():
+            with contextlib.suppress(OSError):
+                if now - old.stat().st_mtime > keep_s:
+                    old.unlink()
+        return self._downloads / name
 
     @cached_property
     def predictors(self):

@@ -129,8 +129,6 @@ def looked_at(ctx: AppContext, image, run_id: str | None):
 
 def folder_stream(ctx: AppContext, text: str, run_id: str | None):
     """Predict every picture of a folder inside the served roots; yield (progress, CSV file, sentence)."""
-    import tempfile
-
     from core.inference.folder import FolderTable, predict_folder
 
     try:
@@ -140,7 +138,7 @@ def folder_stream(ctx: AppContext, text: str, run_id: str | None):
             if not isinstance(item, FolderTable):
                 yield progress_html(item), gr.skip(), gr.skip()
                 continue
-            out = Path(tempfile.mkdtemp(prefix="transfer-studio-")) / f"{folder.name}-predictions.csv"
+            out = ctx.download_path(f"{folder.name}-predictions.csv")
             out.write_text(item.csv)
             unreadable = words.FOLDER_UNREADABLE.format(count=item.unreadable) if item.unreadable else ""
             yield (status_html(words.FINISHED, done=True), str(out),

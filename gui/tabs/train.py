@@ -131,9 +131,11 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
                words.WARN.format(err))
         return
     status, own_status, idle, last_yield, drawn = words.TRAINING, "", words.NOT_STARTED, 0.0, -1
-    with ctx.job("train", request.session_hash) as stop:
+    with ctx.job("train", request.session_hash) as stop, ctx.training_runs() as claim:
         try:
             for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
+                if isinstance(event, RunStarted):  # the Runs tab will not delete or continue it meanwhile
+                    claim(event.run_id)
                 if is_scratch and curves.baseline is None:
                     curves.baseline, bar.stage, bar.latest, bar.what = Curves(), None, None, words.SCRATCH
                 (curves.baseline if is_scratch else curves).add(event)

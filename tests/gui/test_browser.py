@@ -110,6 +110,21 @@ def test_the_webcam_box_labels_the_frames_it_streams(served_app, frozen_run):
             browser.close()
 
 
+def test_the_runs_tab_lists_a_run_and_opens_it(served_app, frozen_run, browser):
+    from playwright.sync_api import expect
+
+    demo, ctx = served_app
+    frozen_run.copy_into(ctx.runs_dir)
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(demo.local_url)
+    page.get_by_role("tab", name="6. Runs").click()
+    table = page.locator("#runs-table")
+    expect(table).to_contain_text(frozen_run.run_id, timeout=30_000)  # the tab re-read the runs folder
+    assert "finished" in table.inner_text() and "frozen" in table.inner_text()
+    page.locator("#runs-headline").get_by_text("best validation accuracy").wait_for(timeout=30_000)  # newest opened
+    expect(page.locator("#runs-acc .scatterlayer .trace")).to_have_count(2, timeout=30_000)  # train, valid per epoch
+
+
 def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, browser, tmp_path):
     from playwright.sync_api import expect
 

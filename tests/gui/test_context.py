@@ -78,3 +78,19 @@ def test_racing_replacements_leave_one_job_and_stop_every_other(ctx):
         list(pool.map(begin, range(400)))
     running = [s for s in stops if not s.is_set()]
     assert len(running) == 1 and ctx.request_stop("check", "same") and running[0].is_set()
+
+
+def test_downloads_share_one_folder_and_old_files_are_removed(tmp_path):
+    import os
+
+    from gui import AppContext
+
+    ctx = AppContext(data_root=tmp_path, runs_dir=tmp_path / "runs", initial_dataset=tmp_path)
+    first = ctx.download_path("a.zip")
+    first.write_bytes(b"x")
+    os.utime(first, (0, 0))  # handed over long ago
+    fresh = ctx.download_path("b.csv")
+    fresh.write_bytes(b"y")
+    assert not first.exists() and fresh.parent == first.parent
+    ctx.download_path("c.zip")
+    assert fresh.exists(), "a file handed over a moment ago stays"
