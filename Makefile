@@ -27,6 +27,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/demo_run.py
 	$(PY) bench/health_check.py
 	$(PY) bench/eta.py
+	$(PY) bench/export.py
 
 bench-recipes: $(VENV)/.installed
 	$(PY) bench/recipes.py
