@@ -58,7 +58,8 @@ def run_choices(records: list[RunRecord]) -> list[tuple[str, str]]:
 
 def refreshed(ctx: AppContext, dataset: str | None, opened: str | None, several: list[str] | None,
               run_a: str | None, run_b: str | None) -> tuple:
-    """Every picker and the table re-read from the runs folder, keeping the choices that still exist."""
+    """Every picker and the table re-read from the runs folder, keeping the choices that still exist (Compare's
+    A and B start on the second newest and the newest run)."""
     records = run_records(ctx.runs_dir)
     ids = [r.run_id for r in records]
     datasets = dataset_choices(records)
@@ -70,7 +71,9 @@ def refreshed(ctx: AppContext, dataset: str | None, opened: str | None, several:
     return (gr.Dropdown(choices=datasets, value=dataset), table_frame(records, dataset),
             gr.Dropdown(choices=runs, value=keep(opened, ids[0] if ids else None)),
             gr.Dropdown(choices=runs, value=[i for i in several or [] if i in ids], multiselect=True),
-            gr.Dropdown(choices=runs, value=keep(run_a)), gr.Dropdown(choices=runs, value=keep(run_b)))
+            # Compare starts on the two newest runs (A the older), so one click compares the latest change
+            gr.Dropdown(choices=runs, value=keep(run_a, ids[1] if len(ids) > 1 else None)),
+            gr.Dropdown(choices=runs, value=keep(run_b, ids[0] if len(ids) > 1 else None)))
 
 
 def evaluation_summary(run_dir: Path) -> str:

@@ -54,9 +54,13 @@ def test_the_table_has_a_row_per_run_and_filters_by_dataset(ctx, two_runs, froze
     assert sorted(row[-1] for row in table_rows(records, shapes)) == sorted(two_runs)
     assert [row[-1] for row in table_rows(records, str(tmp_path / "flowers"))] == [elsewhere.name]
 
-    dataset, frame, opened, several, run_a, _ = refreshed(ctx, shapes, "gone", [two_runs[0], "gone"], "gone", None)
+    dataset, frame, opened, several, run_a, run_b = refreshed(ctx, shapes, "gone", [two_runs[0], "gone"], "gone",
+                                                              None)
     assert len(frame) == 2 and dataset.value == shapes
-    assert opened.value == records[0].run_id and several.value == [two_runs[0]] and run_a.value is None
+    assert opened.value == records[0].run_id and several.value == [two_runs[0]]
+    assert (run_a.value, run_b.value) == (records[1].run_id, records[0].run_id), "Compare starts on the newest two"
+    kept = refreshed(ctx, shapes, None, [], records[2].run_id, records[1].run_id)
+    assert (kept[4].value, kept[5].value) == (records[2].run_id, records[1].run_id), "a choice made stays"
 
 
 def test_a_run_opens_with_its_curves_and_label_and_several_overlay_one_trace_each(ctx, two_runs):
