@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt
 	@touch $@
 
 run: $(VENV)/.installed
-	$(PY) launch.py $(ARGS)
+	@$(PY) launch.py $(ARGS)  # not echoed: ARGS may hold --auth user:password
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

@@ -1,8 +1,14 @@
-"""Start Transfer Studio: `python launch.py [--data DIR] [--share] [--no-browser] [--host H] [--port P]`."""
+"""Start Transfer Studio: `python launch.py [--data DIR] [--share] [--demo] [--auth USER:PASSWORD | --auth-file FILE]
+[--no-browser] [--host H] [--port P]`.
+
+Who sees what: the full app, unless --demo, or --share without a password (--auth, --auth-file or one set in
+Settings), which serve the demo view (predict and evaluate the shared runs, nothing else). A password puts Gradio's
+login in front of either. Passwords are never printed or logged; only a salted hash of the Settings one is kept."""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import hmac
 import importlib
 import io
 import logging
@@ -15,8 +21,7 @@ from pathlib import Path
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 HERE = Path(__file__).resolve().parent
-SHARE_FAILED = ("The public link could not be created because Gradio's share server cannot be reached "
-                "from this computer (no internet connection), so the app is only available at {url}.")
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -24,11 +29,86 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for your network)")
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
-    parser.add_argument("--share", action="store_true", help="also create a temporary public link")
+    parser.add_argument("--share", action="store_true",
+                        help="also create a temporary public link (the demo view unless a password is set)")
+    parser.add_argument("--demo", action="store_true", help="serve the demo view only (predict the shared runs)")
+    parser.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
+                        help="ask for this user name and password (repeatable); the full app behind a login")
+    parser.add_argument("--auth-file", metavar="FILE", help="like --auth, one user:password a line")
     parser.add_argument("--data", help="dataset folder to start with (default: the bundled shapes demo)")
     parser.add_argument("--data-root", default=str(HERE / "data"), help="folder the data browser shows")
     parser.add_argument("--runs", default=str(HERE / "runs"), help="folder that holds one folder per run")
+    parser.add_argument("--max-data-mb", type=int, default=None,
+                        help="the datasets built in the app may not grow past this many MB (default 2000)")
     return parser.parse_args(argv)
+
+
+def _pair(text: str) -> tuple[str, str] | None:
+    user, colon, password = text.partition(":")
+    return (user.strip(), password) if colon and user.strip() and password else None
+
+
+def read_auth(pairs: list[str], auth_file: str | None) -> list[tuple[str, str]]:
+    """The user:password pairs of --auth and --auth-file; ValueError with a sentence that never repeats a password."""
+    from gui import words
+
+    found = []
+    for text in pairs:
+        if _pair(text) is None:
+            raise ValueError(words.AUTH_BAD)
+        found.append(_pair(text))
+    if auth_file:
+        try:
+            lines = Path(auth_file).read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(words.AUTH_FILE_MISSING.format(path=auth_file, reason=type(err).__name__)) from None
+        for number, line in enumerate(lines, 1):
+            if line.strip() and not line.lstrip().startswith("#"):
+                if _pair(line.rstrip("\r\n")) is None:
+                    raise ValueError(words.AUTH_FILE_BAD.format(line=number, path=auth_file))
+                found.append(_pair(line.rstrip("\r\n")))
+    return found
+
+
+def password_check(pairs: list[tuple[str, str]], stored: Path):
+    """What Gradio's login asks: the given pairs, then the owner's stored password (as it was at start); None when
+    there is neither. A coroutine, so that a password's hash (tens of ms) runs off the event loop, two at a time:
+    a stream of wrong passwords slows logins, not every page."""
+    from core.runstore.sharing import check_password, password_record
+
+    record = password_record(stored)
+    if not pairs and record is None:
+        return None
+    slots: list = []  # the limiter is made inside the server's event loop, on the first login
+
+    def matches(user: str, password: str) -> bool:
+        given = f"{user}:{password}".encode()
+        found = [hmac.compare_digest(given, f"{u}:{p}".encode()) for u, p in pairs]  # each compared, in full
+        return any(found) or check_password(record, user, password)
+
+    async def check(user: str, password: str) -> bool:
+        import anyio
+
+        if not slots:
+            slots.append(anyio.CapacityLimiter(2))
+        return await anyio.to_thread.run_sync(matches, user, password, limiter=slots[0])
+
+    return check
+
+
+def choose_view(demo: bool, share: bool, protected: bool) -> str:
+    """The demo view when asked for, or for a public link nobody has to log in to; the full app otherwise."""
+    return "demo" if demo or (share and not protected) else "full"
+
+
+def exposure_message(host: str, view: str, protected: bool) -> str | None:
+    """For an address other computers can reach: which view it serves and whether a password protects it."""
+    from gui import words
+
+    if host in LOCAL_HOSTS:
+        return None
+    return words.EXPOSED.format(host=host, view=words.VIEW_NAMES[view],
+                                protection=words.PROTECTED if protected else words.UNPROTECTED)
 
 
 def _warm_up() -> None:
@@ -47,15 +127,26 @@ def main(argv: list[str] | None = None) -> None:
     # Before torch loads: every thread that ever runs a torch op (Gradio's workers too) gets this many threads.
     os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))
     from core.data.demo import ensure_demo_dataset
-    from gui import AppContext, start
+    from core.runstore.owner import mark_abandoned
+    from core.runstore.sharing import password_path
+    from gui import AppContext, start, words
 
+    try:
+        pairs = read_auth(args.auth, args.auth_file)
+    except ValueError as err:
+        sys.exit(str(err))
     data_root = Path(args.data_root)
     dataset = Path(args.data) if args.data else ensure_demo_dataset(data_root)
-    ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset)
+    limits = {} if args.max_data_mb is None else {"max_data_mb": args.max_data_mb}
+    ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset, **limits)
+    for run_id in mark_abandoned(ctx.runs_dir):  # runs whose process was killed: failed, and can be resumed
+        print(words.MARKED_FAILED.format(run_id=run_id), flush=True)
+    check = password_check(pairs, password_path(ctx.cache_dir))
+    view = choose_view(args.demo, args.share, check is not None)
     gradio_said = io.StringIO()
     try:
         with contextlib.redirect_stdout(gradio_said):  # Gradio's own share-failure text is several lines long
-            demo = start(ctx, args.host, args.port, share=args.share)
+            demo = start(ctx, args.host, args.port, share=args.share, view=view, auth=check)
     except Exception:
         sys.stdout.write(gradio_said.getvalue())
         raise
@@ -65,8 +156,13 @@ def main(argv: list[str] | None = None) -> None:
     url = demo.local_url
     print(f"Transfer Studio is running at {url} (press Ctrl+C to quit).", flush=True)
     if args.share:
-        print(f"Public link (temporary): {demo.share_url}" if demo.share_url else SHARE_FAILED.format(url=url),
-              flush=True)
+        print(f"Public link (temporary, {words.SHARE_LASTS}): {demo.share_url}" if demo.share_url
+              else words.SHARE_FAILED.format(url=url), flush=True)
+        if view == "demo" and not args.demo:
+            print(words.SHARE_DEMO_NOTE.format(view=words.VIEW_NAMES[view]), flush=True)
+    exposed = exposure_message(args.host, view, check is not None)
+    if exposed:
+        print(exposed, flush=True)
     if not args.no_browser:
         webbrowser.open(url)
     try:

@@ -8,7 +8,7 @@ import sys
 from dataclasses import MISSING, Field, fields
 
 from core.config import TrainConfig
-from core.errors import BackboneUnavailable, DatasetError
+from core.errors import BackboneUnavailable, DatasetError, DiskFull
 from core.events import CheckProgress, EpochDone, Event, Message, RunFinished, StageStarted, dispatch
 from core.models.backbones import BACKBONES
 from core.system import configure_torch, device_type
@@ -213,8 +213,11 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
+    from core.runstore.owner import mark_abandoned
     from core.runstore.table import run_records
 
+    for run_id in mark_abandoned(args.runs):  # killed runs' folders say so from now on
+        print(f"{run_id}: marked failed (its training process is gone)", file=sys.stderr, flush=True)
     print(json.dumps([record.to_dict() for record in run_records(args.runs)], indent=1))
     return 0
 
@@ -306,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.func in (_train, _predict, _plan, _lr_find, _evaluate, _compare, _export):
             configure_torch()
         return args.func(args)
-    except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError) as err:
+    except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError, DiskFull) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

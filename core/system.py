@@ -79,7 +79,10 @@ def autocast(device: "torch.device"):
 def atomic_write(path: str | Path, write: Callable | bytes) -> Path:
     """Write through a temp file in the same folder, fsync, then rename: a crash never leaves half a file.
 
-    `write` is the bytes to write, or a function that writes into the open binary file.
+    `write` is the bytes to write, or a function that writes into the open binary file. A write that fails (a full
+    disk) removes its temporary file; one killed mid-way leaves `.<name>.<random>.tmp`, which no reader opens
+    (`core.runstore.owner.remove_temporaries` clears them). The folder is synced too, so the rename survives a
+    power cut.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -91,8 +94,15 @@ def atomic_write(path: str | Path, write: Callable | bytes) -> Path:
             os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # never hide the error that stopped the write
+            os.unlink(tmp)
         raise
+    with contextlib.suppress(OSError):  # not every file system syncs a folder
+        folder = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
     return path
 
 

@@ -1,16 +1,20 @@
 """Build the Transfer Studio Blocks app and the arguments it must be launched with."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import gradio as gr
 
-from gui import rest, words
+from gui import limits, rest, words
 from gui.context import AppContext
+from gui.demo import VIEWS, PublicLink, add_link_banner, build_demo
 from gui.tabs import data as data_tab
 from gui.tabs import evaluate as evaluate_tab
 from gui.tabs import model as model_tab
 from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
 from gui.tabs import runs as runs_tab
+from gui.tabs import settings as settings_tab
 from gui.tabs import train as train_tab
 
 CSS = """
@@ -22,10 +26,17 @@ CSS = """
 """
 
 
-def build_app(ctx: AppContext) -> gr.Blocks:
-    """The six tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict, and every run in Runs."""
+def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = None) -> gr.Blocks:
+    """The full app's tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict, every run in Runs, and
+    Settings; or, for view="demo", the demo view (gui.demo), which registers none of the others' endpoints."""
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
+    link = link or PublicLink(view=view)
+    if view == "demo":
+        return build_demo(ctx, link)
     with gr.Blocks(title=words.APP_TITLE) as demo:
         gr.Markdown(words.APP_INTRO)
+        add_link_banner(link, demo)
         with gr.Tab(words.TAB_DATA, id="data"):
             dataset, valid_percent = data_tab.build(ctx, demo)
         with gr.Tab(words.TAB_MODEL, id="model") as model_page:
@@ -38,6 +49,8 @@ def build_app(ctx: AppContext) -> gr.Blocks:
             run_picker = predict_tab.build(ctx, demo)
         with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
             runs_changed = runs_tab.build(ctx, runs_page)
+        with gr.Tab(words.TAB_SETTINGS, id="settings"):
+            settings_tab.build(ctx, demo)
         for event in [training, *runs_changed]:  # trained, continued, deleted or opened: the pickers follow
             event.then(lambda: (predict_tab.refresh(ctx),) * 2, None, [run_picker, evaluate_picker],
                        api_visibility="private")
@@ -48,20 +61,30 @@ def build_app(ctx: AppContext) -> gr.Blocks:
     return demo
 
 
-def start(ctx: AppContext, host: str, port: int, share: bool = False) -> gr.Blocks:
-    """Build the app and serve it in the background; the caller closes it (or blocks on it)."""
-    demo = build_app(ctx)
-    demo.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True,
-                **launch_kwargs(ctx))
-    rest.add_routes(demo.app, ctx)
+def start(ctx: AppContext, host: str, port: int, share: bool = False, view: str = "full",
+          auth: Callable[[str, str], bool] | None = None) -> gr.Blocks:
+    """Build the app (full or demo view) and serve it in the background, behind Gradio's login when `auth` is given;
+    the caller closes it (or blocks on it). The page shows the public link once Gradio has made it."""
+    link = PublicLink(requested=share, view=view)
+    demo = build_app(ctx, view, link)
+    demo.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True, auth=auth,
+                auth_message=words.LOGIN_MESSAGE if auth else None, **launch_kwargs(ctx, view))
+    link.url, link.local_url = demo.share_url, demo.local_url
+    rest.add_routes(demo.app, ctx, view=view)
     return demo
 
 
-def launch_kwargs(ctx: AppContext) -> dict:
-    """Theme, CSS and the only folders whose files may be served (also through a public link)."""
+def launch_kwargs(ctx: AppContext, view: str = "full") -> dict:
+    """Theme, CSS and the only folders whose files may be served (also through a public link): the data folders in
+    the full app; in the demo view none (it shows only what Gradio made for the page), and those folders, the runs
+    and the cache are refused outright."""
+    demo = view == "demo"
     return {
         "theme": gr.themes.Soft(primary_hue="indigo"),
         "css": CSS,
-        "allowed_paths": [str(p) for p in ctx.served_roots],
+        "allowed_paths": [] if demo else [str(p) for p in ctx.served_roots],
+        "blocked_paths": [str(p) for p in [*ctx.served_roots, ctx.runs_dir, ctx.cache_dir]] if demo else None,
         "footer_links": ["api"],
+        # a visitor of the demo drops pictures; the owner also uploads dataset and project zips
+        "max_file_size": limits.max_file_size(limits.DEMO_UPLOAD_MB if demo else limits.FULL_UPLOAD_MB),
     }

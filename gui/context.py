@@ -15,6 +15,8 @@ from typing import Literal
 from core.runstore.store import RunInfo, find_run, list_runs
 from core.system import default_cache_dir
 from gui import words
+from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
+from gui.queue import TrainingQueue
 
 DOWNLOAD_KEEP_S = 600.0  # a download's file outlives the handler that wrote it by this long (Gradio copies it)
 JobKind = Literal["train", "check"]  # a session runs at most one job of each kind at a time
@@ -36,6 +38,10 @@ class AppContext:
     runs_dir: Path
     initial_dataset: Path
     cache_dir: Path = field(default_factory=default_cache_dir)
+    max_data_mb: int = MAX_DATA_MB  # the builder's datasets folder may not grow past this
+    max_file_mb: int = MAX_FILE_MB  # one picture added to a dataset (dropped, or unpacked from a zip)
+    max_files: int = MAX_FILES  # files in one drop
+    trainings: TrainingQueue = field(default_factory=TrainingQueue, init=False, repr=False, compare=False)
     _jobs: dict[tuple[JobKind, str], threading.Event] = field(default_factory=dict, init=False, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _training: set[str] = field(default_factory=set, init=False, repr=False)  # run ids training now (same lock)
@@ -168,8 +174,11 @@ class AppContext:
         return list_runs(self.runs_dir)
 
     def run_by_id(self, run_id: str | None) -> RunInfo:
-        """A run of this app's runs folder by id (the latest when empty); ids are names, never paths."""
+        """A run of this app's runs folder by id (the latest when empty); ids are names, never paths, and a run
+        folder that is a symbolic link (its files lie elsewhere) is not served."""
         run = find_run(self.runs_dir, run_id)
+        if run is not None and run.path.is_symlink():
+            run = None if run_id else next((r for r in self.runs() if not r.path.is_symlink()), None)
         if run is not None:
             return run
         if run_id and find_run(self.runs_dir) is not None:

@@ -110,3 +110,16 @@ def progress_html(event: Event | None, started: RunStarted | None = None, stage:
         return status_html()
     fraction, label = bar
     return _html(fraction, words.ON_BEHALF.format(what=what, label=label) if what else label)
+
+
+def in_line(place: int, eta_s: float) -> str:
+    """A waiting training's place and wait in words: "second in line, about 2 min"."""
+    name = words.PLACES[place - 1] if 0 < place <= len(words.PLACES) else words.PLACE_NUMBER.format(place=place)
+    minutes = round(eta_s / 60)
+    wait = words.WAIT_MINUTES.format(minutes=minutes) if minutes >= 1 else words.WAIT_UNDER_MINUTE
+    return words.IN_LINE.format(place=name, wait=wait)
+
+
+def queue_html(place: int, eta_s: float) -> str:
+    """The bar of a training waiting for the one ahead of it: empty, saying its place in line and the wait."""
+    return status_html(in_line(place, eta_s))

@@ -343,3 +343,64 @@ PROJECT_SAVED = "Saved {runs} run(s) and {images} picture(s) ({size}).{missing}"
 PROJECT_MISSING = " {count} picture(s) were no longer on disk and are not in it."
 PROJECT_OPENED = "Opened {count} run(s): {runs}. Their pictures are in {datasets}.{left_out}"
 PROJECT_LEFT_OUT = " Left out {count} item(s): {examples}"
+
+# Sharing
+DEMO_TITLE = "Transfer Studio demo"
+DEMO_INTRO = ("# Transfer Studio demo\nDrop pictures to see what the shared model answers; nothing you drop is "
+              "kept or used to train.")
+DEMO_NO_RUN = ("The owner of this app has not shared a trained model yet: they mark a run as shared in the Runs tab "
+               "of the full app.")
+NOT_SHARED = "The run {run_id!r} is not shared in this demo."
+SHARED_RUN = "Shared model"
+DEMO_PREDICT, DEMO_EVALUATE = "Predict", "How good it is"
+DEMO_EVALUATE_INTRO = ("How well the shared model does on pictures it did not learn from: its figures per class and "
+                       "which classes it mixes up (the pictures themselves stay private).")
+PUBLIC_LINK = "Public link: anyone who has it sees this page"
+PUBLIC_LINK_LASTS = ("The public link lasts {lasts} (while this app keeps running); visitors see {view}. "
+                     "Copy it with the button beside it.")
+SHARE_LASTS = "up to 1 week"
+SHARE_FAILED = ("The public link could not be created because Gradio's share server cannot be reached "
+                "from this computer (no internet connection), so the app is only available at {url}.")
+VIEW_NAMES = {"demo": "the demo view (predict and evaluate the shared runs only)",
+              "full": "the full app (data, training, every run)"}
+EXPOSED = "This app listens on {host}, so other computers can reach it: it serves {view}, {protection}."
+PROTECTED = "protected by a password"
+UNPROTECTED = "with no password"
+SHARE_DEMO_NOTE = ("The public link serves {view}; for the full app behind a password start with --auth "
+                   "user:password or set a password in Settings.")
+AUTH_BAD = "--auth takes user:password (got something without a colon or with an empty user name or password)."
+AUTH_FILE_BAD = "Line {line} of {path} is not user:password."
+AUTH_FILE_MISSING = "The password file {path} cannot be read: {reason}."
+LOGIN_MESSAGE = "Transfer Studio: log in with the user name and password the owner gave you."
+SHARE_IN_DEMO = "Share in the demo view"
+SHARE_IN_DEMO_INFO = "When no run is ticked, the demo view shows the newest finished run."
+SHARED_ON = "{run_id} is shown in the demo view (from the next page load)."
+SHARED_OFF = "{run_id} is no longer shown in the demo view."
+TAB_SETTINGS = "7. Settings"
+SETTINGS_INTRO = ("**Password**: set one to open the full app to others behind a login (also through `--share`). "
+                  "It takes effect the next time the app starts; only a salted hash of it is kept, in {path}.")
+SETTINGS_USER, SETTINGS_PASSWORD, SETTINGS_REPEAT = "User name", "Password", "Password again"
+SETTINGS_SAVE, SETTINGS_CLEAR = "Set password", "Remove password"
+PASSWORD_MISMATCH = "The two passwords differ; type them again."
+PASSWORD_SAVED = "Password set for {user}: the next start of the app asks for it."
+PASSWORD_CLEARED = "Password removed: the next start of the app asks for none (and --share serves the demo view)."
+PASSWORD_NONE = "No password was set."
+PASSWORD_IS_SET = "A password is set: the app asks for it (from its next start if it was set just now)."
+PASSWORD_NOT_SET = "No password is set."
+REST_LOGIN = "Log in first: this app is protected by a password (POST user name and password to /login)."
+
+# Visitors: one training at a time per app, and bounded uploads
+PLACES = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+PLACE_NUMBER = "number {place}"
+IN_LINE = "{place} in line, {wait}"
+WAIT_MINUTES = "about {minutes} min"
+WAIT_UNDER_MINUTE = "under a minute"
+QUEUED = ("Another training is running in this app; this one starts when those ahead of it end ({in_line}). "
+          "Stop leaves the line.")
+LEFT_LINE = "Left the line before starting: nothing was trained."
+TOO_MANY_FILES = "{count} files at once; at most {most} are accepted in one drop. Drop them in smaller batches."
+TOO_MANY_PIXELS = "{name} declares too many pixels (possibly a decompression bomb); it was not opened."
+
+# Start-up
+MARKED_FAILED = ("Run {run_id} was left running by a process that ended without closing it (killed or crashed): "
+                 "it is marked failed; resume it in the Runs tab.")

@@ -1,6 +1,8 @@
 """Build a class-per-folder dataset from uploads, webcam shots or a .zip, never writing outside its folder."""
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
 import stat
@@ -12,13 +14,20 @@ from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
-from core.data.images import UnreadableImage, has_image_extension, is_ignored, load_image, not_an_image_file
+from core.data.images import (
+    UnreadableImage,
+    has_image_extension,
+    is_ignored,
+    load_image,
+    not_an_image_file,
+)
 from core.data.scan import subfolders, walk_files
 from core.errors import DatasetError
 
 DATASETS_FOLDER = "datasets"
 MAX_ZIP_FILES = 20_000
 MAX_ZIP_BYTES = 2 * 1024**3
+MAX_MEMBER_BYTES = 50 * 1024**2  # one picture inside a zip; a bigger member is refused before it is unpacked
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
 
 
@@ -45,6 +54,34 @@ def dataset_folder(data_root: str | Path, name: str) -> Path:
     return folder
 
 
+def folder_bytes(folder: str | Path) -> int:
+    """The size of every file under a folder (links not followed), to keep the builder's folder bounded."""
+    total, pending = 0, [Path(folder)]
+    while pending:
+        try:
+            entries = list(os.scandir(pending.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.is_dir(follow_symlinks=False):
+                    pending.append(Path(entry.path))
+                elif entry.is_file(follow_symlinks=False):
+                    total += entry.stat(follow_symlinks=False).st_size
+    return total
+
+
+def check_room(folder: str | Path, incoming: int, max_bytes: int | None) -> None:
+    """Refuse, in a sentence, `incoming` bytes that would grow `folder` past `max_bytes` (None: no limit)."""
+    if max_bytes is None:
+        return
+    used = folder_bytes(folder)
+    if used + incoming > max_bytes:
+        raise DatasetError(f"The datasets folder holds {used / 2**20:,.0f} MB and may hold at most "
+                           f"{max_bytes / 2**20:,.0f} MB; this upload ({incoming / 2**20:,.1f} MB) would pass that. "
+                           "Remove a dataset, or start the app with a larger --max-data-mb.")
+
+
 def add_class(dataset: Path, name: str) -> Path:
     folder = dataset / safe_name(name, "class name")
     folder.mkdir(parents=True, exist_ok=True)
@@ -66,8 +103,15 @@ def _free_path(folder: Path, name: str) -> Path:
     return path
 
 
-def add_images(dataset: Path, class_name: str, files: list[str | Path | Image.Image]) -> Added:
-    """Copy image files (or save webcam frames) into a class folder; unreadable ones are refused, named."""
+def add_images(dataset: Path, class_name: str, files: list[str | Path | Image.Image], room: Path | None = None,
+               max_bytes: int | None = None) -> Added:
+    """Copy image files (or save webcam frames) into a class folder; unreadable ones are refused, named.
+
+    With `max_bytes`, the files are refused as a whole (DatasetError) when they would grow `room` (the builder's
+    folder, else the dataset) past it.
+    """
+    incoming = sum(Path(f).stat().st_size for f in files if not isinstance(f, Image.Image) and Path(f).is_file())
+    check_room(room or dataset, incoming, max_bytes)
     folder = add_class(dataset, class_name)
     result = Added()
     for item in files:
@@ -100,7 +144,7 @@ def remove_image(dataset: Path, path: str | Path) -> None:
     target.unlink()
 
 
-def _member_problem(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> str | None:
+def _member_problem(info: zipfile.ZipInfo, parts: tuple[str, ...], max_member_bytes: int) -> str | None:
     name = info.filename.replace("\\", "/")
     if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
         return "absolute path (refused: it would write outside the dataset folder)"
@@ -110,13 +154,20 @@ def _member_problem(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> str | None
         return "symbolic link (refused)"
     if not has_image_extension(PurePosixPath(name)):
         return not_an_image_file(PurePosixPath(name))
+    if info.file_size > max_member_bytes:
+        return f"too large ({info.file_size / 2**20:,.0f} MB unpacked; at most {max_member_bytes / 2**20:,.0f} MB per picture)"
     return None
 
 
-def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FILES, max_bytes: int = MAX_ZIP_BYTES) -> Added:
+def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FILES, max_bytes: int = MAX_ZIP_BYTES,
+                room: Path | None = None, room_bytes: int | None = None,
+                max_member_bytes: int = MAX_MEMBER_BYTES) -> Added:
     """Unpack the images of a zip into `target`; escapes, links, non-images and bad images are refused, named.
 
     A single top folder inside the zip (my_photos/cats/…) is dropped, so its classes land directly in `target`.
+    Sizes are read from the zip's directory before anything is unpacked, and no member is unpacked past its declared
+    size, so a zip bomb is refused (whole, or member by member) without filling memory or disk; with `room_bytes`,
+    `room` (the builder's folder) may not grow past it.
     """
     try:
         archive = zipfile.ZipFile(zip_path)
@@ -129,9 +180,10 @@ def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FIL
         total = sum(i.file_size for i in members)
         if total > max_bytes:
             raise DatasetError(f"The zip unpacks to {total / 1e9:.1f} GB; at most {max_bytes / 1e9:.1f} GB is accepted.")
+        check_room(room or target, sum(i.file_size for i in members if i.file_size <= max_member_bytes), room_bytes)
         split = {i.filename: tuple(p for p in i.filename.replace("\\", "/").split("/") if p not in ("", ".")) for i in members}
         wanted = [i for i in members if split[i.filename] and not is_ignored(PurePosixPath(*split[i.filename]))]
-        problems = {i.filename: _member_problem(i, split[i.filename]) for i in wanted}
+        problems = {i.filename: _member_problem(i, split[i.filename], max_member_bytes) for i in wanted}
         good = [split[i.filename] for i in wanted if problems[i.filename] is None]
         strip = len({p[0] for p in good}) == 1 and all(len(p) > 2 for p in good)
         result, root = Added(), target.resolve()
@@ -148,7 +200,7 @@ def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FIL
             destination = _free_path(destination.parent, destination.name)
             try:
                 with archive.open(info) as source, open(destination, "wb") as out:
-                    shutil.copyfileobj(source, out)
+                    _copy_at_most(source, out, info.file_size)
                 load_image(destination)
             except (UnreadableImage, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
                 destination.unlink(missing_ok=True)
@@ -157,3 +209,13 @@ def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FIL
                 continue
             result.written.append(destination)
     return result
+
+
+def _copy_at_most(source, out, size: int, chunk: int = 1 << 20) -> None:
+    """Copy a zip member, refusing one that unpacks to more than its directory declared."""
+    left = size
+    while data := source.read(min(chunk, left + 1)):
+        left -= len(data)
+        if left < 0:
+            raise OSError("it unpacks to more than the zip declares")
+        out.write(data)

@@ -19,6 +19,7 @@ from core.data.builder import DATASETS_FOLDER, MAX_ZIP_BYTES, MAX_ZIP_FILES, saf
 from core.data.images import has_image_extension, is_ignored, not_an_image_file
 from core.errors import CheckpointError, DatasetError
 from core.runstore.checkpoint import load_checkpoint
+from core.runstore.owner import OWNER_NAME
 from core.runstore.relocate import RESULT_SUFFIXES, read_json, relocate
 from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, read_calibration
 from core.runstore.table import read_record
@@ -113,11 +114,11 @@ def _dataset_base(root: str) -> str:
 
 
 def _run_files(folder: Path) -> list[Path]:
-    """Every file of a run folder except half-written temporaries, hidden files and its exported bundles (which can be
-    made again); links are not followed."""
+    """Every file of a run folder except half-written temporaries, hidden files, its exported bundles (which can be
+    made again) and the record of the process that trained it; links are not followed."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.suffix != ".tmp"
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                  and p.relative_to(folder).parts[0] != EXPORT_FOLDER)
+                  and p.relative_to(folder).parts[0] != EXPORT_FOLDER and p.name != OWNER_NAME)
 
 
 def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path) -> ProjectSaved:

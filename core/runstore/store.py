@@ -98,8 +98,8 @@ def read_run(path: Path) -> RunInfo | None:
 def _newest_first(runs_dir: Path) -> Iterator[RunInfo]:
     """Runs that can predict, newest first, each read only when asked for."""
     try:
-        with os.scandir(runs_dir) as entries:
-            names = sorted((e.name for e in entries if e.is_dir()), reverse=True)  # no Path per entry
+        with os.scandir(runs_dir) as entries:  # a link is not a run of this folder (it may point anywhere)
+            names = sorted((e.name for e in entries if e.is_dir(follow_symlinks=False)), reverse=True)
     except OSError:
         return
     yield from (r for r in map(read_run, (runs_dir / n for n in names)) if r is not None)
@@ -116,5 +116,6 @@ def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunInfo | None:
     if run_id:
         if run_id != Path(run_id).name or run_id.startswith("."):
             return None
-        return read_run(runs_dir / run_id) if (runs_dir / run_id).is_dir() else None
+        path = runs_dir / run_id
+        return read_run(path) if path.is_dir() and not path.is_symlink() else None
     return next(_newest_first(runs_dir), None)

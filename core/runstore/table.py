@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from core.runstore.owner import ALIVE, GONE, owner_state
 from core.runstore.store import CHECKPOINT_NAME
 from core.system import write_json_atomic
 
@@ -143,16 +144,31 @@ def _log_is_live(run_dir: Path) -> bool:
     return bool(written) and time.time() - max(written) < RUNNING_WINDOW_S
 
 
-def _status(run_dir: Path, summary: dict, last_lifecycle: dict | None) -> str:
-    """finished, stopped, failed or running: the log's last start or end line (else summary.json); a run that says
-    it is running but has logged nothing for RUNNING_WINDOW_S was killed, so it failed."""
+def _logged(summary: dict, last_lifecycle: dict | None) -> str:
+    """What the run's files say: the log's last start or end line, else summary.json's status."""
     if last_lifecycle is not None:
-        status = LIFECYCLE[last_lifecycle["event"]](last_lifecycle)
-    else:
-        status = str(summary.get("status") or "running")
-    if status == "running" and not _log_is_live(run_dir):
-        return "failed"
-    return status
+        return LIFECYCLE[last_lifecycle["event"]](last_lifecycle)
+    return str(summary.get("status") or "running")
+
+
+def logged_status(run_dir: str | Path) -> str:
+    """finished, stopped, failed or running as the run's files say it, whether or not its process is still there."""
+    run_dir = Path(run_dir)
+    lifecycle = list(_events(run_dir, set(LIFECYCLE)))
+    return _logged(_read_json(run_dir / "summary.json"), lifecycle[-1] if lifecycle else None)
+
+
+def _status(run_dir: Path, summary: dict, last_lifecycle: dict | None) -> str:
+    """finished, stopped, failed or running: what the files say; a run that says it is running is failed when the
+    process in its owner.json is gone, running while it is alive however quiet its log; without an owner file (an
+    older run, another host's) it failed when it has logged nothing for RUNNING_WINDOW_S."""
+    status = _logged(summary, last_lifecycle)
+    if status != "running":
+        return status
+    owner = owner_state(run_dir)
+    if owner in (ALIVE, GONE):
+        return "running" if owner == ALIVE else "failed"
+    return "running" if _log_is_live(run_dir) else "failed"
 
 
 def _label(run_dir: Path) -> tuple[str, str]:

@@ -15,6 +15,7 @@ from core.errors import CheckpointError, DatasetError
 from core.events import Event, Message
 from core.models.classifier import build_classifier
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
+from core.runstore.owner import ALIVE, owner_state, read_owner
 from core.runstore.store import CHECKPOINT_NAME
 from core.runstore.table import read_record
 from core.system import resolve_device, write_json_atomic
@@ -39,6 +40,9 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         raise ValueError("a run is continued in one process; start it without torchrun")
     record = read_record(path)
+    if owner_state(path) == ALIVE:
+        owner = read_owner(path) or {}
+        raise ValueError(f"{path.name} is training now in process {owner.get('pid')}; stop it or wait until it ends.")
     if record is not None and record.status == "running":
         raise ValueError(f"{path.name} is training now; wait until it ends (a run whose process was killed counts "
                          "as failed ten minutes after its last step, and can then be resumed).")

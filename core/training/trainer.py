@@ -5,6 +5,9 @@ validation pass every stage uses.
 """
 from __future__ import annotations
 
+import contextlib
+import errno
+import json
 import math
 import threading
 import time
@@ -18,8 +21,10 @@ from torch import nn
 
 from core.config import TrainConfig, freeze_mode
 from core.data.scan import scan_dataset
+from core.errors import DiskFull
 from core.events import EpochDone, Event, Message, RunStarted
 from core.models.classifier import build_classifier
+from core.runstore.owner import claim, release
 from core.runstore.store import append_jsonl, new_run_dir
 from core.system import autocast, autocast_dtype, resolve_device, write_json_atomic
 from core.training.batches import class_weights, steps_per_epoch
@@ -85,6 +90,7 @@ def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
     plan_clocks(run)
     n_train, n_valid = len(index.splits["train"]), len(index.splits["valid"])
     try:
+        claim(path)  # owner.json: while this process lives, the run is training (core.runstore.owner)
         yield run.emit(RunStarted(
             run_id=path.name, run_dir=str(path), classes=index.classes, train_size=n_train, valid_size=n_valid,
             epochs=config.epochs, steps_per_epoch=steps_per_epoch(n_train // run.cluster.world, config.batch),
@@ -105,10 +111,32 @@ def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
             run.close("stopped")
         raise
     except Exception as err:
-        append_jsonl(path / "metrics.jsonl", {"event": "RunFailed", "error": f"{type(err).__name__}: {err}"})
-        if run.best_epoch is not None:
+        if not _disk_full(err):
+            append_jsonl(path / "metrics.jsonl", {"event": "RunFailed", "error": f"{type(err).__name__}: {err}"})
+            if run.best_epoch is not None:
+                run.close("failed")
+            raise
+        full = DiskFull(run.epochs_run, run.best_epoch)
+        _record_failure(run, str(full))
+        raise full from err
+    finally:
+        release(path)
+
+
+def _disk_full(err: BaseException) -> bool:
+    return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _record_failure(run: RunState, sentence: str) -> None:
+    """Log the failure and mark the summary failed, as far as a full disk lets: each write is atomic, so one that
+    finds no room leaves the file as it was."""
+    with contextlib.suppress(OSError):
+        append_jsonl(run.path / "metrics.jsonl", {"event": "RunFailed", "error": sentence})
+    if run.best_epoch is not None:
+        with contextlib.suppress(OSError):
             run.close("failed")
-        raise
+            summary = json.loads((run.path / "summary.json").read_text())
+            write_json_atomic(run.path / "summary.json", {**summary, "error": sentence})
 
 
 def _fit(run: RunState, stage: Stage) -> Iterator[Event]:

@@ -8,6 +8,7 @@ from pathlib import Path
 import gradio as gr
 
 from core.data.builder import (
+    DATASETS_FOLDER,
     Added,
     add_class,
     add_images,
@@ -63,14 +64,25 @@ def add_pictures(ctx: AppContext, name: str, class_name: str | None, pictures: l
     """Files or webcam frames into one class; every refused file is named with its reason."""
     if not class_name:
         raise DatasetError(words.CLASS_FIRST)
+    if len(pictures) > ctx.max_files:
+        raise DatasetError(words.TOO_MANY_FILES.format(count=len(pictures), most=ctx.max_files))
     folder = dataset_folder(ctx.data_root, name)
-    return _report(add_images(folder, class_name, pictures), words.IN_CLASS.format(name=class_name))
+    added = add_images(folder, class_name, pictures, **_room(ctx))
+    return _report(added, words.IN_CLASS.format(name=class_name))
+
+
+def _room(ctx: AppContext) -> dict:
+    """The builder's folder and how far it may grow (the app's --max-data-mb)."""
+    return {"room": ctx.data_root / DATASETS_FOLDER, "max_bytes": ctx.max_data_mb * 2**20}
 
 
 def add_zip(ctx: AppContext, name: str, archive: str) -> str:
     """Unpack a .zip of class folders (or train/ valid/) into the dataset."""
     folder = dataset_folder(ctx.data_root, name)
-    return _report(extract_zip(archive, folder),
+    room = _room(ctx)
+    added = extract_zip(archive, folder, room=room["room"], room_bytes=room["max_bytes"],
+                        max_member_bytes=ctx.max_file_mb * 2**20)
+    return _report(added,
                    words.FROM_ZIP.format(folder=folder.relative_to(ctx.data_root), archive=Path(archive).name))
 
 

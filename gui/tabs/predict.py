@@ -29,7 +29,8 @@ def with_readable_errors(image: gr.Image) -> gr.Image:
             return original(payload)
         except Exception as err:  # whatever Pillow raised inside Gradio: the file is not a usable image
             name = getattr(payload, "orig_name", None) or words.THIS_FILE
-            raise gr.Error(words.NOT_AN_IMAGE.format(name=name)) from err
+            bomb = isinstance(err, Image.DecompressionBombError)  # refused from its header, before any decoding
+            raise gr.Error((words.TOO_MANY_PIXELS if bomb else words.NOT_AN_IMAGE).format(name=name)) from err
 
     image.preprocess = preprocess
     return image
@@ -190,6 +191,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     def predict_many(images, run):
         if not images:
             return []
+        if len(images) > ctx.max_files:
+            raise gr.Error(words.TOO_MANY_FILES.format(count=len(images), most=ctx.max_files))
         try:
             return [(image, result, sure) for image, (result, sure) in zip(images, _answers(ctx, run, images))]
         except (LookupError, CheckpointError) as err:

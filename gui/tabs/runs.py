@@ -9,6 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from core.runstore.table import RunRecord, delete_run, read_curves, read_record, run_records, set_label
+from gui import demo as demo_view
 from gui import words
 from gui.charts import epoch_figure, overlay_figure
 from gui.context import AppContext
@@ -192,8 +193,10 @@ def build(ctx: AppContext, tab: gr.Tab) -> list:
                          datatype=["str"] * 5 + ["number"] * 3 + ["str"] * 3, label=words.RUNS_TABLE,
                          elem_id="runs-table")
     with gr.Row():
-        opened = gr.Dropdown(label=words.OPEN_RUN, elem_id="runs-open", scale=1)
-        several = gr.Dropdown(multiselect=True, label=words.SEVERAL_RUNS, elem_id="runs-several", scale=1)
+        # Run ids typed by a script through the API are allowed too: every handler checks them (ctx.run_folder)
+        opened = gr.Dropdown(label=words.OPEN_RUN, elem_id="runs-open", scale=1, allow_custom_value=True)
+        several = gr.Dropdown(multiselect=True, label=words.SEVERAL_RUNS, elem_id="runs-several", scale=1,
+                              allow_custom_value=True)
     with gr.Tabs():
         with gr.Tab(words.SUBTAB_THIS_RUN, id="this-run"):
             heading = gr.Markdown(elem_id="runs-headline")
@@ -202,6 +205,7 @@ def build(ctx: AppContext, tab: gr.Tab) -> list:
                 note = gr.Textbox(label=words.RUN_NOTE, lines=2, elem_id="runs-note", scale=2)
                 save = gr.Button(words.SAVE_LABEL, elem_id="runs-save-label", scale=0, min_width=120)
             said = gr.Markdown(elem_id="runs-said")
+            shared = gr.Checkbox(False, label=words.SHARE_IN_DEMO, info=words.SHARE_IN_DEMO_INFO, elem_id="runs-shared")
             with gr.Row():
                 loss_plot = gr.Plot(label=words.LOSS, elem_id="runs-loss")
                 acc_plot = gr.Plot(label=words.ACCURACY, elem_id="runs-acc")
@@ -247,6 +251,8 @@ def build(ctx: AppContext, tab: gr.Tab) -> list:
     reload.click(**refreshing)
     dataset.change(lambda d: table_frame(run_records(ctx.runs_dir), d), dataset, table, **quiet)
     opened.change(**showing)
+    opened.change(lambda r: demo_view.is_shown(ctx, r), opened, shared, **quiet)
+    shared.input(lambda r, on: demo_view.mark_shared(ctx, r, on), [opened, shared], said, api_visibility="private")
     table.select(_row_run, None, opened, **quiet)
     several.change(lambda ids: overlay(ctx, ids), several, [overlay_acc, overlay_loss], **quiet)
     save.click(lambda r, n, t: save_label(ctx, r, n, t), [opened, name, note], said, api_visibility="private") \

@@ -85,8 +85,8 @@ def build(ctx: AppContext) -> tuple[gr.Dropdown, gr.Dropdown]:
     """Lay out the comparison; returns its two run pickers, which the tab refreshes with its own."""
     gr.Markdown(words.COMPARE_INTRO)
     with gr.Row():
-        run_a = gr.Dropdown(label=words.RUN_A, elem_id="compare-a", scale=2)
-        run_b = gr.Dropdown(label=words.RUN_B, elem_id="compare-b", scale=2)
+        run_a = gr.Dropdown(label=words.RUN_A, elem_id="compare-a", scale=2, allow_custom_value=True)  # API ids
+        run_b = gr.Dropdown(label=words.RUN_B, elem_id="compare-b", scale=2, allow_custom_value=True)
         split = gr.Radio(words.SPLIT_CHOICES, value="valid", label=words.EVALUATE_SPLIT, elem_id="compare-split",
                          scale=2)
         go_button = gr.Button(words.COMPARE_BUTTON, variant="primary", elem_id="compare-button", scale=1)

@@ -7,12 +7,13 @@ from collections.abc import Iterator
 import gradio as gr
 
 from core.errors import CheckpointError, DatasetError
-from core.events import EpochDone, RunFinished, StageStarted
+from core.events import EpochDone, RunFinished, StageStarted, StepDone
 from gui import words
 from gui.charts import epoch_figure
 from gui.context import AppContext
 from gui.progress import status_html
-from gui.tabs.train import REFRESH_S, SHOWN_AT_ONCE, BarState
+from gui.queue import TRAINING_HANDLERS
+from gui.tabs.train import REFRESH_S, SHOWN_AT_ONCE, BarState, place_in_line, waiting
 
 MORE_EPOCHS = 5
 PROBLEMS = (LookupError, ValueError, CheckpointError, DatasetError)  # each says why in a sentence
@@ -71,9 +72,16 @@ def continue_stream(ctx: AppContext, run_id: str | None, epochs: int | None,
             yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), words.WARN.format(
                 words.ALREADY_TRAINING.format(run_id=run_id))
             return
-        with ctx.job("train", request.session_hash) as stop:
+        with ctx.job("train", request.session_hash) as stop, place_in_line(ctx) as ticket:
+            for bar_html, said in waiting(ctx, ticket, stop):  # one training at a time per app: wait for the turn
+                yield bar_html, gr.skip(), gr.skip(), said
+            if stop.is_set():
+                yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), words.LEFT_LINE
+                return
             try:
                 for event in continue_run(path, None if epochs is None else int(epochs), stop):
+                    if isinstance(event, StepDone):
+                        ctx.trainings.report(ticket, event.eta_s)
                     chart.add(event)
                     bar.add(event)
                     if isinstance(event, RunFinished):
@@ -120,9 +128,9 @@ def build(ctx: AppContext, opened: gr.Dropdown, loss_plot: gr.Plot, acc_plot: gr
         return words.STOPPING if ctx.request_stop("train", request.session_hash) else words.NOTHING_TRAINING
 
     outputs = [progress, loss_plot, acc_plot, status]
-    continued = go_on.click(carry_on, [opened, more], outputs, api_name="continue_run", concurrency_limit=1,
-                            concurrency_id="continue", show_progress="hidden")
-    resumed = resume.click(resume_failed, opened, outputs, api_visibility="private", concurrency_limit=1,
-                           concurrency_id="continue", show_progress="hidden")
+    continued = go_on.click(carry_on, [opened, more], outputs, api_name="continue_run",
+                            concurrency_limit=TRAINING_HANDLERS, concurrency_id="training", show_progress="hidden")
+    resumed = resume.click(resume_failed, opened, outputs, api_visibility="private",
+                           concurrency_limit=TRAINING_HANDLERS, concurrency_id="training", show_progress="hidden")
     stop.click(halt, None, status, api_visibility="private", concurrency_limit=None, show_progress="hidden")
     return [continued, resumed]

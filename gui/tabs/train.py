@@ -1,8 +1,11 @@
 """Train tab: Start and Stop, live loss/accuracy curves, a progress bar and a short log."""
 from __future__ import annotations
 
+import errno
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
@@ -16,7 +19,8 @@ from gui import words
 from gui.charts import Curves
 from gui.context import AppContext, OutsideServedFolders
 from gui.form import FIELDS, config_from_inputs
-from gui.progress import progress_html, status_html
+from gui.progress import in_line, progress_html, status_html
+from gui.queue import TRAINING_HANDLERS, Ticket
 from gui.tabs.model import ModelInputs
 
 REFRESH_S = 0.5
@@ -119,6 +123,26 @@ def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool):
         yield True, event
 
 
+@contextmanager
+def place_in_line(ctx: AppContext) -> Iterator[Ticket]:
+    """A ticket in the app's one line of trainings, given up when the block ends (also when the page goes away)."""
+    ticket = ctx.trainings.join()
+    try:
+        yield ticket
+    finally:
+        ctx.trainings.leave(ticket)
+
+
+def waiting(ctx: AppContext, ticket: Ticket, stop: threading.Event) -> Iterator[tuple[str, str]]:
+    """(bar, status) while trainings ahead of the ticket run, at every look (a repeat is gr.skip()), so that a
+    cancelled request is noticed; ends at its turn or once `stop` is set (the caller then checks `stop`)."""
+    said = None
+    for standing in ctx.trainings.wait(ticket, stop):
+        text = in_line(standing.place, standing.eta_s)
+        yield (gr.skip(), gr.skip()) if text == said else (status_html(text), words.QUEUED.format(in_line=text))
+        said = text
+
+
 def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request,
                  compare_scratch: bool = False):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
@@ -131,9 +155,16 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
                words.WARN.format(err))
         return
     status, own_status, idle, last_yield, drawn = words.TRAINING, "", words.NOT_STARTED, 0.0, -1
-    with ctx.job("train", request.session_hash) as stop, ctx.training_runs() as claim:
+    with ctx.job("train", request.session_hash) as stop, ctx.training_runs() as claim, place_in_line(ctx) as ticket:
+        for bar_html, said in waiting(ctx, ticket, stop):  # one training at a time per app: wait for the turn
+            yield bar_html, gr.skip(), gr.skip(), gr.skip(), said
+        if stop.is_set():
+            yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), gr.skip(), words.LEFT_LINE
+            return
         try:
             for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
+                if isinstance(event, StepDone):
+                    ctx.trainings.report(ticket, event.eta_s)  # the wait those behind it are told
                 if isinstance(event, RunStarted):  # the Runs tab will not delete or continue it meanwhile
                     claim(event.run_id)
                 if is_scratch and curves.baseline is None:
@@ -161,6 +192,8 @@ def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, r
         except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
             if bar.what == words.SCRATCH:
                 status = words.SCRATCH_FAILED.format(status=own_status, kind=type(err).__name__, error=err)
+            elif getattr(err, "errno", None) == errno.ENOSPC:  # core's DiskFull says what is kept and what to do
+                status, idle = words.WARN.format(err), words.FAILED
             else:
                 status = words.TRAINING_FAILED.format(kind=type(err).__name__, error=err)
                 idle = words.FAILED
@@ -223,7 +256,7 @@ def build(ctx: AppContext, dataset_box: gr.Textbox, valid_percent: gr.Slider, mo
     event = busy.then(
         run, [dataset_box, valid_percent], [progress, loss_plot, acc_plot, log, status],
         inputs_kwargs={**model.by_field(), "compare_scratch": compare},
-        api_name="train", concurrency_limit=1, show_progress="hidden",
+        api_name="train", concurrency_limit=TRAINING_HANDLERS, concurrency_id="training", show_progress="hidden",
     )
     event.then(lambda: gr.Button(words.START_TRAINING, interactive=True), None, start, api_visibility="private")
     stop.click(halt, None, status, api_name="stop", concurrency_limit=None, show_progress="hidden")

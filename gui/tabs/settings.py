@@ -1,0 +1,47 @@
+"""Settings tab: the owner's password for the full app (stored as a salted hash; used from the next start)."""
+from __future__ import annotations
+
+import gradio as gr
+
+from core.runstore.sharing import clear_password, has_password, password_path, save_password
+from gui import words
+from gui.context import AppContext
+
+
+def set_password(ctx: AppContext, user: str, password: str, again: str) -> tuple[str, str, str]:
+    """Store the password's hash; (sentence, "", "") so that the typed password leaves the page at once."""
+    if (password or "") != (again or ""):
+        return words.WARN.format(words.PASSWORD_MISMATCH), "", ""
+    try:
+        save_password(password_path(ctx.cache_dir), user, password)
+    except (ValueError, OSError) as err:
+        return words.WARN.format(err), "", ""
+    return words.PASSWORD_SAVED.format(user=user.strip()), "", ""
+
+
+def remove_password(ctx: AppContext) -> str:
+    """Forget the stored password; a sentence saying so."""
+    return words.PASSWORD_CLEARED if clear_password(password_path(ctx.cache_dir)) else words.PASSWORD_NONE
+
+
+def password_state(ctx: AppContext) -> str:
+    """Whether a password is set, in a sentence."""
+    return words.PASSWORD_IS_SET if has_password(password_path(ctx.cache_dir)) else words.PASSWORD_NOT_SET
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> None:
+    """Lay out the password form; every handler is private (no API endpoint, never in the docs)."""
+    gr.Markdown(words.SETTINGS_INTRO.format(path=password_path(ctx.cache_dir)))
+    with gr.Row():
+        user = gr.Textbox(label=words.SETTINGS_USER, max_lines=1, elem_id="settings-user")
+        password = gr.Textbox(label=words.SETTINGS_PASSWORD, type="password", max_lines=1,
+                              elem_id="settings-password")
+        again = gr.Textbox(label=words.SETTINGS_REPEAT, type="password", max_lines=1, elem_id="settings-again")
+    with gr.Row():
+        save = gr.Button(words.SETTINGS_SAVE, variant="primary", elem_id="settings-save")
+        clear = gr.Button(words.SETTINGS_CLEAR, elem_id="settings-clear")
+    said = gr.Markdown(elem_id="settings-said")
+    save.click(lambda u, p, a: set_password(ctx, u, p, a), [user, password, again], [said, password, again],
+               api_visibility="private")
+    clear.click(lambda: remove_password(ctx), None, said, api_visibility="private")
+    demo.load(lambda: password_state(ctx), None, said, api_visibility="private")
