@@ -404,3 +404,5 @@ TOO_MANY_PIXELS = "{name} declares too many pixels (possibly a decompression bom
 # Start-up
 MARKED_FAILED = ("Run {run_id} was left running by a process that ended without closing it (killed or crashed): "
                  "it is marked failed; resume it in the Runs tab.")
+LR_WHILE_TRAINING = ("A training is running in this app: the learning-rate finder trains too and would slow it down "
+                     "(and be slowed down); try again when it has ended.")

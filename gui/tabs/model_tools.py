@@ -70,6 +70,9 @@ def find_lr_stream(ctx: AppContext, dataset: str, percent, *values):
     """Run the LR finder; yield (progress, figure, sentence, suggestion) as it goes."""
     from core.training.lr_finder import LRFinding, find_lr
 
+    if ctx.trainings.busy():  # the sweep trains too: on two cores each would slow the other
+        yield status_html(words.LR_NOT_RUN_YET), gr.skip(), words.WARN.format(words.LR_WHILE_TRAINING), None
+        return
     try:
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir),
                                     dict(zip(FIELDS, values)))

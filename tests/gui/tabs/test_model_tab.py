@@ -1,4 +1,6 @@
 """Model tab handlers: the recipe sentence, the summary and the LR finder, on real data and the real model."""
+import threading
+
 from core.config import FREEZE_MODES
 from gui.form import DEFAULTS, FIELDS, config_from_inputs
 from gui.tabs.model_tools import find_lr_stream, recipe_markdown, summary_markdown
@@ -50,3 +52,15 @@ def test_summary_and_lr_finder_panels(tiny_dataset, tmp_path):
     assert "width:100.0%" in progress and "Reading images through the frozen backbone" in updates[-2][0]
     assert "Suggested learning rate" in sentence and 1e-6 < suggestion < 1
     assert figure.layout.xaxis.type == "log" and len(figure.data[0].x) >= 10
+
+
+def test_the_lr_finder_waits_for_no_training(tiny_dataset, tmp_path):
+    ctx = _ctx(tiny_dataset, tmp_path)
+    ticket = ctx.trainings.join()
+    next(ctx.trainings.wait(ticket, threading.Event()), None)  # at the front: it trains now
+    try:
+        assert ctx.trainings.busy()
+        (_, _, sentence, suggestion), = find_lr_stream(ctx, str(tiny_dataset), 20, *_values(freeze="frozen"))
+        assert "A training is running" in sentence and suggestion is None
+    finally:
+        ctx.trainings.leave(ticket)
