@@ -232,6 +232,21 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from core.evaluation.audit import Audit, audit_dataset
+    from core.events import FeaturesProgress
+
+    show_progress = sys.stderr.isatty()
+    for item in audit_dataset(args.data, args.valid_fraction, args.seed, args.backbone, top=args.top):
+        if isinstance(item, FeaturesProgress) and show_progress:
+            print(f"\rread {item.done}/{item.total} pictures", end="", file=sys.stderr, flush=True)
+        elif isinstance(item, Audit):
+            if show_progress:
+                print(file=sys.stderr)
+            print(json.dumps(item.to_dict(), indent=1), flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="Transfer Studio, headless")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +314,15 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--split", default="valid", choices=["valid", "test"],
                          help="the runs' own validation images (from split.json), or the dataset's test/ folder")
     compare.set_defaults(func=_compare)
+    audit = sub.add_parser("audit", help="likely mislabelled pictures, shortcuts, outliers, near-duplicates and how "
+                                         "many more pictures each class needs; prints one JSON object")
+    audit.add_argument("--data", required=True, help=_help("data"))
+    audit.add_argument("--valid-fraction", type=float, default=TrainConfig.valid_fraction, help=_help("valid_fraction"))
+    audit.add_argument("--seed", type=int, default=TrainConfig.seed, help=_help("seed"))
+    audit.add_argument("--backbone", default=TrainConfig.backbone, choices=list(BACKBONES),
+                       help="pretrained backbone whose features the audit reads")
+    audit.add_argument("--top", type=int, default=50, help="at most this many suspects and duplicate groups")
+    audit.set_defaults(func=_audit)
     return parser
 
 
@@ -306,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         # once per process: threads for its share of the cores
-        if args.func in (_train, _predict, _plan, _lr_find, _evaluate, _compare, _export):
+        if args.func in (_train, _predict, _plan, _lr_find, _evaluate, _compare, _export, _audit):
             configure_torch()
         return args.func(args)
     except (DatasetError, BackboneUnavailable, ValueError, FileNotFoundError, DiskFull) as err:

@@ -159,3 +159,28 @@ def _epoch_layout(fig: go.Figure, metric: str, title: str | None = None) -> None
     fig.update_xaxes(dtick=1 if last <= 20 else None)  # whole epochs, while few enough to label each
     if metric == "accuracy":
         fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+
+
+CLASS_COLOURS = ("#4f6bed", "#e8590c", "#2f9e44", "#ae3ec9", "#1098ad", "#f08c00", "#e03131", "#5c940d",
+                 "#862e9c", "#364fc7")
+
+
+def learning_curves_figure(curves: list[dict]) -> go.Figure:
+    """How many more pictures: per class (the audit's ClassCurve dicts), the measured validation recall at each
+    number of training pictures (markers) and the fitted curve through them (a line, extended), one colour each."""
+    fig = go.Figure()
+    for i, curve in enumerate(curves):
+        name, colour = curve["name"], CLASS_COLOURS[i % len(CLASS_COLOURS)]
+        sizes, accs = zip(*curve["points"]) if curve.get("points") else ((), ())
+        fig.add_scatter(x=list(sizes), y=list(accs), mode="markers", name=words.CURVE_POINTS.format(name=name),
+                        legendgroup=name, marker={"color": colour, "size": 8})
+        fit_x, fit_y = zip(*curve["fitted"]) if curve.get("fitted") else ((), ())
+        fig.add_scatter(x=list(fit_x), y=list(fit_y), mode="lines", name=words.CURVE_FIT.format(name=name),
+                        legendgroup=name, showlegend=False, line={"color": colour, "width": 2})
+    fig.update_layout(
+        height=340, margin={"l": 50, "r": 20, "t": 45, "b": 40}, template="plotly_white",
+        title={"text": words.CURVES_TITLE, "x": 0.02}, xaxis_title=words.CURVES_AXIS,
+        legend={"orientation": "h", "y": -0.25},
+    )
+    fig.update_yaxes(range=[0, 1.02], tickformat=".0%")
+    return fig

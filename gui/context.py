@@ -19,7 +19,7 @@ from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
 from gui.queue import TrainingQueue
 
 DOWNLOAD_KEEP_S = 600.0  # a download's file outlives the handler that wrote it by this long (Gradio copies it)
-JobKind = Literal["train", "check"]  # a session runs at most one job of each kind at a time
+JobKind = Literal["train", "check", "audit"]  # a session runs at most one job of each kind at a time
 
 
 class OutsideServedFolders(ValueError):

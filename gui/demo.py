@@ -99,7 +99,7 @@ def _predict_part(ctx: AppContext, run: gr.Dropdown) -> None:
     with gr.Row():
         with gr.Column():
             single = predict_tab.with_readable_errors(gr.Image(
-                type="filepath", image_mode=None, sources=["upload", "clipboard"], label=words.PASTE_IMAGE,
+                type="filepath", image_mode=None, sources=["upload", "clipboard"], label=words.DEMO_PICTURE,
                 height=240, elem_id="predict-single"))
             label = gr.Label(num_top_classes=predict_tab.TOP_K, label=words.PREDICTION, elem_id="single-label")
             note = gr.Markdown(elem_id="single-not-sure")

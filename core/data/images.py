@@ -11,6 +11,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 IMAGE_EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 SYSTEM_FILES = {".ds_store", "thumbs.db", "desktop.ini", "icon\r"}
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "$recycle.bin", "system volume information"}
+SET_ASIDE_FOLDER = "_set_aside"  # pictures a person set aside (core.data.relabel): kept on disk, never a class
 MIN_SIDE = 8
 MAX_PIXELS = 80_000_000
 DRAFT_SIDE = 1024
@@ -32,9 +33,11 @@ def not_an_image_file(path: Path) -> str:
 
 
 def is_ignored(path: Path) -> bool:
-    """Hidden and operating-system files (.DS_Store, ._x.jpg, Thumbs.db, __MACOSX/…) are ignored silently."""
+    """Hidden and operating-system files (.DS_Store, ._x.jpg, Thumbs.db, __MACOSX/…) and set-aside pictures
+    (`_set_aside/`) are ignored silently."""
     return any(
         (part.startswith(".") and part not in (".", "..")) or part.lower() in SYSTEM_FILES or part.lower() in SYSTEM_FOLDERS
+        or part.lower() == SET_ASIDE_FOLDER
         for part in path.parts
     )
 

@@ -14,6 +14,7 @@ from gui import words
 from gui.charts import counts_figure
 from gui.context import AppContext, OutsideServedFolders
 from gui.progress import progress_html, status_html
+from gui.tabs import audit as audit_tab
 from gui.tabs import builder as builder_tab
 
 THUMBS_PER_CLASS = 4
@@ -119,6 +120,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider]:
             thumbs = gr.Gallery(label=words.THUMBNAILS, columns=8, height=220, elem_id="dataset-thumbs")
         with gr.Tab(words.SUBTAB_BUILD, id="build"):
             built = builder_tab.build(ctx)
+        with gr.Tab(words.SUBTAB_AUDIT, id="audit"):
+            audit_tab.build(ctx, dataset, percent)
 
     outputs = [progress, summary, warnings, chart, skipped, thumbs]
 

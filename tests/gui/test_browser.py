@@ -125,6 +125,22 @@ def test_the_runs_tab_lists_a_run_and_opens_it(served_app, frozen_run, browser):
     expect(page.locator("#runs-acc .scatterlayer .trace")).to_have_count(2, timeout=30_000)  # train, valid per epoch
 
 
+def test_find_problems_audits_the_dataset_and_shows_the_suspects(served_app, frozen_run, browser):
+    """With the frozen run trained, the audit reads the tiny set's features from the cache: a few seconds."""
+    demo, _ = served_app
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(demo.local_url)
+    page.get_by_text("4 classes").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Find problems").click()
+    page.locator("#audit-button").click()
+    page.locator("#audit-progress").get_by_text("Audited 60 pictures").wait_for(timeout=120_000)
+    assert "look like another class" in page.locator("#audit-note").inner_text()
+    page.locator("#audit-suspects img").first.wait_for(timeout=30_000)
+    caption = re.compile(r"in (circle|square|star|triangle), looks like (circle|square|star|triangle) \(\d+%\)")
+    assert page.locator("#audit-suspects").get_by_text(caption).count() >= 1
+    assert page.locator("#audit-curves .scatterlayer .trace").count() == 8  # points and fitted curve per class
+
+
 def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, browser, tmp_path):
     from playwright.sync_api import expect
 

@@ -1,0 +1,160 @@
+"""Moving and setting aside pictures on disk: journalled, undoable byte for byte, never outside the dataset."""
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from core.data.relabel import (
+    JOURNAL_NAME,
+    list_changes,
+    move_picture,
+    set_aside,
+    undo,
+    undo_last,
+)
+from core.data.scan import scan_dataset
+from core.errors import DatasetError
+
+
+def write(root: Path, files: dict[str, int]) -> Path:
+    """files: 'folder/class' -> how many small JPEGs (all different) to write there."""
+    for folder, n in files.items():
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            Image.new("RGB", (16, 16), (i * 37 % 256, sum(map(ord, folder)) % 256, 90)).save(root / folder / f"{i}.jpg")
+    return root
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file and folder under root (the journal left out) -> hash of its content ('dir' for folders)."""
+    found = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames:
+            found[Path(dirpath, name).relative_to(root).as_posix()] = "dir"
+        for name in filenames:
+            if name != JOURNAL_NAME:
+                path = Path(dirpath, name)
+                found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+@pytest.fixture
+def split_set(tmp_path) -> Path:
+    return write(tmp_path / "split", {"train/cat": 4, "train/dog": 4, "valid/cat": 2, "valid/dog": 2})
+
+
+def test_move_then_undo_restores_the_folders_byte_for_byte(split_set):
+    before = tree(split_set)
+    change = move_picture(split_set, "train/cat/1.jpg", "dog")
+    assert (change.source, change.target, change.from_class, change.to_class) == \
+        ("train/cat/1.jpg", "train/dog/1 (2).jpg", "cat", "dog")  # train/dog/1.jpg exists: a free name, no overwrite
+    assert (split_set / "train/dog/1.jpg").read_bytes() != (split_set / "train/dog/1 (2).jpg").read_bytes()
+    index = scan_dataset(split_set)
+    assert index.counts()["train"] == {"cat": 3, "dog": 5}
+    assert tree(split_set) != before
+    undone = undo(split_set, change.id)
+    assert undone.undone and tree(split_set) == before
+
+
+def test_move_to_a_new_class_then_undo_removes_the_folder_it_made(split_set):
+    before = tree(split_set)
+    change = move_picture(split_set, split_set / "valid/dog/0.jpg", "fox")  # an absolute path inside is fine
+    assert change.target == "valid/fox/0.jpg" and change.created == ["valid/fox"]
+    undo_last(split_set)
+    assert tree(split_set) == before
+
+
+def test_set_aside_leaves_every_class_and_undo_brings_it_back(split_set):
+    before = tree(split_set)
+    change = set_aside(split_set, "train/dog/2.jpg")
+    assert change.target == "train/_set_aside/dog/2.jpg" and (split_set / change.target).is_file()
+    index = scan_dataset(split_set)
+    assert index.classes == ["cat", "dog"] and "_set_aside" not in index.classes
+    every_path = [p for items in index.splits.values() for p, _ in items] + list(index.unused)
+    assert not [p for p in every_path if "_set_aside" in p.parts]
+    assert index.counts()["train"] == {"cat": 4, "dog": 3}
+    undo(split_set, change.id)
+    assert tree(split_set) == before and scan_dataset(split_set).counts()["train"] == {"cat": 4, "dog": 4}
+
+
+def test_flat_layout_moves_between_class_folders_and_sets_aside_beside_them(tmp_path):
+    root = write(tmp_path / "flat", {"a": 5, "b": 5, "a/nested": 1})
+    moved = move_picture(root, "a/nested/0.jpg", "b")
+    assert moved.target == "b/0 (2).jpg" and moved.from_class == "a"
+    aside = set_aside(root, "b/3.jpg")
+    assert aside.target == "_set_aside/b/3.jpg"
+    assert scan_dataset(root).classes == ["a", "b"]
+    with pytest.raises(DatasetError, match="read as a split"):
+        move_picture(root, "a/1.jpg", "train")
+
+
+def test_the_journal_lists_every_change_with_when_from_and_to(split_set):
+    first = move_picture(split_set, "train/cat/0.jpg", "dog")
+    second = set_aside(split_set, "valid/cat/1.jpg")
+    undo(split_set, first.id)
+    changes = list_changes(split_set)
+    assert [(c.id, c.kind, c.source, c.target) for c in changes] == [
+        (1, "move", "train/cat/0.jpg", "train/dog/0 (2).jpg"),
+        (2, "set_aside", "valid/cat/1.jpg", "valid/_set_aside/cat/1.jpg"),
+    ]
+    assert changes[0].undone and changes[1].undone is None and changes[1].when == second.when
+    lines = [json.loads(line) for line in (split_set / JOURNAL_NAME).read_text().splitlines()]
+    assert [line["kind"] for line in lines] == ["move", "set_aside", "undo"]
+    assert undo_last(split_set).id == 2
+    with pytest.raises(DatasetError, match="no change to undo"):
+        undo_last(split_set)
+    with pytest.raises(DatasetError, match="already undone"):
+        undo(split_set, 1)
+    with pytest.raises(DatasetError, match="hidden or system file"):
+        set_aside(split_set, JOURNAL_NAME)
+
+
+def test_paths_outside_the_dataset_are_refused(split_set, tmp_path):
+    outside = write(tmp_path / "elsewhere", {"cat": 1}) / "cat/0.jpg"
+    (split_set / "train/cat/link.jpg").symlink_to(outside)
+    (split_set / "train/linked").symlink_to(outside.parent, target_is_directory=True)
+    write(split_set, {"train": 1})
+    (split_set / "train/cat/._0.jpg").write_bytes(b"macOS metadata")
+    for path, words in [
+        (outside, "not inside the dataset folder"),
+        ("../elsewhere/cat/0.jpg", "not inside the dataset folder"),
+        ("train/cat/../../../elsewhere/cat/0.jpg", "not inside the dataset folder"),
+        ("train/cat/link.jpg", "through a link"),
+        ("train/linked/0.jpg", "through a link"),
+        ("train/cat/missing.jpg", "does not exist"),
+        ("train/cat", "is a folder"),
+        ("train/cat/._0.jpg", "hidden or system file"),
+        ("train/0.jpg", "not inside a class folder"),
+    ]:
+        with pytest.raises(DatasetError, match=words):
+            move_picture(split_set, path, "dog")
+    assert outside.is_file() and not list_changes(split_set)
+    for bad in ("", "../dog", "a/b", ".hidden", "_set_aside"):
+        with pytest.raises(DatasetError):
+            move_picture(split_set, "train/cat/0.jpg", bad)
+    with pytest.raises(DatasetError, match="already in class"):
+        move_picture(split_set, "train/cat/0.jpg", "cat")
+
+
+def test_undo_refuses_when_the_original_place_is_taken_or_the_picture_is_gone(split_set):
+    taken = move_picture(split_set, "train/cat/0.jpg", "dog")
+    write(split_set, {"train/cat": 1})  # a new train/cat/0.jpg takes the old place
+    with pytest.raises(DatasetError, match="taken by another file"):
+        undo(split_set, taken.id)
+    gone = move_picture(split_set, "train/cat/1.jpg", "dog")
+    again = move_picture(split_set, gone.target, "cat")  # moved on again: undo the later change first
+    with pytest.raises(DatasetError, match=f"change {again.id}"):
+        undo(split_set, gone.id)
+    undo(split_set, again.id)
+    undo(split_set, gone.id)
+    assert (split_set / "train/cat/1.jpg").is_file()
+    aside = set_aside(split_set, "valid/dog/0.jpg")
+    (split_set / aside.target).write_bytes(b"not the same picture")
+    with pytest.raises(DatasetError, match="not the same picture"):
+        undo(split_set, aside.id)
+    with pytest.raises(DatasetError, match="no change 99"):
+        undo(split_set, 99)
+    assert list_changes(split_set)[0].undone is None  # refusals change nothing
