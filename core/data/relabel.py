@@ -169,14 +169,14 @@ def list_changes(dataset_root: str | Path) -> list[Change]:
     root = _root(dataset_root)
     changes, undone = [], {}
     for record in _read_journal(root):
-        if record.get("kind") == "undo":
-            undone[record["undoes"]] = record["when"]
-        else:
-            try:
+        try:
+            if record.get("kind") == "undo":
+                undone[record["undoes"]] = record["when"]
+            else:
                 changes.append(Change(**{k: v for k, v in record.items() if k in Change.__dataclass_fields__}))
-            except TypeError:
-                raise DatasetError(f"{root / JOURNAL_NAME} lists a change without all its details; "
-                                   "the list of changes is damaged.") from None
+        except (TypeError, KeyError, AttributeError):
+            raise DatasetError(f"{root / JOURNAL_NAME} lists a change without all its details; "
+                               "the list of changes is damaged.") from None
     for change in changes:
         change.undone = undone.get(change.id)
     return changes
@@ -187,15 +187,23 @@ def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class
     """Move `picture` into `target_folder` under a free name and journal it; the move is rolled back
     when the journal cannot be written, so the journal never misses a change."""
     with _LOCK:
-        digest = _digest(picture)
-        created = _make_folders(root, target_folder)
-        target = free_name(target_folder, picture.name)
+        changes = list_changes(root)  # a damaged journal refuses the change before anything moves
+        _inside(root, target_folder / picture.name)  # a class folder that is a link to elsewhere is refused
+        if not picture.is_file():  # another session moved it a moment ago
+            raise DatasetError(f"{picture.name} is no longer where it was; look at the list of changes.")
+        try:
+            digest = _digest(picture)
+            created = _make_folders(root, target_folder)
+            target = free_name(target_folder, picture.name)
+        except OSError as err:
+            raise DatasetError(f"{picture.name} could not be moved ({err.strerror or type(err).__name__}); "
+                               "nothing changed.") from None
         try:
             _rename_no_overwrite(picture, target)
-        except BaseException:
+        except OSError as err:
             _remove_empty(root, created)
-            raise
-        changes = list_changes(root)
+            raise DatasetError(f"{picture.name} could not be moved ({err.strerror or type(err).__name__}); "
+                               "nothing changed.") from None
         change = Change(id=max((c.id for c in changes), default=0) + 1, kind=kind, when=_now(),
                         source=picture.relative_to(root).as_posix(), target=target.relative_to(root).as_posix(),
                         from_class=from_class, to_class=to_class, digest=digest, created=created)
@@ -233,8 +241,8 @@ def _remove_empty(root: Path, created: list[str]) -> None:
     """Remove the folders a change created, deepest first, as long as they are empty."""
     for relative in created:
         try:
-            (root / relative).rmdir()
-        except OSError:
+            _inside(root, relative).rmdir()  # the journal is a file on disk: never a folder outside the dataset
+        except (OSError, DatasetError):
             return
 
 
@@ -259,8 +267,12 @@ def undo(dataset_root: str | Path, change_id: int) -> Change:
         if _digest(target) != change.digest:
             raise DatasetError(f"{change.target} is not the same picture any more (its content changed), so change "
                                f"{change_id} cannot be undone.")
-        created = _make_folders(root, source.parent)
-        _rename_no_overwrite(target, source)
+        try:
+            created = _make_folders(root, source.parent)
+            _rename_no_overwrite(target, source)
+        except OSError as err:
+            raise DatasetError(f"change {change_id} could not be undone ({err.strerror or type(err).__name__}); "
+                               "nothing changed.") from None
         try:
             _append(root, {"kind": "undo", "undoes": change.id, "when": _now()})
         except BaseException:

@@ -137,6 +137,13 @@ def audit_dataset(data: str | Path, valid_fraction: float = 0.2, seed: int = 0, 
     if len(features) < 4 or len(np.unique(features.labels)) < 2:
         yield Message("Too few pictures could be read to audit this dataset.", "warning")
         return
+    counts = np.bincount(features.labels, minlength=len(index.classes))
+    single = [index.classes[c] for c in np.flatnonzero(counts == 1)]
+    if single:  # each picture is judged by a probe trained on the others: a lone picture has no class mate
+        yield Message(f"{', '.join(single)} {'has' if len(single) == 1 else 'have'} a single readable picture; the "
+                      "audit needs at least two of every class (add pictures, or remove that class folder).",
+                      "warning")
+        return
     yield Message("Looking for likely mislabelled pictures, outliers and near-duplicates, and measuring how "
                   "recall grows with the number of pictures.")
     found = audit_features_of(index, features, top, seed, timings)

@@ -76,7 +76,8 @@ def find_suspects(probs: np.ndarray, labels: np.ndarray, paths: list[Path], spli
     from cleanlab.rank import get_label_quality_scores
 
     quality = get_label_quality_scores(labels, probs, method="self_confidence")
-    flagged = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence")
+    flagged = find_label_issues(labels, probs, return_indices_ranked_by="self_confidence",
+                                n_jobs=1)  # a worker pool would fork the whole (threaded) app for a tiny job
     suspects = []
     for rank, i in enumerate(flagged[:top], start=1):
         others = probs[i].copy()

@@ -56,8 +56,10 @@ def fit_curve(points: list[tuple[int, float]]) -> tuple[float, float, float] | N
     y = np.array([p[1] for p in points], dtype=float)
     if len(set(n)) < 2:
         return None
-    if y.max() - y.min() < 1e-9 or y[-1] >= 0.999:
-        return float(y.max()), 0.0, 1.0  # flat (or already perfect): nothing more to gain
+    if y[-1] >= 0.999:
+        return float(y.max()), 0.0, 1.0  # already perfect: nothing more to gain
+    if y.max() - y.min() < 1e-9:
+        return None  # flat below perfect (never recognised, say): the points cannot tell what more pictures do
     try:
         params, _ = curve_fit(saturating, n, y, p0=(min(1.0, y.max() + 0.1), 0.5, 0.5),
                               bounds=([0.0, 0.0, 0.05], [1.0, 10.0, 3.0]), maxfev=5000)
@@ -100,6 +102,8 @@ def learning_curves(features: np.ndarray, labels: np.ndarray, splits: list[str],
     class keeping at least one), averaged over seeded repeats, then the fitted curve and the advice."""
     split = np.asarray(splits)
     train, valid = np.flatnonzero(split == "train"), np.flatnonzero(split == "valid")
+    if not len(valid):  # no validation picture could be read: nothing to measure recall on
+        return [ClassCurve(name, int((labels[train] == c).sum()), 0, []) for c, name in enumerate(classes)]
     by_class = [train[labels[train] == c] for c in range(len(classes))]
     present = [c for c in range(len(classes)) if len(by_class[c])]
     recalls: dict[tuple[int, int], list[float]] = {}

@@ -25,6 +25,7 @@ EXIF_MODEL = 272
 IJG_LUMA = np.array([16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56,
                      14, 17, 22, 29, 51, 87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92,
                      49, 64, 78, 87, 103, 121, 120, 101, 72, 92, 95, 98, 112, 100, 103, 99])
+BORDER = 0.15  # the share of each side read for light and colour: the setting, not the subject
 
 
 @dataclass(frozen=True)
@@ -113,11 +114,25 @@ def picture_properties(path: str | Path) -> dict | None:
         return None
     grey = rgb @ np.array([0.299, 0.587, 0.114])
     laplacian = 4 * grey[1:-1, 1:-1] - grey[:-2, 1:-1] - grey[2:, 1:-1] - grey[1:-1, :-2] - grey[1:-1, 2:]
-    means = rgb.reshape(-1, 3).mean(0)
+    # Light and colour are read on the picture's border, where the setting is (kitchen, balcony), not the subject
+    # (ripe or unripe fruit is the class itself and must not count as a shortcut).
+    ring = _border(rgb)
+    means, ring_grey = ring.mean(0), ring @ np.array([0.299, 0.587, 0.114])
     return {"width": width, "height": height, "aspect": width / height, "format": fmt,
-            "jpeg_quality": quality, "brightness": float(grey.mean()), "red_green": float(means[0] - means[1]),
+            "jpeg_quality": quality, "brightness": float(ring_grey.mean()), "red_green": float(means[0] - means[1]),
             "blue_green": float(means[2] - means[1]), "sharpness": float(laplacian.var()) if laplacian.size else 0.0,
             "camera": camera}
+
+
+def _border(rgb: np.ndarray, share: float = BORDER) -> np.ndarray:
+    """The pixels (n, 3) of the outer `share` of the picture on every side (all of it when it is tiny)."""
+    h, w = rgb.shape[:2]
+    dy, dx = max(1, round(share * h)), max(1, round(share * w))
+    if 2 * dy >= h or 2 * dx >= w:
+        return rgb.reshape(-1, 3)
+    inner = np.ones((h, w), dtype=bool)
+    inner[:dy], inner[-dy:], inner[:, :dx], inner[:, -dx:] = False, False, False, False
+    return rgb[~inner]
 
 
 def _columns(rows: list[dict], name: str) -> np.ndarray:

@@ -61,9 +61,11 @@ def suspects_gallery(ctx: AppContext, state: dict | None) -> gr.Gallery:
     if not state:
         return gr.Gallery(value=[], label=words.SUSPECTS.format(count=0))
     root = Path(state["root"])
+    served = [s for s in shown_suspects(state) if ctx.is_served(_absolute(root, s["path"]))]
     items = [(_absolute(root, s["path"]), words.SUSPECT_CAPTION.format(
-        given=s["given"], suggested=s["suggested"], probability=s["probability"])) for s in shown_suspects(state)]
+        given=s["given"], suggested=s["suggested"], probability=s["probability"])) for s in served]
     shown, _ = _pictures(ctx, items)
+    state["shown"] = [s["path"] for s in served]  # what a click's index points at: the gallery as drawn
     return gr.Gallery(value=shown, label=words.SUSPECTS.format(count=len(shown)), selected_index=None)
 
 
@@ -71,7 +73,10 @@ def changes_markdown(root: Path) -> str:
     """Every change made to the dataset's folders, newest first, from its journal."""
     from core.data.relabel import list_changes
 
-    changes = list_changes(root)
+    try:
+        changes = list_changes(root)
+    except DatasetError as err:  # a damaged list of changes is said, not raised
+        return _sentence(err)
     if not changes:
         return words.NO_CHANGES
     lines = [words.CHANGES.format(count=len(changes))]
@@ -134,7 +139,7 @@ def audit_view(ctx: AppContext, text: str, percent: float, stop: threading.Event
                 yield status_html(item.text), *skip
             else:
                 audit = item
-    except (OutsideServedFolders, DatasetError, BackboneUnavailable) as err:
+    except (OutsideServedFolders, DatasetError, BackboneUnavailable, ValueError) as err:
         yield status_html(words.NOT_AUDITED), _sentence(err), *skip[1:]
         return
     if audit is None:  # stopped by a newer audit, or too few pictures to audit
@@ -226,10 +231,12 @@ def undo_change(ctx: AppContext, state: dict | None) -> tuple[dict | None, gr.Ga
 
 def select(state: dict | None, evt: gr.SelectData) -> tuple[str | None, str, gr.Button, gr.Dropdown]:
     """A click on the gallery: remember that picture, say what it is, offer its suggested class."""
-    shown = shown_suspects(state) if state else []
-    if not isinstance(evt.index, int) or not 0 <= evt.index < len(shown):
+    drawn = state.get("shown", []) if state else []
+    if not isinstance(evt.index, int) or not 0 <= evt.index < len(drawn):
         return None, words.CLICK_A_SUSPECT, gr.Button(value=words.MOVE_SUGGESTED_NONE), gr.Dropdown(value=None)
-    s = shown[evt.index]
+    s = next((s for s in shown_suspects(state) if s["path"] == drawn[evt.index]), None)
+    if s is None:  # moved since the gallery was drawn (another session, the file manager)
+        return None, words.CLICK_A_SUSPECT, gr.Button(value=words.MOVE_SUGGESTED_NONE), gr.Dropdown(value=None)
     return (s["path"], words.SELECTED.format(name=Path(s["path"]).name, given=s["given"], suggested=s["suggested"],
                                              probability=s["probability"]),
             gr.Button(value=words.MOVE_SUGGESTED.format(suggested=s["suggested"])),

@@ -158,3 +158,18 @@ def test_undo_refuses_when_the_original_place_is_taken_or_the_picture_is_gone(sp
     with pytest.raises(DatasetError, match="no change 99"):
         undo(split_set, 99)
     assert list_changes(split_set)[0].undone is None  # refusals change nothing
+
+
+def test_a_class_folder_that_links_elsewhere_and_a_damaged_journal_move_nothing(tmp_path):
+    root = write(tmp_path / "ds", {"cat": 2, "dog": 1})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "bird").symlink_to(outside, target_is_directory=True)
+    before = tree(root)
+    with pytest.raises(DatasetError, match="outside the dataset"):
+        move_picture(root, root / "cat" / "0.jpg", "bird")
+    assert tree(root) == before and not list(outside.iterdir())
+    (root / JOURNAL_NAME).write_text('{"kind": "undo"}\n')
+    with pytest.raises(DatasetError, match="damaged"):
+        move_picture(root, root / "cat" / "0.jpg", "dog")
+    assert tree(root) == before, "refused before anything moved"

@@ -133,3 +133,17 @@ def test_a_flat_curve_has_enough_and_a_climbing_one_asks_for_more():
     assert flat.enough and flat.more is None
     assert not climbing.enough and climbing.more >= 5 and climbing.gain_if_doubled > 0.05
     assert advice_sentence([flat, climbing]).endswith("gravel would help most; brick has enough.")
+
+
+def test_a_class_never_recognised_is_not_said_to_have_enough():
+    never = [(5, 0.0), (10, 0.0), (15, 0.0), (20, 0.0)]
+    curve = advise(ClassCurve("rare", 20, 10, never), fit_curve(never))
+    assert not curve.enough and advice_sentence([curve]) == "Rare: too few measurements to tell."
+
+
+def test_a_class_with_a_single_picture_is_said_not_raised(tmp_path):
+    root = make_shapes_dataset(tmp_path / "lone", train_per_class=6, valid_per_class=2, size=64)
+    for extra in [*(root / "train" / "star").iterdir(), *(root / "valid" / "star").iterdir()][1:]:
+        extra.unlink()
+    said = [item for item in audit_dataset(root, cache_dir=tmp_path / "cache") if not isinstance(item, Audit)]
+    assert "star has a single readable picture" in said[-1].text
