@@ -106,6 +106,15 @@ def atomic_write(path: str | Path, write: Callable | bytes) -> Path:
     return path
 
 
+def read_json_object(path: str | Path) -> dict:
+    """A JSON object file (a run's summary, config, label), or {} when it is missing, unreadable or not an object."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def write_json_atomic(path: str | Path, data) -> Path:
     """JSON written atomically, for files other processes may read while a run writes them."""
     return atomic_write(path, json.dumps(data, indent=2).encode())

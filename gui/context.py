@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from core.runstore.store import RunInfo, find_run, list_runs
+from core.runstore.store import RunInfo, find_run, is_run_id, list_runs
 from core.system import default_cache_dir
 from gui import words
 from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
@@ -93,7 +93,7 @@ class AppContext:
         names, never paths."""
         run_id = run_id or ""
         path = self.runs_dir / run_id
-        if (not run_id or run_id != Path(run_id).name or run_id.startswith(".") or path.is_symlink()
+        if (not is_run_id(run_id) or path.is_symlink()
                 or not (path / "config.json").is_file()):
             raise LookupError(words.NO_SUCH_RUN.format(run_id=run_id) if run_id else words.PICK_A_RUN)
         return path
@@ -175,10 +175,8 @@ class AppContext:
 
     def run_by_id(self, run_id: str | None) -> RunInfo:
         """A run of this app's runs folder by id (the latest when empty); ids are names, never paths, and a run
-        folder that is a symbolic link (its files lie elsewhere) is not served."""
+        folder that is a symbolic link (its files lie elsewhere) is none of its runs (core.runstore.store)."""
         run = find_run(self.runs_dir, run_id)
-        if run is not None and run.path.is_symlink():
-            run = None if run_id else next((r for r in self.runs() if not r.path.is_symlink()), None)
         if run is not None:
             return run
         if run_id and find_run(self.runs_dir) is not None:

@@ -146,12 +146,14 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
     yield evaluation
 
 
+def evaluation_of(run_dir: str | Path, split: str = "valid") -> Evaluation | None:
+    """`evaluate_run` without its progress: the run's Evaluation on `split` (read back when unchanged)."""
+    return next((item for item in evaluate_run(run_dir, split) if isinstance(item, Evaluation)), None)
+
+
 def _valid_calibration(run_dir: Path) -> Calibration:
     """The calibration fitted on the run's validation split (evaluated first if it has not been)."""
-    evaluation = None
-    for item in evaluate_run(run_dir, "valid"):
-        evaluation = item if isinstance(item, Evaluation) else evaluation
-    return evaluation.calibration
+    return evaluation_of(run_dir, "valid").calibration
 
 
 def _read(run_dir: Path, split: str, key: str) -> Evaluation | None:

@@ -18,7 +18,7 @@ from torch import nn
 
 from core.data.images import DRAFT_SIDE, MAX_PIXELS, MIN_SIDE, NEUTRAL
 from core.data.transforms import RESIZE_RATIO
-from core.evaluation.metrics import Evaluation, evaluate_run
+from core.evaluation.metrics import Evaluation, evaluation_of
 from core.evaluation.predictions import split_items
 from core.inference import standalone_predict as standalone
 from core.inference.model_card import model_card
@@ -136,9 +136,7 @@ class ExportResult:
 
 def _evaluation(run_dir: Path) -> Evaluation:
     """The run's evaluation on its validation pictures (read back from the run folder when unchanged)."""
-    evaluation = None
-    for item in evaluate_run(run_dir, "valid"):
-        evaluation = item if isinstance(item, Evaluation) else evaluation
+    evaluation = evaluation_of(run_dir, "valid")
     if evaluation is None or not evaluation.predictions.paths:
         raise ExportRefused(f"None of the validation pictures of {run_dir.name} could be read, so the export cannot "
                             "be checked; is the dataset still where the run trained on it?")

@@ -2,22 +2,13 @@
 from __future__ import annotations
 
 import datetime
-import json
 from pathlib import Path
 
 from core.models.onnx import ONNX_OPSET
 from core.runstore.checkpoint import CheckpointMeta
+from core.system import read_json_object
 
 APP_VERSION = "0.1.0"  # Transfer Studio's version, written into every export
-
-
-def _read_json(path: Path) -> dict:
-    """A run folder's JSON file, or {} when it is missing or unreadable (the card then says less)."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _pct(value: float | None) -> str:
@@ -92,8 +83,8 @@ def model_card(run_dir: Path, meta: CheckpointMeta, metrics: dict, parity: dict,
                calibration: tuple[float, float] | None, when: datetime.datetime | None = None) -> str:
     """The Markdown model card of an export, from the run folder's files and the evaluation and parity figures."""
     run_dir = Path(run_dir)
-    config, summary = _read_json(run_dir / "config.json"), _read_json(run_dir / "summary.json")
-    data_lines, trained, validated = _data_section(_read_json(run_dir / "split.json"), meta.classes)
+    config, summary = read_json_object(run_dir / "config.json"), read_json_object(run_dir / "summary.json")
+    data_lines, trained, validated = _data_section(read_json_object(run_dir / "split.json"), meta.classes)
     when = when or datetime.datetime.now(datetime.UTC)
     files = {"onnx": f"`model.onnx` (ONNX, opset {ONNX_OPSET})", "torchscript": "`model.torchscript.pt` (TorchScript)"}
     checks = "; ".join(f"{name}: top class the same on {p['top1_agreement']:.2%} of {p['images']} pictures, "

@@ -21,7 +21,7 @@ from core.errors import CheckpointError, DatasetError
 from core.runstore.checkpoint import load_checkpoint
 from core.runstore.owner import OWNER_NAME
 from core.runstore.relocate import RESULT_SUFFIXES, read_json, relocate
-from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, read_calibration
+from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, is_run_id, read_calibration
 from core.runstore.table import read_record
 from core.system import atomic_write
 
@@ -71,7 +71,7 @@ def _safe_relative(text: str) -> bool:
 
 def _finished_run(runs_dir: Path, run_id: str) -> tuple[Path, dict]:
     """The folder and split.json of a run that has ended, or a sentence saying why it cannot be saved."""
-    if not run_id or run_id != Path(run_id).name or run_id.startswith("."):
+    if not is_run_id(run_id):
         raise ProjectError(f"{run_id!r} is not a run id (a run folder's name).")
     folder = runs_dir / run_id
     if not folder.is_dir():

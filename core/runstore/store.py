@@ -110,11 +110,16 @@ def list_runs(runs_dir: str | Path) -> list[RunInfo]:
     return list(_newest_first(Path(runs_dir)))
 
 
+def is_run_id(text: object) -> bool:
+    """Whether `text` can name a run: a plain folder name of the runs folder (never a path, never hidden)."""
+    return isinstance(text, str) and bool(text) and text == Path(text).name and not text.startswith(".")
+
+
 def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunInfo | None:
     """One run by id (a folder name, never a path), or the newest when no id is given; reads only that far."""
     runs_dir = Path(runs_dir)
     if run_id:
-        if run_id != Path(run_id).name or run_id.startswith("."):
+        if not is_run_id(run_id):
             return None
         path = runs_dir / run_id
         return read_run(path) if path.is_dir() and not path.is_symlink() else None

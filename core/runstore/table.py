@@ -9,13 +9,14 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Collection, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 
+from core.events import EpochDone
 from core.runstore.owner import ALIVE, GONE, owner_state
-from core.runstore.store import CHECKPOINT_NAME
-from core.system import write_json_atomic
+from core.runstore.store import CHECKPOINT_NAME, is_run_id
+from core.system import read_json_object, write_json_atomic
 
 LABEL_NAME = "label.json"
 METRICS_NAME = "metrics.jsonl"
@@ -31,7 +32,6 @@ LIFECYCLE = {
     "RunClosed": lambda e: "stopped",
     "RunFailed": lambda e: "failed",
 }
-POINT_FIELDS = ("epoch", "step", "train_loss", "train_acc", "valid_loss", "valid_acc", "is_best", "elapsed_s")
 
 
 @dataclass(frozen=True)
@@ -61,18 +61,7 @@ class RunRecord:
         return {**asdict(self), "path": str(self.path)}
 
 
-@dataclass(frozen=True)
-class CurvePoint:
-    """One EpochDone line: the epoch's training and validation results and when it ended."""
-
-    epoch: int
-    step: int
-    train_loss: float
-    train_acc: float
-    valid_loss: float
-    valid_acc: float
-    is_best: bool
-    elapsed_s: float
+CurvePoint = EpochDone  # one epoch of a run's curves is the very event metrics.jsonl logged for it
 
 
 @dataclass(frozen=True)
@@ -115,15 +104,6 @@ def _events(run_dir: Path, wanted: Collection[str]) -> Iterator[dict]:
             yield event
 
 
-def _read_json(path: Path) -> dict:
-    """A JSON object file, or {} when it is missing, unreadable or not an object."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _started(run_dir: Path) -> str:
     """When the run began: the timestamp its folder name starts with, else the folder's modification time."""
     try:
@@ -155,7 +135,7 @@ def logged_status(run_dir: str | Path) -> str:
     """finished, stopped, failed or running as the run's files say it, whether or not its process is still there."""
     run_dir = Path(run_dir)
     lifecycle = list(_events(run_dir, set(LIFECYCLE)))
-    return _logged(_read_json(run_dir / "summary.json"), lifecycle[-1] if lifecycle else None)
+    return _logged(read_json_object(run_dir / "summary.json"), lifecycle[-1] if lifecycle else None)
 
 
 def _status(run_dir: Path, summary: dict, last_lifecycle: dict | None) -> str:
@@ -172,7 +152,7 @@ def _status(run_dir: Path, summary: dict, last_lifecycle: dict | None) -> str:
 
 
 def _label(run_dir: Path) -> tuple[str, str]:
-    label = _read_json(run_dir / LABEL_NAME)
+    label = read_json_object(run_dir / LABEL_NAME)
     return str(label.get("name") or ""), str(label.get("note") or "")
 
 
@@ -194,10 +174,10 @@ def _wall_s(events: list[dict]) -> float | None:
 def read_record(run_dir: str | Path) -> RunRecord | None:
     """The table row of one run folder, or None when it is not a run (no config.json)."""
     run_dir = Path(run_dir)
-    config = _read_json(run_dir / "config.json")
+    config = read_json_object(run_dir / "config.json")
     if not config:
         return None
-    summary = _read_json(run_dir / "summary.json")
+    summary = read_json_object(run_dir / "summary.json")
     events = list(_events(run_dir, {*LIFECYCLE, "EpochDone"}))
     lifecycle = [e for e in events if e["event"] in LIFECYCLE]
     epochs_logged = sum(e["event"] == "EpochDone" for e in events)
@@ -262,7 +242,7 @@ def read_curves(run_dir: str | Path) -> RunCurves:
     for event in _events(Path(run_dir), {"EpochDone", "StageStarted"}):
         try:
             if event["event"] == "EpochDone":
-                curves.points.append(CurvePoint(**{k: event[k] for k in POINT_FIELDS}))
+                curves.points.append(CurvePoint(**{f.name: event[f.name] for f in fields(CurvePoint)}))
             else:
                 curves.stages.append(StageStart(event["stage"], event["name"], event["epoch"], event["step"]))
         except KeyError:
@@ -275,8 +255,7 @@ def delete_run(runs_dir: str | Path, run_id: str, busy: Collection[str] = ()) ->
     first renamed to a hidden name, so the table never shows half a run, and symlinks in it are removed, never
     followed."""
     runs_dir = Path(runs_dir)
-    if not isinstance(run_id, str) or not run_id or run_id != Path(run_id).name or run_id.startswith(".") \
-            or "/" in run_id or "\\" in run_id:
+    if not is_run_id(run_id) or "\\" in run_id:
         raise ValueError(f"{run_id!r} is not the name of a run folder.")
     path = runs_dir / run_id
     if path.is_symlink():
