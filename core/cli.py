@@ -172,7 +172,7 @@ def _plan(args: argparse.Namespace) -> int:
     config = _config(args)
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    recipe = plan(config, train_counts(index), device_type(config.device))
+    recipe = plan(config, train_counts(index), device_type(config.device), len(index.splits["valid"]))
     summary = summarize(recipe.config, len(index.classes))
     print(json.dumps({"config": recipe.config.to_dict(), "reason": recipe.reason,
                       "finetune_estimate_s": round(recipe.finetune_s, 1), "summary": summary.to_dict()}, indent=1))

@@ -8,8 +8,8 @@ from core.config import TrainConfig
 DEFAULTS = TrainConfig(data="")  # what the form shows before anyone touches it
 # The Model tab's inputs, in the order every handler takes them; each is a TrainConfig field.
 FIELDS = ("backbone", "head", "freeze", "epochs", "stage1_epochs", "lr", "optimizer", "scheduler", "weight_decay",
-          "label_smoothing", "batch", "image_size", "augment", "views", "patience", "balance", "hidden", "dropout",
-          "seed")
+          "label_smoothing", "batch", "image_size", "augment", "views", "patience", "balance", "when_solved", "hidden",
+          "dropout", "seed")
 AUTOMATIC_WHEN_EMPTY = ("epochs", "stage1_epochs", "views", "lr")  # 0 or an empty box: the recipe chooses
 WHOLE_NUMBERS = ("epochs", "stage1_epochs", "views", "hidden", "batch", "image_size", "patience", "seed")
 _KNOWN = {f.name for f in fields(TrainConfig)}

@@ -23,6 +23,20 @@ LITE_STD = (128.0 / 255,) * 3
 
 
 @dataclass(frozen=True)
+class TopCut:
+    """Where the backbone's top begins (core.models.split), and the size of what flows into it there: `channels`
+    maps of (image size / `stride`) pixels a side, cached in fp16 per image for fine-tuning the top alone."""
+
+    module: str  # dotted path, under the backbone module, of the top's first module
+    channels: int
+    stride: int
+    img_s: float  # images/s of a training step of the top (and head) on 2 CPU cores at 224 px (bench/finetune_rates.py)
+
+    def bytes_per_image(self, image_size: int) -> int:
+        return self.channels * (image_size // self.stride) ** 2 * 2
+
+
+@dataclass(frozen=True)
 class BackboneSpec:
     """How to build one backbone, what its weights expect, and what it costs."""
 
@@ -40,6 +54,7 @@ class BackboneSpec:
     weights_mb: float = 0.0
     fixed_size: int | None = None  # the only input size the architecture accepts
     cam_layer: str | None = None  # the module (under the backbone) Grad-CAM weighs; None: no spatial map (ViT)
+    top: TopCut | None = None  # the last stage, trainable alone on cached activations; None: no such cut (ViT)
 
     @property
     def pretrained(self) -> bool:
@@ -160,40 +175,42 @@ def _scratch_cnn(pretrained: bool, image_size: int) -> nn.Module:
     return nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
-def _lite(variant: int, params_m: float, img_s: float) -> BackboneSpec:
+def _lite(variant: int, params_m: float, img_s: float, top: TopCut) -> BackboneSpec:
     return BackboneSpec(
         f"efficientnet_lite{variant}", f"EfficientNet-Lite{variant}", 1280, params_m, LITE_MEAN, LITE_STD,
         lambda pretrained, size: load_efficientnet_lite(variant, size, pretrained), "bundled", img_s,
-        cam_layer="net._bn1",
+        cam_layer="net._bn1", top=top,
     )
 
 
 def _tv(arch: str, title: str, enum: str, dim: int, params_m: float, file: str, mb: float, img_s: float,
-        fixed_size: int | None = None, cam: str | None = "features") -> BackboneSpec:
+        fixed_size: int | None = None, cam: str | None = "features", top: TopCut | None = None) -> BackboneSpec:
     return BackboneSpec(arch, title, dim, params_m, IMAGENET_MEAN, IMAGENET_STD, _torchvision_builder(arch, enum),
-                        "torchvision", img_s, file, mb, fixed_size, cam)
+                        "torchvision", img_s, file, mb, fixed_size, cam, top)
 
 
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        _lite(0, 4.7, 24.7),
-        _lite(1, 5.4, 17.5),
-        _lite(2, 6.1, 18.7),
+        _lite(0, 4.7, 24.7, TopCut("net._blocks.12", 192, 32, 150.0)),
+        _lite(1, 5.4, 17.5, TopCut("net._blocks.16", 192, 32, 120.0)),
+        _lite(2, 6.1, 18.7, TopCut("net._blocks.16", 208, 32, 110.0)),
         _tv("resnet18", "ResNet-18", "ResNet18_Weights", 512, 11.7, "resnet18-f37072fd.pth", 44.7, 15.5,
-            cam="layer4"),
+            cam="layer4", top=TopCut("layer4", 256, 16, 60.0)),
         _tv("resnet34", "ResNet-34", "ResNet34_Weights", 512, 21.8, "resnet34-b627a593.pth", 83.3, 7.9,
-            cam="layer4"),
+            cam="layer4", top=TopCut("layer4", 256, 16, 40.0)),
         _tv("resnet50", "ResNet-50", "ResNet50_Weights", 2048, 25.6, "resnet50-11ad3fa6.pth", 97.8, 6.3,
-            cam="layer4"),
+            cam="layer4", top=TopCut("layer4", 1024, 16, 20.0)),
         _tv("resnet101", "ResNet-101", "ResNet101_Weights", 2048, 44.5, "resnet101-cd907fc2.pth", 170.5, 3.4,
-            cam="layer4"),
+            cam="layer4", top=TopCut("layer4", 1024, 16, 20.0)),
         _tv("mobilenet_v3_large", "MobileNet-V3-Large", "MobileNet_V3_Large_Weights", 1280, 5.5,
-            "mobilenet_v3_large-5c1a4163.pth", 21.1, 43.9),
+            "mobilenet_v3_large-5c1a4163.pth", 21.1, 43.9,
+            top=TopCut("features.14", 160, 32, 200.0)),
         _tv("efficientnet_b0", "EfficientNet-B0", "EfficientNet_B0_Weights", 1280, 5.3,
-            "efficientnet_b0_rwightman-7f5810bc.pth", 20.5, 19.0),
+            "efficientnet_b0_rwightman-7f5810bc.pth", 20.5, 19.0,
+            top=TopCut("features.6.1", 192, 32, 150.0)),
         _tv("convnext_tiny", "ConvNeXt-Tiny", "ConvNeXt_Tiny_Weights", 768, 28.6, "convnext_tiny-983f1562.pth",
-            109.1, 4.5),
+            109.1, 4.5, top=TopCut("features.7", 768, 32, 30.0)),
         _tv("vit_b_16", "ViT-B/16", "ViT_B_16_Weights", 768, 86.6, "vit_b_16-c867db91.pth", 330.3, 1.3, 224, cam=None),
         BackboneSpec("scratch_cnn", "Small CNN from scratch (no pretraining, the baseline)", 64, 0.02,
                      IMAGENET_MEAN, IMAGENET_STD, _scratch_cnn, "scratch", 60.0, cam_layer="10"),

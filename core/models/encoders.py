@@ -6,6 +6,7 @@ folder), PyTorch under autocast on CUDA or when the export fails; `pick_engine` 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -14,19 +15,26 @@ import torch
 from torch import nn
 
 from core.models.backbones import BackboneSpec, efficientnet_lite_weights_path
-from core.models.onnx import onnx_runner
+from core.models.onnx import OnnxRunner, onnx_runner
+from core.models.split import BottomAndTop, split_backbone
 from core.system import autocast
+
+
+_int8_lock = threading.Lock()
 
 
 @dataclass
 class FrozenEncoder:
-    """Maps a float32 NCHW batch to pooled features; `key` names everything the features depend on but the image."""
+    """Maps a float32 NCHW batch to (pooled features,) or, cut at the top, to (activations at the cut, pooled
+    features); `key` names everything the features depend on but the image, `activation_key` the activations'."""
 
     engine: str
     key: str
-    run: Callable[[torch.Tensor], torch.Tensor]
+    run: Callable[[torch.Tensor], tuple[torch.Tensor, ...]]
     batch: int
     note: str = ""
+    activation_key: str | None = None
+    activation_shape: tuple[int, int, int] | None = None
 
 
 def weights_id(spec: BackboneSpec) -> str:
@@ -39,15 +47,43 @@ def weights_id(spec: BackboneSpec) -> str:
 
 
 def torch_runner(module: nn.Module, device: torch.device) -> Callable[[torch.Tensor], torch.Tensor]:
-    """PyTorch inference: channels-last, no autograd, autocast to bf16/fp16 on CUDA."""
+    """PyTorch inference: channels-last, no autograd, autocast to bf16/fp16 on CUDA (a module with several outputs
+    gives a tuple)."""
 
-    def run(x: torch.Tensor) -> torch.Tensor:
+    def run(x: torch.Tensor):
         module.eval()
         with torch.inference_mode(), autocast(device):
             x = x.to(device, non_blocking=True).contiguous(memory_format=torch.channels_last)
-            return module(x).float().cpu()
+            out = module(x)
+            return tuple(o.float().cpu() for o in out) if isinstance(out, tuple) else out.float().cpu()
 
     return run
+
+
+def _every_output(run: Callable) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
+    return lambda x: (lambda out: out if isinstance(out, tuple) else (out,))(run(x))
+
+
+INT8 = "onnxruntime-int8"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A sample of the user's preprocessed images for int8 quantization; `name` identifies it (files and stamps)."""
+
+    name: str
+    batches: Callable[[], list]
+
+
+def int8_runner(fp32: OnnxRunner, calibration: Calibration, cache_dir: Path | None = None) -> OnnxRunner:
+    """The fp32 export quantized to int8 on `calibration` (once per sample, cached beside it)."""
+    from core.models.quantize import quantize_int8
+
+    path = Path(fp32.path).with_name(f"{Path(fp32.path).stem}-int8-{calibration.name}.onnx")
+    with _int8_lock:
+        if not path.is_file():
+            quantize_int8(Path(fp32.path), calibration.batches(), path)
+    return OnnxRunner(path)
 
 
 def pick_engine(requested: str, device: torch.device) -> str:
@@ -64,16 +100,35 @@ def pick_engine(requested: str, device: torch.device) -> str:
 
 
 def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, preprocess: str, device: torch.device,
-                   engine: str = "auto", cache_dir: Path | None = None) -> FrozenEncoder:
-    """The fastest engine for a frozen pretrained backbone; falls back to PyTorch, saying why, if export fails."""
+                   engine: str = "auto", cache_dir: Path | None = None, top: bool = False,
+                   calibration: Calibration | None = None) -> FrozenEncoder:
+    """The fastest engine for a frozen pretrained backbone; falls back to PyTorch, saying why, if export fails.
+
+    With `top`, the same single pass also gives the activations where the backbone's top begins (the registry's
+    cut), for fine-tuning the top on them; the pooled features are the same either way. The int8 engine needs
+    `calibration`: a sample of the user's preprocessed images, which its features then depend on too.
+    """
     key = f"{spec.name}|{weights_id(spec)}|{image_size}|{preprocess}"
-    name = f"{spec.name}-{image_size}-{hashlib.blake2b(key.encode(), digest_size=8).hexdigest()}"
     chosen = pick_engine(engine, device)
-    if chosen == "onnxruntime":
+    if chosen == INT8 and calibration is None:
+        chosen = "onnxruntime"
+    if chosen == INT8:
+        key += f"|int8:{calibration.name}"
+    activation_key = f"{key}|top:{spec.top.module}" if top else None
+    shape = (spec.top.channels, image_size // spec.top.stride, image_size // spec.top.stride) if top else None
+    outputs = ("activations", "features") if top else ("outputs",)
+    if top:
+        module = BottomAndTop(*split_backbone(spec, module))
+    name = f"{spec.name}-{image_size}-{hashlib.blake2b((activation_key or key).encode(), digest_size=8).hexdigest()}"
+    if chosen in ("onnxruntime", INT8):
         try:
-            runner, note = onnx_runner(module, image_size, name, cache_dir)
-            return FrozenEncoder("onnxruntime", key, runner, 32, note)
+            runner, note = onnx_runner(module, image_size, name, cache_dir, outputs=outputs)
+            if chosen == INT8:
+                runner, note = int8_runner(runner, calibration, cache_dir), "quantized to int8 on your images"
+            return FrozenEncoder(chosen, key, runner.run_all, 32, note, activation_key, shape)
         except Exception as err:  # an architecture the exporter cannot handle still trains, only slower
-            return FrozenEncoder("pytorch", key, torch_runner(module, device), 16,
-                                 f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch")
-    return FrozenEncoder("pytorch", key, torch_runner(module, device), 16 if device.type == "cpu" else 128)
+            return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)), 16,
+                                 f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch", activation_key,
+                                 shape)
+    return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)), 16 if device.type == "cpu" else 128,
+                         activation_key=activation_key, activation_shape=shape)

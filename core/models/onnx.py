@@ -39,9 +39,10 @@ def pixels_example(image_size: int) -> torch.Tensor:
     return torch.zeros(2, image_size, image_size, 3, dtype=torch.uint8)
 
 
-def export_onnx(module: nn.Module, image_size: int, path: Path, example: torch.Tensor | None = None) -> Path:
-    """Export `module` with a dynamic batch axis (input: float NCHW images unless `example` says otherwise),
-    written atomically."""
+def export_onnx(module: nn.Module, image_size: int, path: Path, example: torch.Tensor | None = None,
+                outputs: tuple[str, ...] = ("outputs",)) -> Path:
+    """Export `module` with a dynamic batch axis (input: float NCHW images unless `example` says otherwise; one
+    output per name in `outputs`), written atomically."""
     if example is None:
         example = torch.zeros(2, 3, image_size, image_size)
     name = "pixels" if example.dtype == torch.uint8 else "images"
@@ -53,8 +54,8 @@ def export_onnx(module: nn.Module, image_size: int, path: Path, example: torch.T
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 module, (example,), buffer, dynamo=False, opset_version=ONNX_OPSET,
-                input_names=[name], output_names=["outputs"],
-                dynamic_axes={name: {0: "batch"}, "outputs": {0: "batch"}},
+                input_names=[name], output_names=list(outputs),
+                dynamic_axes={name: {0: "batch"}, **{output: {0: "batch"} for output in outputs}},
             )
     finally:
         module.train(was_training)
@@ -71,20 +72,25 @@ class OnnxRunner:
         options.intra_op_num_threads = threads or min(cpu_threads(), torch.get_num_threads())
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        self.path = Path(path)
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
 
     def __call__(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        return self.run_all(x)[0]
+
+    def run_all(self, x: torch.Tensor | np.ndarray) -> tuple[torch.Tensor, ...]:
+        """Every output of the graph, in order."""
         array = x if isinstance(x, np.ndarray) else x.detach().to("cpu", torch.float32).contiguous().numpy()
-        return torch.from_numpy(self.session.run(None, {self.input: array})[0])
+        return tuple(torch.from_numpy(out) for out in self.session.run(None, {self.input: array}))
 
 
 def onnx_runner(module: nn.Module, image_size: int, name: str, cache_dir: Path | None = None,
-                example: torch.Tensor | None = None) -> tuple[OnnxRunner, str]:
+                example: torch.Tensor | None = None, outputs: tuple[str, ...] = ("outputs",)) -> tuple[OnnxRunner, str]:
     """The cached export named `name` (exported now if missing), loaded in ONNX Runtime; also says which."""
     path = (cache_dir or default_cache_dir()) / "onnx" / f"{name}.onnx"
     with _export_lock:
         note = "exported once and cached" if not path.is_file() else "cached export"
         if not path.is_file():
-            export_onnx(module, image_size, path, example)
+            export_onnx(module, image_size, path, example, outputs)
     return OnnxRunner(path), note

@@ -36,9 +36,18 @@ def summarize(config: TrainConfig, classes: int) -> ModelSummary:
     stats = summary(model, input_size=size, depth=2, verbose=0, mode="eval", device="cpu",
                     col_names=("output_size", "num_params", "trainable"))
     total = sum(p.numel() for p in model.parameters())
+    stage2 = None
+    if mode.top_only:
+        from core.models.backbones import get_backbone
+        from core.models.split import split_backbone
+
+        top = split_backbone(get_backbone(config.backbone), model.backbone)[1]
+        stage2 = sum(p.numel() for p in top.parameters()) + sum(p.numel() for p in model.head.parameters())
+    elif mode.has_second_stage:
+        stage2 = total
     return ModelSummary(
         backbone=config.backbone, head=config.head, classes=classes, input_size=size,
         total_params=total, trainable_params=int(stats.trainable_params),
-        trainable_params_stage2=total if mode.has_second_stage else None,
+        trainable_params_stage2=stage2,
         size_mb=round(sum(p.numel() * p.element_size() for p in model.parameters()) / 1e6, 1), table=str(stats),
     )

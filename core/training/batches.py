@@ -70,13 +70,14 @@ def image_batches(run: RunState) -> tuple[Batches, Batches, Callable[[], int]]:
     return train_loader, valid_loader, images
 
 
-def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batches, Callable[[], int]]:
-    """Batches of stored features, each image in one of its cached views per epoch (no backbone pass at all), and
-    this process's image count."""
+def feature_batches(run: RunState, features: FeatureSet,
+                    activations: bool = False) -> tuple[Batches, Batches, Callable[[], int]]:
+    """Batches of stored features (or, for the top layers, the activations where they begin), each image in one of
+    its cached views per epoch (no pass below them at all), and this process's image count."""
     cfg, n = run.config, len(run.index.splits["train"])
     views = cfg.views or 1
-    train_x, train_y = features.views(n, views)
-    valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]))
+    train_x, train_y = features.views(n, views, activations)
+    valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]), activations)
     generator = run.random.generator  # the run's shuffles: saved in last.pt
     weights = class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
     m, cluster = train_x.shape[1], run.cluster
@@ -92,9 +93,10 @@ def feature_batches(run: RunState, features: FeatureSet) -> tuple[Batches, Batch
         chunks = list(order.split(cfg.batch))
         if len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks.pop()
-        return ((train_x[view[i], i].to(run.device), train_y[i], []) for i in chunks)
+        return ((train_x[view[i], i].to(run.device).float(), train_y[i], []) for i in chunks)
 
     def valid_batches():
-        return ((x.to(run.device), y, []) for x, y in zip(valid_x.split(256), valid_y.split(256)))
+        size = cfg.batch * 2 if activations else 256
+        return ((x.to(run.device).float(), y, []) for x, y in zip(valid_x.split(size), valid_y.split(size)))
 
     return train_batches, valid_batches, lambda: m // cluster.world

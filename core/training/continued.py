@@ -13,6 +13,7 @@ from core.config import TrainConfig, freeze_mode
 from core.data.scan import index_from_split_record
 from core.errors import CheckpointError, DatasetError
 from core.events import Event, Message
+from core.models.backbones import get_backbone
 from core.models.classifier import build_classifier
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
 from core.runstore.owner import ALIVE, owner_state, read_owner
@@ -21,6 +22,7 @@ from core.runstore.table import read_record
 from core.system import resolve_device, write_json_atomic
 from core.training.resume import CONTINUE_FROM_PEAK, ResumePoint, read_last
 from core.training.rng import RunRandom, seeded
+from core.training.stages import top_classifier
 from core.training.state import RunState
 from core.training.trainer import drive
 
@@ -85,13 +87,15 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
 
 def _restored(path: Path, config: TrainConfig, classes: int, point: ResumePoint, device: torch.device):
     """The model with last.pt's weights and the run's random streams as they were, or a CheckpointError."""
-    head_only = point.part == "head"
+    frozen = point.part != "model"  # the bottom (or all) of the backbone as pretrained, the rest from last.pt
     with seeded(config.seed):  # the weights come from last.pt: initialising them must not draw from any stream
-        model = build_classifier(config.backbone, classes, head_only, config.image_size, pretrained=head_only,
+        model = build_classifier(config.backbone, classes, frozen, config.image_size, pretrained=frozen,
                                  head=config.head, hidden=config.hidden, dropout=config.dropout)
     random = RunRandom(config.seed, device)
+    parts = {"head": lambda: model.head, "model": lambda: model,
+             "top": lambda: top_classifier(model, get_backbone(config.backbone))}
     try:
-        (model.head if head_only else model).load_state_dict(point.weights)
+        parts[point.part]().load_state_dict(point.weights)
         random.restore(point.rng, point.generator)
     except (RuntimeError, TypeError, ValueError, AttributeError) as err:
         raise CheckpointError(f"the last state of {path.name} does not fit its model ({type(err).__name__}).") from None

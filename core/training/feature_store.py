@@ -1,30 +1,61 @@
-"""Backbone features on disk: one row per (encoder key, file, view), valid while the file's size and mtime hold.
+"""Backbone outputs on disk: one row per (encoder key, file, view), valid while the file's size and mtime hold.
 
 A second run on the same data with another head, learning rate or epoch count reads its features from here
-instead of running the backbone; a changed or added file is encoded alone.
+instead of running the backbone; a changed or added file is encoded alone. Two stores share this code: pooled
+features (float32, a few KB per image) and the activations where a backbone's top begins (float16, tens of KB per
+image), which are bounded: past their byte budget the rows written longest ago are dropped.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.system import default_cache_dir
 
-SCHEMA = "features_v1"  # bump when the decoder or the stored layout changes
+
+@dataclass(frozen=True)
+class StoreKind:
+    """One store's file, table and number type; `bounded` tables keep rows in write order to drop the oldest."""
+
+    file: str
+    table: str  # bump its version when the decoder or the stored layout changes
+    dtype: type
+    bounded: bool
+
+
+FEATURES = StoreKind("features.sqlite", "features_v1", np.float32, bounded=False)
+ACTIVATIONS = StoreKind("activations.sqlite", "activations_v1", np.float16, bounded=True)
+ACTIVATION_BUDGET_MB = 2048  # default disk budget of the activation cache (TRANSFER_STUDIO_ACTIVATION_MB)
+
+
+def activation_budget_bytes(directory: Path | None = None) -> int:
+    """Bytes the activation cache may hold: its budget, or half the free disk space where that is less."""
+    budget = float(os.environ.get("TRANSFER_STUDIO_ACTIVATION_MB", ACTIVATION_BUDGET_MB)) * 2**20
+    directory = Path(directory or default_cache_dir())
+    directory.mkdir(parents=True, exist_ok=True)
+    free = os.statvfs(directory)
+    return int(min(budget, free.f_bavail * free.f_frsize / 2))
 
 
 class FeatureStore:
-    """A SQLite table of float32 feature vectors in the app's cache folder."""
+    """A SQLite table of vectors in the app's cache folder (pooled features unless `kind` says otherwise)."""
 
-    def __init__(self, directory: Path | None = None):
+    def __init__(self, directory: Path | None = None, kind: StoreKind = FEATURES):
         directory = Path(directory or default_cache_dir())
         directory.mkdir(parents=True, exist_ok=True)
-        self.path = directory / "features.sqlite"
+        self.kind, self.path = kind, directory / kind.file
+        columns = "key TEXT, path TEXT, view TEXT, size INTEGER, mtime_ns INTEGER, vector BLOB"
         with self._connect() as db:
-            db.execute(f"CREATE TABLE IF NOT EXISTS {SCHEMA} (key TEXT, path TEXT, view TEXT, size INTEGER, "
-                       "mtime_ns INTEGER, vector BLOB, PRIMARY KEY (key, path, view)) WITHOUT ROWID")
+            if kind.bounded:  # rowid grows with every write: the smallest are the oldest
+                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, UNIQUE (key, path, view))")
+            else:
+                db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, PRIMARY KEY (key, path, view)) "
+                           "WITHOUT ROWID")
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=30)
@@ -34,19 +65,39 @@ class FeatureStore:
     def lookup(self, key: str, wanted: list[tuple[str, str, tuple[int, int] | None]]) -> dict[int, np.ndarray]:
         """Vectors for the (path, view, stamp) entries whose stored stamp still matches, by entry index."""
         found: dict[int, np.ndarray] = {}
+        table = self.kind.table
         with self._connect() as db:
             for i, (path, view, stamp) in enumerate(wanted):
                 if stamp is None:
                     continue
-                row = db.execute(f"SELECT size, mtime_ns, vector FROM {SCHEMA} WHERE key=? AND path=? AND view=?",
+                row = db.execute(f"SELECT size, mtime_ns, vector FROM {table} WHERE key=? AND path=? AND view=?",
                                  (key, path, view)).fetchone()
                 if row is not None and (row[0], row[1]) == stamp:
-                    found[i] = np.frombuffer(row[2], dtype=np.float32)
+                    found[i] = np.frombuffer(row[2], dtype=self.kind.dtype)
         return found
 
     def store(self, key: str, rows: list[tuple[str, str, tuple[int, int], np.ndarray]]) -> None:
         """Remember (path, view, stamp, vector) rows, replacing older vectors of the same file and view."""
         with self._connect() as db:
-            db.executemany(f"INSERT OR REPLACE INTO {SCHEMA} VALUES (?, ?, ?, ?, ?, ?)",
-                           [(key, path, view, stamp[0], stamp[1], np.asarray(vec, np.float32).tobytes())
+            db.executemany(f"INSERT OR REPLACE INTO {self.kind.table} VALUES (?, ?, ?, ?, ?, ?)",
+                           [(key, path, view, stamp[0], stamp[1], np.asarray(vec, self.kind.dtype).tobytes())
                             for path, view, stamp, vec in rows])
+
+    def used_bytes(self) -> int:
+        """Bytes the rows take on disk (pages in use)."""
+        with self._connect() as db:
+            pages = db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
+            return pages * db.execute("PRAGMA page_size").fetchone()[0]
+
+    def trim(self, budget: int) -> int:
+        """Drop the rows written longest ago until the store fits in `budget` bytes; how many were dropped."""
+        used, dropped = self.used_bytes(), 0
+        with self._connect() as db:
+            count = db.execute(f"SELECT count(*) FROM {self.kind.table}").fetchone()[0]
+            if used > budget and count:
+                excess = -(-(used - budget) * count // used)  # rows, at the average row's size, rounded up
+                dropped = db.execute(f"DELETE FROM {self.kind.table} WHERE rowid IN (SELECT rowid FROM "
+                                     f"{self.kind.table} ORDER BY rowid LIMIT ?)", (excess,)).rowcount
+            db.commit()
+            db.execute("PRAGMA incremental_vacuum")
+        return dropped

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -20,8 +21,8 @@ from core.data.scan import file_stamp
 from core.data.transforms import eval_transform, train_transform
 from core.events import Event, FeaturesProgress, Message
 from core.models.backbones import BackboneSpec
-from core.models.encoders import FrozenEncoder, frozen_encoder
-from core.training.feature_store import FeatureStore
+from core.models.encoders import INT8, Calibration, FrozenEncoder, frozen_encoder
+from core.training.feature_store import ACTIVATIONS, FeatureStore, activation_budget_bytes
 from core.training.rng import seeded
 
 DECODER_VERSION = "images-v1"  # part of every cache key: bump when core.data.images decodes differently
@@ -38,25 +39,33 @@ class View:
 
 @dataclass
 class FeatureSet:
-    """Features of the (image, view) entries that decoded, their labels and entry indices, and the skipped files."""
+    """Features of the (image, view) entries that decoded, their labels and entry indices, and the skipped files;
+    with a top cut, also each entry's activations where the top begins (float16)."""
 
     features: torch.Tensor
     labels: torch.Tensor
     positions: torch.Tensor
     skipped: list[tuple[str, str]]
     from_cache: int = 0
+    activations: torch.Tensor | None = None
 
-    def subset(self, start: int, stop: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Features and labels of the entries whose index lies in [start, stop)."""
+    def _rows(self, activations: bool) -> torch.Tensor:
+        if activations and self.activations is None:
+            raise ValueError("these features were encoded without the top's activations")
+        return self.activations if activations else self.features
+
+    def subset(self, start: int, stop: int, activations: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Features (or activations) and labels of the entries whose index lies in [start, stop)."""
         keep = (self.positions >= start) & (self.positions < stop)
-        return self.features[keep], self.labels[keep]
+        return self._rows(activations)[keep], self.labels[keep]
 
-    def views(self, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(k, m, dim) features of the first n items' k views, for the m items present in all of them, and labels."""
+    def views(self, n: int, k: int, activations: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, m, ...) features (or activations) of the first n items' k views, for the m items present in all of
+        them, and labels."""
         index = {int(p): row for row, p in enumerate(self.positions.tolist())}
         kept = [i for i in range(n) if all(v * n + i in index for v in range(k))]
         rows = torch.tensor([[index[v * n + i] for i in kept] for v in range(k)], dtype=torch.long).reshape(k, -1)
-        return self.features[rows], self.labels[rows[0]] if kept else torch.empty(0, dtype=torch.long)
+        return self._rows(activations)[rows], self.labels[rows[0]] if kept else torch.empty(0, dtype=torch.long)
 
 
 class ViewFiles(Dataset):
@@ -83,15 +92,25 @@ class ViewFiles(Dataset):
 
 
 def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store: FeatureStore | None = None,
-           num_workers: int = 0, stop=None) -> Iterator[FeaturesProgress | FeatureSet]:
-    """Yield progress while encoding the entries the cache lacks, then one FeatureSet; nothing more once `stop` is set."""
+           num_workers: int = 0, stop=None, activation_store: FeatureStore | None = None,
+           ) -> Iterator[FeaturesProgress | FeatureSet]:
+    """Yield progress while encoding the entries the cache lacks, then one FeatureSet; nothing more once `stop` is set.
+
+    An encoder cut at the top also gives each entry's activations there: an entry is cached only when both are.
+    """
     keys = [(str(Path(path).absolute()), hashlib.blake2b(view.name.encode(), digest_size=12).hexdigest(),
              file_stamp(Path(path))) for path, _, view in entries]
+    top = encoder.activation_key is not None
     vectors: dict[int, torch.Tensor] = {}
+    maps: dict[int, torch.Tensor] = {}
     if store is not None:
         vectors = {i: torch.from_numpy(v.copy()) for i, v in store.lookup(encoder.key, keys).items()}
-    cached, total = len(vectors), len(entries)
-    missing = [i for i in range(total) if i not in vectors]
+    if top and activation_store is not None:
+        maps = {i: torch.from_numpy(v.copy()).view(encoder.activation_shape)
+                for i, v in activation_store.lookup(encoder.activation_key, keys).items()}
+    have = set(vectors) & set(maps) if top else set(vectors)
+    cached, total = len(have), len(entries)
+    missing = [i for i in range(total) if i not in have]
     skipped: list[tuple[str, str]] = []
     start, encoded = time.perf_counter(), 0
     yield FeaturesProgress(done=cached, total=total, images_per_s=0.0, eta_s=0.0, cached=cached)
@@ -106,34 +125,67 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
             skipped += [b for b in bad if b not in skipped]
             encoded += len(bad)
             if x is not None:
-                feats = encoder.run(x).float()
-                positions = y[:, 1].tolist()
+                outputs = encoder.run(x)
+                feats, positions = outputs[-1].float(), y[:, 1].tolist()
+                have.update(positions)
                 vectors.update(zip(positions, feats))
                 encoded += len(positions)
+                stamped = [(p, i) for i, p in enumerate(positions) if keys[p][2] is not None]
                 if store is not None:
-                    store.store(encoder.key, [(keys[p][0], keys[p][1], keys[p][2], f.numpy())
-                                              for p, f in zip(positions, feats) if keys[p][2] is not None])
+                    store.store(encoder.key, [(*keys[p], feats[i].numpy()) for p, i in stamped])
+                if top:
+                    acts = outputs[0].half()
+                    maps.update(zip(positions, acts))
+                    if activation_store is not None:
+                        activation_store.store(encoder.activation_key, [(*keys[p], acts[i].numpy()) for p, i in stamped])
             rate = encoded / max(time.perf_counter() - start, 1e-9)
             yield FeaturesProgress(done=cached + encoded, total=total, images_per_s=rate,
                                    eta_s=(len(missing) - encoded) / max(rate, 1e-9), cached=cached)
-    order = sorted(vectors)
+    order = sorted(have)
     dim = len(vectors[order[0]]) if order else 0
     yield FeatureSet(
         features=torch.stack([vectors[i] for i in order]) if order else torch.empty(0, dim),
         labels=torch.tensor([entries[i][1] for i in order], dtype=torch.long),
         positions=torch.tensor(order, dtype=torch.long),
         skipped=skipped, from_cache=cached,
+        activations=(torch.stack([maps[i] for i in order]) if order else torch.empty(0, *encoder.activation_shape,
+                                                                                    dtype=torch.float16))
+        if top else None,
     )
 
 
+CALIBRATION_IMAGES = 64  # training images int8 quantization calibrates on (bench/int8.py)
+
+
+def calibration_sample(train_items: list, transform, count: int = CALIBRATION_IMAGES) -> Calibration:
+    """Training images spread over the split, preprocessed as the frozen pass sees them, for int8 calibration."""
+    picks = [path for path, _ in train_items[:: max(1, len(train_items) // count)][:count]]
+    name = hashlib.blake2b(repr([(str(p), file_stamp(Path(p))) for p in picks]).encode(), digest_size=8).hexdigest()
+
+    def batches() -> list:
+        images = []
+        for path in picks:
+            try:
+                images.append(transform(load_image(path)).numpy())
+            except UnreadableImage:
+                continue
+        return [np.stack(images[i:i + 16]) for i in range(0, len(images), 16)]
+
+    return Calibration(name, batches)
+
+
 def dataset_features(spec: BackboneSpec, module, config, train_items: list, valid_items: list, device: torch.device,
-                     views: int = 1, stop=None, store: FeatureStore | None = None) -> Iterator[Event | FeatureSet]:
-    """Messages and progress, then the FeatureSet of `views` versions of each training item and the plain valid items.
+                     views: int = 1, stop=None, store: FeatureStore | None = None,
+                     top: bool = False) -> Iterator[Event | FeatureSet]:
+    """Messages and progress, then the FeatureSet of `views` versions of each training item and the plain valid items
+    (with `top`, also their activations where the backbone's top begins, kept in the bounded activation cache).
 
     Entry order: view 0 of every training item, view 1 of every training item, ..., then the validation items.
     """
     plain = eval_transform(config.image_size, spec.mean, spec.std)
-    encoder = frozen_encoder(spec, module, config.image_size, f"{DECODER_VERSION}|{plain!r}", device, config.engine)
+    calibration = calibration_sample(train_items, plain) if config.engine == INT8 else None
+    encoder = frozen_encoder(spec, module, config.image_size, f"{DECODER_VERSION}|{plain!r}", device, config.engine,
+                             top=top, calibration=calibration)
     augmented = train_transform(config.image_size, spec.mean, spec.std, config.augment)
     view_list = [View("plain", plain)] + [View(f"aug{k}|{augmented!r}", augmented, config.seed)
                                           for k in range(1, views)]
@@ -141,6 +193,13 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
                                                                                  for p, label in valid_items]
     versions = f", {views} versions of each training image (the original and {views - 1} augmented)" if views > 1 else ""
     note = f", {encoder.note}" if encoder.note else ""
+    kept = (f"; the activations where its top begins are kept too ({len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20:.0f} MB)"
+            if top else "")
     yield Message(f"Reading {len(train_items) + len(valid_items)} images through the frozen backbone once{versions}; "
-                  f"engine: {encoder.engine}{note}.")
-    yield from encode(encoder, entries, store if store is not None else FeatureStore(), config.num_workers, stop)
+                  f"engine: {encoder.engine}{note}{kept}.")
+    store = store if store is not None else FeatureStore()
+    activation_store = FeatureStore(store.path.parent, ACTIVATIONS) if top else None
+    for item in encode(encoder, entries, store, config.num_workers, stop, activation_store):
+        if isinstance(item, FeatureSet) and activation_store is not None:
+            activation_store.trim(activation_budget_bytes(store.path.parent))
+        yield item

@@ -59,7 +59,7 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     device = resolve_device(config.device)
-    cfg = plan(config, train_counts(index), device.type).config
+    cfg = plan(config, train_counts(index), device.type, len(index.splits["valid"])).config
     rng = RunRandom(cfg.seed, device)
     mode = freeze_mode(cfg.freeze)
     spec = get_backbone(cfg.backbone)

@@ -5,21 +5,27 @@ from dataclasses import dataclass, replace
 
 from core.config import AUTO, FREEZE_MODES, TrainConfig
 from core.data.transforms import parse_augment
-from core.models.backbones import get_backbone
+from core.models.backbones import BackboneSpec, get_backbone
 from core.system import compute_threads
+from core.training.feature_store import activation_budget_bytes
 from core.training.optim import LR_SCALE
 
 FROZEN_EPOCHS = 20
-STAGE1_EPOCHS = FROZEN_EPOCHS  # stage 1 is the frozen recipe itself, so two-stage starts from its result
+STAGE1_EPOCHS = FROZEN_EPOCHS  # stage 1 is the frozen recipe itself, so a second stage starts from its result
 SCRATCH_EPOCHS = 30
 FINETUNE_EPOCHS = (5, 3)  # preferred passes over the images when fine-tuning, then the least worth doing
-# Seconds of fine-tuning one click may cost before the automatic recipe settles for a frozen backbone.
+TOP_EPOCHS = (5, 3)  # the same for the top layers alone on cached activations
+# Seconds of fine-tuning one click may cost before the automatic recipe settles for something cheaper.
 FINETUNE_BUDGET_S = {"cpu": 300.0, "cuda": 1200.0}
+# Which second stage the automatic recipe prefers where both fit the budget: on a CPU the top alone (five times
+# the images per second, most of what every layer gains), on a GPU every layer (fast enough to adapt them all).
+PREFERENCE = {"cpu": ("top", "two_stage"), "cuda": ("two_stage", "top")}
 HEAD_LR, FINETUNE_LR = 1e-2, 1e-3
 IMBALANCE_FOR_WEIGHTS = 3.0
 # Frozen backbone with augmentation: cache up to MAX_VIEWS versions of each training image, about VIEW_BUDGET
-# backbone passes in all, so small sets (which need augmentation most) get the most versions.
-MAX_VIEWS, VIEW_BUDGET = 4, 1000
+# backbone passes in all (TOP_VIEW_BUDGET when the top trains on them too, which needs the variety more), so small
+# sets (which need augmentation most) get the most versions.
+MAX_VIEWS, VIEW_BUDGET, TOP_VIEW_BUDGET = 4, 1000, 3000
 
 
 @dataclass(frozen=True)
@@ -31,21 +37,38 @@ class Plan:
     finetune_s: float
 
 
-def finetune_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
-    """Rough training throughput of every layer of `backbone`, from its measured 2-core CPU figure scaled to the
-    threads this process computes with (a container's share of the cores, not the host's count)."""
-    rate = get_backbone(backbone).finetune_img_s * (224 / image_size) ** 2
+def _scaled(rate_2_cores: float, image_size: int, device_type: str) -> float:
+    """A 2-core CPU figure at 224 px scaled to this image size and to the threads this process computes with (a
+    container's share of the cores, not the host's count)."""
+    rate = rate_2_cores * (224 / image_size) ** 2
     if device_type == "cuda":
         return rate * 40
     return rate * min(8.0, compute_threads() / 2)
 
 
-def _split(epochs: int | None, stage1: int | None, finetune_epochs: int) -> tuple[int, int]:
-    """Two-stage's (total, head-only) epochs: the user's, else the frozen recipe's head epochs then `finetune_epochs`;
+def finetune_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
+    """Rough training throughput of every layer of `backbone` here, from its measured 2-core CPU figure."""
+    return _scaled(get_backbone(backbone).finetune_img_s, image_size, device_type)
+
+
+def top_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
+    """Rough training throughput of `backbone`'s top alone on cached activations (0 when it has no top)."""
+    top = get_backbone(backbone).top
+    return _scaled(top.img_s, image_size, device_type) if top else 0.0
+
+
+def top_views_that_fit(spec: BackboneSpec, image_size: int, n_train: int, n_valid: int) -> int:
+    """How many versions of each training image the activation cache has room for (0: not even the originals)."""
+    per_image = spec.top.bytes_per_image(image_size)
+    return max(0, (activation_budget_bytes() // per_image - n_valid) // max(1, n_train))
+
+
+def _split(epochs: int | None, stage1: int | None, second: int) -> tuple[int, int]:
+    """A second stage's (total, head-only) epochs: the user's, else the frozen recipe's head epochs then `second`;
     a given total is split in half, the head's share at most the frozen recipe's."""
     if epochs is None:
         stage1 = stage1 or STAGE1_EPOCHS
-        return stage1 + finetune_epochs, stage1
+        return stage1 + second, stage1
     return epochs, stage1 or max(1, min(STAGE1_EPOCHS, epochs // 2, epochs - 1))
 
 
@@ -53,42 +76,78 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 60:.0f} min" if seconds >= 90 else f"{max(1, round(seconds))} s"
 
 
-def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "cpu") -> Plan:
-    """Resolve freeze/epochs/stage1_epochs/lr/balance left on auto; `train_counts` is training images per class."""
+@dataclass(frozen=True)
+class _Option:
+    """A second stage the automatic recipe weighs: its epochs (as it would run them) and their seconds here."""
+
+    mode: str
+    epochs: int
+    seconds: float
+
+
+def _affordable(n: int, rate: float, preferred: tuple[int, ...], device_type: str) -> int:
+    """The most epochs of `preferred` that fit the budget at `rate` images/s, else the least of them."""
+    budget = FINETUNE_BUDGET_S.get(device_type, FINETUNE_BUDGET_S["cpu"])
+    return next((e for e in preferred if n * e / rate <= budget), preferred[-1])
+
+
+def _options(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, device_type: str) -> dict[str, _Option]:
+    """Two-stage and top-layer fine-tuning as they would run here: epochs (the user's, else what the budget affords)
+    and seconds; the top only where the backbone has one and the activation cache has room for it."""
+    rates = {"two_stage": (finetune_images_per_s(config.backbone, config.image_size, device_type), FINETUNE_EPOCHS),
+             "top": (top_images_per_s(config.backbone, config.image_size, device_type), TOP_EPOCHS)}
+    if spec.top is None or top_views_that_fit(spec, config.image_size, n, n_valid) < 1:
+        del rates["top"]
+    options = {}
+    for mode, (rate, preferred) in rates.items():
+        total, stage1 = _split(config.epochs, config.stage1_epochs, _affordable(n, rate, preferred, device_type))
+        options[mode] = _Option(mode, total - stage1, n * (total - stage1) / rate)
+    return options
+
+
+def _choose(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, device_type: str) -> tuple[str, str]:
+    """The freezing mode for "auto", and why."""
+    machine = "this GPU" if device_type == "cuda" else "this computer's CPU"
+    budget = FINETUNE_BUDGET_S.get(device_type, FINETUNE_BUDGET_S["cpu"])
+    if not spec.pretrained:
+        return "finetune", f"{spec.title.lower()} trains every layer from random weights"
+    options = _options(config, spec, n, n_valid, device_type)
+    full = options["two_stage"]
+    if full.epochs < 1:
+        return "frozen", (f"frozen backbone: {config.epochs} epoch(s) leave no room for a second stage, so only the "
+                          "new head trains, on features the backbone computes once")
+    full_cost = (f"fine-tuning every layer on {n} training images for {full.epochs} epoch(s) takes about "
+                 f"{_duration(full.seconds)} on {machine}")
+    for mode in PREFERENCE.get(device_type, PREFERENCE["cpu"]):
+        option = options.get(mode)
+        if option is None or option.seconds > budget:
+            continue
+        if mode == "two_stage":
+            return mode, (f"two-stage: the head learns on the frozen backbone first, then every layer adapts at "
+                          f"1/{1 / FREEZE_MODES[mode].second_stage_lr_factor:.0f} of the learning rate; {full_cost}, "
+                          "and it fits pictures unlike ImageNet's (scans, textures, medical images) much better "
+                          "than a frozen backbone")
+        return mode, (f"top layers: the head learns on the frozen backbone first, then the backbone's last stage "
+                      f"adapts too, at 1/{1 / FREEZE_MODES[mode].second_stage_lr_factor:.0f} of the learning rate, on "
+                      f"what the layers below it computed once per image; {option.epochs} epoch(s) of it take about "
+                      f"{_duration(option.seconds)} on {machine}, where {full_cost}")
+    return "frozen", (f"frozen backbone: {full_cost.replace('takes', 'would take')}, so the backbone reads each "
+                      "image once and only the new head trains (seconds per epoch)")
+
+
+def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "cpu", valid_images: int = 0) -> Plan:
+    """Resolve freeze/epochs/stage1_epochs/lr/balance/views left on auto; `train_counts` is training images per
+    class, `valid_images` the validation images (they take room in the activation cache too)."""
     spec = get_backbone(config.backbone)
     n = max(1, sum(train_counts.values()))
     smallest = min(train_counts.values(), default=0)
     imbalance = max(train_counts.values(), default=0) / max(1, smallest)
-    rate = finetune_images_per_s(config.backbone, config.image_size, device_type)
-    budget = FINETUNE_BUDGET_S.get(device_type, FINETUNE_BUDGET_S["cpu"])
-    affordable = [e for e in FINETUNE_EPOCHS if n * e / rate <= budget]
-    machine = "this GPU" if device_type == "cuda" else "this computer's CPU"
     why: list[str] = []
 
     freeze = config.freeze
-    finetune_epochs = affordable[0] if affordable else FINETUNE_EPOCHS[-1]
     if freeze == AUTO:
-        split_epochs, split_stage1 = _split(config.epochs, config.stage1_epochs, finetune_epochs)
-        tuning = split_epochs - split_stage1  # epochs of every layer that two-stage would run
-        factor = FREEZE_MODES["two_stage"].second_stage_lr_factor
-        if not spec.pretrained:
-            freeze = "finetune"
-            why.append(f"{spec.title.lower()} trains every layer from random weights")
-        elif tuning < 1:
-            freeze = "frozen"
-            why.append(f"frozen backbone: {config.epochs} epoch(s) leave no room for a second stage that fine-tunes "
-                       "every layer, so only the new head trains, on features the backbone computes once")
-        elif n * tuning / rate <= budget:
-            freeze = "two_stage"
-            why.append(f"two-stage: the head learns on the frozen backbone first, then every layer adapts at "
-                       f"1/{1 / factor:.0f} of the learning rate; fine-tuning {n} training images for {tuning} "
-                       f"epoch(s) takes about {_duration(n * tuning / rate)} on {machine}, and it fits pictures "
-                       "unlike ImageNet's (scans, textures, medical images) much better than a frozen backbone")
-        else:
-            freeze = "frozen"
-            why.append(f"frozen backbone: fine-tuning {n} training images for {tuning} epoch(s) would take about "
-                       f"{_duration(n * tuning / rate)} on {machine}, so the backbone reads each image once and "
-                       "only the new head trains (seconds per epoch)")
+        freeze, sentence = _choose(config, spec, n, valid_images, device_type)
+        why.append(sentence)
     elif spec.pretrained:
         why.append(f"{FREEZE_MODES[freeze].title}, as chosen")
     else:
@@ -96,12 +155,15 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     mode = FREEZE_MODES[freeze]
 
     epochs, stage1 = config.epochs, config.stage1_epochs
+    rate = (top_images_per_s if mode.top_only else finetune_images_per_s)(config.backbone, config.image_size,
+                                                                          device_type)
+    affordable = _affordable(n, rate, TOP_EPOCHS if mode.top_only else FINETUNE_EPOCHS, device_type)
     if mode.has_second_stage:
-        epochs, stage1 = _split(epochs, stage1, finetune_epochs)
+        epochs, stage1 = _split(epochs, stage1, affordable)
         if epochs <= stage1:
-            raise ValueError(f"two-stage needs more epochs ({epochs}) than its head-only stage ({stage1})")
+            raise ValueError(f"{mode.title} needs more epochs ({epochs}) than its head-only stage ({stage1})")
     elif epochs is None:
-        epochs = FROZEN_EPOCHS if mode.starts_frozen else finetune_epochs if spec.pretrained else SCRATCH_EPOCHS
+        epochs = FROZEN_EPOCHS if mode.starts_frozen else affordable if spec.pretrained else SCRATCH_EPOCHS
 
     lr = config.lr
     if lr is None:
@@ -112,23 +174,45 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
         if balance == "weights":
             why.append(f"the largest class has {imbalance:.0f}x the images of the smallest, so the loss weighs "
                        "rare classes more")
+    views = _views(config, spec, mode, n, valid_images, why)
+    resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if mode.has_second_stage else None,
+                       lr=lr, balance=balance, views=views)
+    second = epochs - stage1 if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
+    if mode.has_second_stage:
+        schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of "
+                    f"{'the top layers' if mode.top_only else 'every layer'} at learning rate "
+                    f"{lr * mode.second_stage_lr_factor:.0e}")
+        if config.when_solved == "skip":
+            why.append("if the head alone already gets every validation image right, the second stage is skipped")
+    else:
+        schedule = f"{epochs} epochs"
+    reason = (f"Recipe: {why[0]}. {schedule.capitalize()}, learning rate {lr:.0e}"
+              + "".join(f"; {w}" for w in why[1:]) + ".")
+    return Plan(resolved, reason, n * second / rate if second else 0.0)
+
+
+def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, why: list[str]) -> int:
+    """Versions of each training image the frozen backbone reads once: the user's, else more for small sets; for
+    the top layers, never more than the activation cache has room for."""
     views = config.views
     if views is None:
         views = 1
         if mode.starts_frozen and parse_augment(config.augment):
-            views = max(1, min(MAX_VIEWS, VIEW_BUDGET // n))
+            views = max(1, min(MAX_VIEWS, (TOP_VIEW_BUDGET if mode.top_only else VIEW_BUDGET) // n))
         if views > 1:
             why.append(f"the frozen backbone reads {views} versions of each training image once (the original and "
                        f"{views - 1} augmented) and the head trains on all of them")
-    resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if mode.has_second_stage else None,
-                       lr=lr, balance=balance, views=views)
-    image_epochs = (epochs - stage1) if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
-    estimate = n * image_epochs / rate
-    schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of every layer at learning rate "
-                f"{lr * mode.second_stage_lr_factor:.0e}" if mode.has_second_stage else f"{epochs} epochs")
-    reason = (f"Recipe: {why[0]}. {schedule.capitalize()}, learning rate {lr:.0e}"
-              + "".join(f"; {w}" for w in why[1:]) + ".")
-    return Plan(resolved, reason, estimate)
+    if mode.top_only:
+        room = top_views_that_fit(spec, config.image_size, n, n_valid)
+        if room < 1:
+            mb = spec.top.bytes_per_image(config.image_size) * (n + n_valid) / 2**20
+            raise ValueError(f"fine-tuning the top layers keeps {mb:.0f} MB of activations, more than the cache may "
+                             f"hold here ({activation_budget_bytes() / 2**20:.0f} MB): choose two-stage or the feature "
+                             "extractor, or free some disk space")
+        if views > room:
+            why.append(f"the activation cache has room for {room} version(s) of each training image, not {views}")
+            views = room
+    return views
 
 
 def train_counts(index) -> dict[str, int]:

@@ -17,7 +17,8 @@ from core.runstore.checkpoint import FORMAT_VERSION, load_checkpoint
 from core.system import atomic_write
 
 LAST_NAME = "last.pt"
-PARTS = ("head", "model")  # what last.pt's weights are: the head alone (the backbone frozen), or the whole model
+# what last.pt's weights are: the head alone (the backbone frozen), the backbone's top and the head, or the whole model
+PARTS = ("head", "top", "model")
 CONTINUE_FROM_PEAK = 0.1  # a continued run starts at least at a tenth of the stage's peak learning rate
 
 
@@ -38,7 +39,7 @@ class ResumePoint:
     epoch: int
     step: int
     weights: dict
-    part: str  # "head" while the backbone is frozen, else "model"
+    part: str  # "head" while the backbone is frozen, "top" while its top trains alone, else "model"
     optimizer: dict
     rng: torch.Tensor
     generator: torch.Tensor

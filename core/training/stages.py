@@ -12,13 +12,15 @@ from torch import nn
 from core.config import freeze_mode
 from core.data.images import UnreadableImage, load_image
 from core.data.transforms import train_transform
-from core.events import Event, FeaturesProgress, StageStarted
+from core.events import Event, FeaturesProgress, Message, StageStarted
 from core.models.backbones import get_backbone
+from core.models.classifier import Classifier
+from core.models.split import split_backbone
 from core.runstore.checkpoint import load_checkpoint
 from core.runstore.store import CHECKPOINT_NAME
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features
-from core.training.recipes import finetune_images_per_s
+from core.training.recipes import finetune_images_per_s, top_images_per_s
 from core.training.rng import seeded
 from core.training.state import Batches, RunState, StageClock
 
@@ -38,7 +40,7 @@ class Stage:
     train_batches: Batches
     valid_batches: Batches
     images: Callable[[], int]  # training images this process sees in the next epoch
-    cached: bool  # the batches are features the frozen backbone computed once, not images
+    part: str  # what trains (core.training.resume.PARTS): "head" on features, "top" on activations, or "model"
     done_before: int = 0  # epochs of this stage taken before a resumed or continued run went on
 
 
@@ -51,7 +53,11 @@ def plan_clocks(run: RunState) -> None:
     head_epochs = _head_epochs(run)
     if mode.starts_frozen:
         run.clocks[1] = StageClock(head_epochs * per_epoch)  # seconds for the head alone: measured once it runs
-    if not mode.starts_frozen or mode.has_second_stage:
+    if mode.top_only:  # the top on cached activations: no decoding, no backbone below the cut
+        rate = top_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
+        step_s = cfg.batch / rate + len(split["valid"]) / (rate * EVAL_SPEEDUP) / per_epoch
+        run.clocks[2] = StageClock((cfg.epochs - head_epochs) * per_epoch, step_s)
+    elif not mode.starts_frozen or mode.has_second_stage:
         rate = finetune_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
         load = _load_seconds_per_image(run)
         step_s = cfg.batch * (1 / rate + load) + len(split["valid"]) * (1 / (rate * EVAL_SPEEDUP) + load) / per_epoch
@@ -95,32 +101,65 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         factor = mode.backbone_lr_factor if get_backbone(cfg.backbone).pretrained else 1.0
         groups = [{"params": list(model.head.parameters()), "lr": cfg.lr},
                   {"params": list(model.backbone.parameters()), "lr": cfg.lr * factor}]
-        yield _resumed(run, Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), cached=False))
+        yield _resumed(run, Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), part="model"))
         return
     head_epochs = _head_epochs(run)
-    if start == 1:
-        features = yield from _features(run)
+    features = None
+    if start == 1 or mode.top_only:
+        features = yield from _features(run, top=mode.top_only)
         if features is None:
             return
+    if start == 1:
         yield _resumed(run, Stage(1, "head only", head_epochs, model.head,
                                   [{"params": list(model.head.parameters()), "lr": cfg.lr}],
-                                  *feature_batches(run, features), cached=True))
+                                  *feature_batches(run, features), part="head"))
         if not mode.has_second_stage or run.stop.is_set():
+            return
+        if solved(run):
+            run.clocks.pop(2, None)
+            yield run.emit(Message(
+                f"The head alone gets every validation image right (validation loss {run.best_loss:.3f}): the "
+                f"second stage ({SECOND_STAGE[mode.top_only]}, {cfg.epochs - head_epochs} epochs) is skipped, since "
+                "it cannot do better; the best head is kept."))
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
-    model.set_frozen(False)
     lr = cfg.lr * mode.second_stage_lr_factor
-    groups = [{"params": list(model.head.parameters()), "lr": lr},
-              {"params": list(model.backbone.parameters()), "lr": lr}]
+    if mode.top_only:
+        module = top_classifier(model, get_backbone(cfg.backbone))
+        trains = module.backbone.parameters()
+        batches = feature_batches(run, features, activations=True)
+    else:
+        model.set_frozen(False)
+        module, trains, batches = model, model.backbone.parameters(), image_batches(run)
+    groups = [{"params": list(model.head.parameters()), "lr": lr}, {"params": list(trains), "lr": lr}]
     if start == 1:
         yield run.emit(StageStarted(
-            stage=2, name="every layer", epoch=run.epochs_run + 1, step=run.step, lr=lr,
-            text=f"Stage 2 from epoch {run.epochs_run + 1}: every layer trains now, at learning rate {lr:.1e} "
-                 f"(1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
+            stage=2, name=SECOND_STAGE[mode.top_only], epoch=run.epochs_run + 1, step=run.step, lr=lr,
+            text=f"Stage 2 from epoch {run.epochs_run + 1}: {SECOND_STAGE_SAYS[mode.top_only]}, at learning rate "
+                 f"{lr:.1e} (1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
         ))
-    yield _resumed(run, Stage(2, "every layer", cfg.epochs - head_epochs, model, groups, *image_batches(run),
-                              cached=False))
+    yield _resumed(run, Stage(2, SECOND_STAGE[mode.top_only], cfg.epochs - head_epochs, module, groups, *batches,
+                              part="top" if mode.top_only else "model"))
+
+
+SECOND_STAGE = {False: "every layer", True: "top layers"}
+SECOND_STAGE_SAYS = {False: "every layer trains now",
+                     True: "the backbone's top layers train now too, on the activations computed once"}
+SOLVED_LOSS = 0.005  # a validation loss this low: the true class's mean probability is at least 99.5 %
+
+
+def solved(run: RunState) -> bool:
+    """Whether the head-only stage leaves a later stage nothing to win: every validation image right, or the
+    validation loss at the floor (unless the run says to continue anyway)."""
+    return run.config.when_solved == "skip" and run.best_epoch is not None and (
+        run.best_acc >= 1.0 or run.best_loss <= SOLVED_LOSS)
+
+
+def top_classifier(model: Classifier, spec) -> Classifier:
+    """The backbone's top and the head as one module that trains on activations at the cut (shared weights)."""
+    return Classifier(split_backbone(spec, model.backbone)[1], model.head, frozen=False,
+                      keep_bn_stats=model.keep_bn_stats)
 
 
 def _resumed(run: RunState, stage: Stage) -> Stage:
@@ -134,7 +173,7 @@ def _resumed(run: RunState, stage: Stage) -> Stage:
     return replace(stage, epochs=max(0, stage.epochs - point.stage_epochs), done_before=point.stage_epochs)
 
 
-def _features(run: RunState) -> Iterator[Event]:
+def _features(run: RunState, top: bool = False) -> Iterator[Event]:
     """Every image (and view) through the frozen backbone once, or from the cache; the FeatureSet, None when stopped.
 
     Its progress events carry the whole run's ETA: the pass itself plus every stage after it.
@@ -145,12 +184,12 @@ def _features(run: RunState) -> Iterator[Event]:
     if cluster.active:  # each process encodes its share into the shared disk cache; then all read it whole
         share = list(dataset_features(spec, run.model.backbone, cfg, split["train"][cluster.rank::cluster.world],
                                       split["valid"][cluster.rank::cluster.world], run.device, cfg.views or 1,
-                                      run.stop))
+                                      run.stop, top=top))
         cluster.barrier()
         if not share or not isinstance(share[-1], FeatureSet):
             return None
     for item in dataset_features(spec, run.model.backbone, cfg, split["train"], split["valid"], run.device,
-                                 cfg.views or 1, run.stop):
+                                 cfg.views or 1, run.stop, top=top):
         if isinstance(item, FeatureSet):
             features = item
         elif isinstance(item, FeaturesProgress):

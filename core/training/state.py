@@ -164,14 +164,15 @@ class RunState:
         self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
 
-    def save_last(self, epoch: int, stage: int, stage_epochs: int, cached: bool, optimizer, schedule,
-                  since_best: int) -> None:
-        """Write last.pt at the end of an epoch: what continuing or resuming the run from here needs."""
-        weights = (self.model.head if cached else self.model).state_dict()
+    def save_last(self, epoch: int, stage: int, stage_epochs: int, module: torch.nn.Module, part: str, optimizer,
+                  schedule, since_best: int) -> None:
+        """Write last.pt at the end of an epoch: what continuing or resuming the run from here needs (the weights of
+        the `module` that trains, which is the `part` of the model resume.PARTS names)."""
+        weights = module.state_dict()
         write_last(self.path, ResumePoint(
             stage=stage, stage_epochs=stage_epochs, position=schedule.position, total=schedule.total,
             per_step=schedule.per_step, continued=schedule.continued, epoch=epoch, step=self.step, weights=weights,
-            part="head" if cached else "model", optimizer=optimizer.state_dict(), rng=self.random.state(),
+            part=part, optimizer=optimizer.state_dict(), rng=self.random.state(),
             generator=self.random.generator.get_state(), best_acc=self.best_acc, best_loss=self.best_loss,
             best_epoch=self.best_epoch, since_best=since_best))
 

@@ -49,7 +49,7 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     cluster = join(config.device)  # under torchrun: this process's share of a data-parallel run
     device = cluster.device(resolve_device(config.device))
-    recipe = plan(config, train_counts(index), device.type)
+    recipe = plan(config, train_counts(index), device.type, len(index.splits["valid"]))
     config = recipe.config
     if cluster.active and config.balance == "sampler":  # each process draws from its own share instead
         config = replace(config, balance="weights")
@@ -219,7 +219,7 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
                     x = x.contiguous(memory_format=torch.channels_last)
                 try:
                     with run.timed_step(), run.random.active():  # dropout and drop-connect draw too
-                        micro = micro_batch(run.device, module) if x.dim() == 4 else None
+                        micro = micro_batch(run.device, module) if stage.part == "model" else None
                         logits, loss = optimizer_step(module, optimizer, scaler, loss_fn, weight, x, y, micro)
                 except torch.cuda.OutOfMemoryError:
                     x = y = logits = loss = None
@@ -229,7 +229,7 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
                 schedule.step()
                 hits = (logits.argmax(1) == y).sum().item()
                 seen, correct, loss_sum = seen + len(y), correct + hits, loss_sum + loss.item() * len(y)
-                yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr, stage.cached))
+                yield run.emit(run.step_done(epoch, len(y), loss.item(), hits / len(y), lr, stage.part == "head"))
             if out_of_memory:
                 optimizer.zero_grad(set_to_none=True)
                 yield run.emit(_halve_batch(run, stage, first_epoch + stage.epochs - epoch))
@@ -249,8 +249,8 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
         since_best = 0 if is_best else since_best + 1
         if is_best:
             run.save(epoch, validation)
-        run.save_last(epoch, stage.number, stage.done_before + epoch - first_epoch + 1, stage.cached, optimizer,
-                      schedule, since_best)
+        run.save_last(epoch, stage.number, stage.done_before + epoch - first_epoch + 1, stage.module, stage.part,
+                      optimizer, schedule, since_best)
         yield run.emit(EpochDone(
             epoch=epoch, step=run.step, train_loss=loss_sum / seen, train_acc=correct / seen,
             valid_loss=valid_loss, valid_acc=valid_acc, is_best=is_best, elapsed_s=run.elapsed(),

@@ -64,6 +64,8 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> Mod
                                          label=words.SCHEDULE, elem_id="scheduler")
             c["balance"] = gr.Dropdown(BALANCE_CHOICES, value=DEFAULTS.balance, label=words.BALANCE,
                                        elem_id="balance")
+            c["when_solved"] = gr.Dropdown([(t, k) for k, t in words.WHEN_SOLVED_CHOICES.items()],
+                                           value=DEFAULTS.when_solved, label=words.WHEN_SOLVED, elem_id="when-solved")
         with gr.Row():
             c["weight_decay"] = gr.Number(value=DEFAULTS.weight_decay, label=words.WEIGHT_DECAY, minimum=0, maximum=1)
             c["label_smoothing"] = gr.Number(value=DEFAULTS.label_smoothing, label=words.LABEL_SMOOTHING, minimum=0,

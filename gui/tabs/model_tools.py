@@ -28,7 +28,7 @@ def _planned(ctx: AppContext, dataset: str, percent, values: dict):
     config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir), values)
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    return plan(config, train_counts(index), resolve_device(config.device).type), len(index.classes)
+    return plan(config, train_counts(index), resolve_device(config.device).type, len(index.splits["valid"])), len(index.classes)
 
 
 def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
@@ -114,7 +114,7 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs
         yield from find_lr_stream(ctx, dataset, percent, *values)
 
     triggers = [inputs[name].change for name in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "optimizer",
-                                                 "image_size", "balance", "batch")]
+                                                 "image_size", "balance", "batch", "when_solved")]
     gr.on(triggers + [valid_percent.release], recipe, shared, inputs.recipe, api_name="recipe",
           show_progress="hidden")
     show.click(summarize, shared, summary, api_name="model_summary")

@@ -15,7 +15,8 @@ def _cli(*args, timeout=180):
 
 def test_two_stage_train_prints_one_json_line_per_event_then_a_summary(tiny_dataset, tmp_path):
     result = _cli("train", "--data", tiny_dataset, "--freeze", "two_stage", "--head", "mlp", "--epochs", 2,
-                  "--stage1-epochs", 1, "--image-size", 96, "--lr", "0.002", "--out", tmp_path / "runs")
+                  "--stage1-epochs", 1, "--image-size", 96, "--lr", "0.002", "--when-solved", "continue",
+                  "--out", tmp_path / "runs")
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["epoch"] for line in lines[:-1]] == [1, 2, 2]
@@ -101,7 +102,7 @@ def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path):
     result = _cli("plan", "--data", tiny_dataset, "--head", "bn_mlp")
     assert result.returncode == 0, result.stderr
     planned = json.loads(result.stdout)
-    assert planned["config"]["freeze"] == "two_stage" and planned["reason"].startswith("Recipe: two-stage")
+    assert planned["config"]["freeze"] == "top" and planned["reason"].startswith("Recipe: top layers")
     assert planned["summary"]["trainable_params"] < planned["summary"]["total_params"]
 
 

@@ -40,7 +40,7 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     assert page.locator("#dataset-thumbs img").count() >= 4
 
     page.get_by_role("tab", name="2. Model").click()
-    page.locator("#recipe").get_by_text("Recipe: two-stage").wait_for(timeout=60_000)  # what one click would do
+    page.locator("#recipe").get_by_text("Recipe: top layers").wait_for(timeout=60_000)  # what one click would do
     page.locator("#freeze").get_by_text("Two-stage").click()
     page.locator("#head input").click()
     page.get_by_role("option", name="MLP: a hidden layer").click()

@@ -52,7 +52,7 @@ def test_frozen_encoder_exports_once_and_reuses_the_file(tiny_dataset, cache):
     assert (first.engine, first.note, again.note) == ("onnxruntime", "exported once and cached", "cached export")
     assert len(list((cache / "onnx").glob("*.onnx"))) == 1
     x = _batch(tiny_dataset, 64)
-    assert (first.run(x) - torch_runner(backbone, torch.device("cpu"))(x)).abs().max().item() < 1e-3
+    assert (first.run(x)[0] - torch_runner(backbone, torch.device("cpu"))(x)).abs().max().item() < 1e-3
     assert "efficientnet-lite0" in weights_id(spec) and first.key.startswith("efficientnet_lite0|")
 
 

@@ -83,7 +83,8 @@ def test_continuing_never_loses_the_best_checkpoint(frozen_run, tmp_path):
 def test_a_failed_two_stage_run_resumes_where_it_stopped_on_its_own_schedule(tiny_dataset, tmp_path):
     """A crash in stage 2 (an exception thrown into the generator, as a failing disk would) and a resume give the
     uninterrupted run's curve, on the default one-cycle schedule: the schedule is restored, not restarted."""
-    settings = dict(freeze="two_stage", epochs=4, stage1_epochs=2, image_size=64, batch=8, views=1)
+    settings = dict(freeze="two_stage", epochs=4, stage1_epochs=2, image_size=64, batch=8, views=1,
+                    when_solved="continue")
     reference, _ = _run(train(_config(tiny_dataset, tmp_path / "reference", **settings)))
     run = train(_config(tiny_dataset, tmp_path / "crashed", **settings))
     seen = []
@@ -126,7 +127,8 @@ def test_a_crashed_continuation_resumes_on_the_continuations_own_schedule(tiny_d
 
 
 def test_a_two_stage_run_stopped_in_its_head_stage_continues_the_head_then_stage_2_as_planned(tiny_dataset, tmp_path):
-    settings = dict(freeze="two_stage", epochs=3, stage1_epochs=2, image_size=64, batch=8, views=1)
+    settings = dict(freeze="two_stage", epochs=3, stage1_epochs=2, image_size=64, batch=8, views=1,
+                    when_solved="continue")
     stop = threading.Event()
     events = []
     for event in train(_config(tiny_dataset, tmp_path, **settings), stop):

@@ -27,7 +27,7 @@ def test_one_epoch_on_auto_is_a_frozen_run_and_the_sentence_says_why():
                                                       (5, 2, (2, 5))])
 def test_a_few_epochs_on_auto_are_split_between_the_two_stages(epochs, stage1, expected):
     cfg = _plan(epochs=epochs, stage1_epochs=stage1).config
-    assert cfg.freeze == "two_stage" and (cfg.stage1_epochs, cfg.epochs) == expected
+    assert cfg.freeze == "top" and (cfg.stage1_epochs, cfg.epochs) == expected
 
 
 def test_the_sentence_prices_the_fine_tuning_epochs_that_will_run():

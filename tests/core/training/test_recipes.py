@@ -3,11 +3,12 @@ import pytest
 from core.config import FREEZE_MODES, TrainConfig
 from core.training.recipes import (
     FINETUNE_BUDGET_S,
-    FINETUNE_EPOCHS,
     FROZEN_EPOCHS,
     HEAD_LR,
+    TOP_EPOCHS,
     finetune_images_per_s,
     plan,
+    top_images_per_s,
 )
 
 
@@ -15,25 +16,28 @@ def _plan(counts, device="cpu", **settings):
     return plan(TrainConfig(data="x", **settings), counts, device)
 
 
-def test_small_data_on_a_cpu_gets_two_stage_and_says_why():
+def test_small_data_on_a_cpu_gets_the_top_layers_and_says_why():
     recipe = _plan({"a": 60, "b": 60})
     cfg = recipe.config
-    assert cfg.freeze == "two_stage" and cfg.stage1_epochs == FROZEN_EPOCHS
-    assert cfg.epochs == FROZEN_EPOCHS + FINETUNE_EPOCHS[0] and cfg.lr == HEAD_LR
-    assert cfg.balance == "none"
-    assert recipe.reason.startswith("Recipe: two-stage") and "120 training images" in recipe.reason
-    assert f"{HEAD_LR * FREEZE_MODES['two_stage'].second_stage_lr_factor:.0e}" in recipe.reason
-    assert recipe.finetune_s <= FINETUNE_BUDGET_S["cpu"]
+    assert cfg.freeze == "top" and cfg.stage1_epochs == FROZEN_EPOCHS
+    assert cfg.epochs == FROZEN_EPOCHS + TOP_EPOCHS[0] and cfg.lr == HEAD_LR
+    assert cfg.balance == "none" and cfg.views == 4
+    assert recipe.reason.startswith("Recipe: top layers") and "120 training images" in recipe.reason
+    assert f"{HEAD_LR * FREEZE_MODES['top'].second_stage_lr_factor:.0e}" in recipe.reason
+    assert recipe.finetune_s == pytest.approx(120 * TOP_EPOCHS[0] / top_images_per_s("efficientnet_lite0", 224, "cpu"))
 
 
-def test_fine_tuning_that_would_take_too_long_on_a_cpu_falls_back_to_frozen_but_not_on_a_gpu():
-    counts = {"a": 5000, "b": 5000}
+def test_fine_tuning_that_would_take_too_long_on_a_cpu_falls_back_to_fewer_top_epochs_then_frozen():
+    fewer = _plan({"a": 5000, "b": 5000})
+    assert fewer.config.freeze == "top" and fewer.config.epochs == FROZEN_EPOCHS + TOP_EPOCHS[1]
+    assert "10000 training images for 3 epoch(s) takes about" in fewer.reason
+    counts = {"a": 25000, "b": 25000}
     cpu = _plan(counts)
     assert cpu.config.freeze == "frozen" and cpu.config.epochs == 20 and cpu.finetune_s == 0
-    assert "10000 training images for 3 epoch(s) would take about" in cpu.reason
+    assert "50000 training images for 3 epoch(s) would take about" in cpu.reason
     gpu = _plan(counts, device="cuda")
     assert gpu.config.freeze == "two_stage" and "GPU" in gpu.reason
-    assert 10000 * 3 / finetune_images_per_s("efficientnet_lite0", 224, "cuda") <= FINETUNE_BUDGET_S["cuda"]
+    assert 50000 * 3 / finetune_images_per_s("efficientnet_lite0", 224, "cuda") <= FINETUNE_BUDGET_S["cuda"]
 
 
 def test_choices_the_user_made_are_kept_and_only_the_rest_is_filled_in():

@@ -48,7 +48,8 @@ def test_fine_tuning_moves_every_backbone_weight_and_keeps_the_pretrained_batchn
 
 def test_two_stage_trains_the_head_alone_then_every_layer_at_one_hundredth_of_the_rate(tiny_dataset, tmp_path):
     config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "runs"), image_size=64, batch=8, patience=0,
-                         freeze="two_stage", head="mlp", epochs=4, stage1_epochs=1, lr=0.004, views=1)
+                         freeze="two_stage", head="mlp", epochs=4, stage1_epochs=1, lr=0.004, views=1,
+                         when_solved="continue")
     stage1_state, events = None, []
     for event in train(config):
         events.append(event)

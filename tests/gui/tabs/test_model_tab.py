@@ -28,7 +28,7 @@ def test_empty_boxes_mean_automatic_and_checkboxes_become_the_augment_string():
 
 def test_recipe_sentence_follows_the_data_and_the_choices(tiny_dataset, tmp_path):
     ctx = _ctx(tiny_dataset, tmp_path)
-    assert recipe_markdown(ctx, str(tiny_dataset), 20, *_values()).startswith("Recipe: two-stage")
+    assert recipe_markdown(ctx, str(tiny_dataset), 20, *_values()).startswith("Recipe: top layers")
     assert "40 training images" in recipe_markdown(ctx, str(tiny_dataset), 20, *_values())
     assert recipe_markdown(ctx, str(tiny_dataset), 20, *_values(freeze="frozen")).startswith(
         f"Recipe: {FREEZE_MODES['frozen'].title}, as chosen")
