@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import numpy as np  # noqa: E402
 import onnxruntime  # noqa: E402
 import torch  # noqa: E402
-from real_data import SETS, digits_dataset  # noqa: E402
+from real_data import SETS  # noqa: E402
 
 from core.data.images import load_image  # noqa: E402
 from core.data.scan import scan_dataset  # noqa: E402
@@ -34,7 +34,6 @@ from core.models.onnx import OnnxRunner, export_onnx  # noqa: E402
 from core.models.quantize import Int8Options, quantize_int8  # noqa: E402
 
 BACKBONE, SIZE, BATCH, CALIBRATION = "efficientnet_lite0", 224, 32, 64
-BUILDERS = {**SETS, "digits": lambda root: digits_dataset(root, per_class=10_000)}  # all 1,797 scans
 
 
 def preprocessed(items, spec) -> np.ndarray:
@@ -120,7 +119,7 @@ def main() -> None:
         work = Path(tmp)
         fp32 = export_onnx(build_classifier(BACKBONE, 10, True, SIZE).backbone, SIZE, work / "fp32.onnx")
         for name in args.sets:
-            row = measure(BUILDERS[name](work / name), fp32, work, args.repeats)
+            row = measure(SETS[name](work / name), fp32, work, args.repeats)
             results["sets"][name] = row
             print(f"{name}: {row}", flush=True)
     results["verdict"] = verdict(results["sets"])

@@ -1,7 +1,12 @@
-"""Recipe quality on real image sets: valid accuracy and wall time of frozen vs two-stage vs a CNN from scratch,
-each with the default settings, next to a linear probe (logistic regression on the same frozen features).
+"""Recipe quality on real image sets: valid accuracy and wall time of every recipe with the default settings, side
+by side in one run, next to a linear probe (logistic regression on the same frozen features) and one click.
 
-    python bench/recipes.py [--sets digits textures] [--data DIR]   # writes bench/results/recipes.json
+Rows: the feature extractor (fp32, and its int8 engine), the top layers and two-stage (each made to run its
+second stage even where the head alone already solves the set: two-stage that way is the previous one-click
+default), a CNN from scratch, and one click today (every setting automatic).
+
+    python bench/recipes.py [--sets digits textures micro] [--recipes ...] [--data DIR]
+    # writes bench/results/recipes.json
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import torch  # noqa: E402
 from real_data import SETS  # noqa: E402
 
 from core import RunFinished, TrainConfig, train  # noqa: E402
+from core.events import Message  # noqa: E402
 from core.data.scan import scan_dataset  # noqa: E402
 from core.models.backbones import get_backbone  # noqa: E402
 from core.models.classifier import build_classifier  # noqa: E402
@@ -30,8 +36,11 @@ from core.training.recipes import plan, train_counts  # noqa: E402
 
 RECIPES = {
     "frozen": {"freeze": "frozen"},
-    "two_stage": {"freeze": "two_stage"},
+    "frozen_int8": {"freeze": "frozen", "engine": "onnxruntime-int8"},
+    "top": {"freeze": "top", "when_solved": "continue"},
+    "two_stage": {"freeze": "two_stage", "when_solved": "continue"},
     "scratch_cnn": {"backbone": "scratch_cnn"},
+    "one_click": {},
 }
 
 
@@ -61,18 +70,22 @@ def run_recipe(data: Path, out: Path, overrides: dict) -> dict:
     cold_cache(out.parent)
     config = TrainConfig(data=str(data), out=str(out), **overrides)
     start = time.perf_counter()
-    finished = [e for e in train(config) if isinstance(e, RunFinished)][-1]
+    events = list(train(config))
+    finished = [e for e in events if isinstance(e, RunFinished)][-1]
     resolved = json.loads((Path(finished.run_dir) / "config.json").read_text())
     return {
         "valid_acc": finished.best_valid_acc, "best_epoch": finished.best_epoch, "epochs_run": finished.epochs_run,
         "wall_s": round(time.perf_counter() - start, 1),
-        "settings": {k: resolved[k] for k in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "head", "views")},
+        "second_stage_skipped": any(isinstance(e, Message) and "is skipped" in e.text for e in events),
+        "settings": {k: resolved[k] for k in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "head", "views",
+                                              "engine")},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
     parser.add_argument("--data", type=Path, help="also measure this ImageFolder")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "recipes.json")
     args = parser.parse_args()
@@ -85,21 +98,27 @@ def main() -> None:
             sets[args.data.name] = args.data
         for name, data in sets.items():
             index = scan_dataset(data)
-            auto = plan(TrainConfig(data=str(data)), train_counts(index), "cpu")
+            auto = plan(TrainConfig(data=str(data)), train_counts(index), "cpu", len(index.splits["valid"]))
             row = {"images": {k: len(v) for k, v in index.splits.items()}, "classes": len(index.classes),
                    "one_click_picks": auto.config.freeze, "one_click_reason": auto.reason,
                    "linear_probe": (cold_cache(Path(tmp)), linear_probe(data))[1]}
             print(f"{name}: linear probe {row['linear_probe']}", flush=True)
-            for recipe, overrides in RECIPES.items():
-                row[recipe] = run_recipe(data, Path(tmp) / "runs", overrides)
+            for recipe in args.recipes:
+                row[recipe] = run_recipe(data, Path(tmp) / "runs", RECIPES[recipe])
                 print(f"{name}: {recipe} {row[recipe]}", flush=True)
             results["sets"][name] = row
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
     print(f"\n{'set':10} {'recipe':12} {'valid acc':>9} {'wall s':>7}")
     for name, row in results["sets"].items():
-        for recipe in ("linear_probe", *RECIPES):
+        for recipe in ("linear_probe", *args.recipes):
             print(f"{name:10} {recipe:12} {row[recipe]['valid_acc']:9.1%} {row[recipe]['wall_s']:7.1f}")
+        if "one_click" in row and "two_stage" in row:
+            row["one_click_vs_two_stage"] = {
+                "accuracy_points": round(100 * (row["one_click"]["valid_acc"] - row["two_stage"]["valid_acc"]), 2),
+                "wall_time_share": round(row["one_click"]["wall_s"] / row["two_stage"]["wall_s"], 3)}
+            print(f"{name:10} one click vs two-stage: {row['one_click_vs_two_stage']}")
+    args.out.write_text(json.dumps(results, indent=1))
     print(f"\nwritten to {args.out}")
 
 
