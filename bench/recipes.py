@@ -27,7 +27,6 @@ import torch  # noqa: E402
 from real_data import SETS  # noqa: E402
 
 from core import RunFinished, TrainConfig, train  # noqa: E402
-from core.events import Message  # noqa: E402
 from core.data.scan import scan_dataset  # noqa: E402
 from core.models.backbones import get_backbone  # noqa: E402
 from core.models.classifier import build_classifier  # noqa: E402
@@ -70,15 +69,15 @@ def run_recipe(data: Path, out: Path, overrides: dict) -> dict:
     cold_cache(out.parent)
     config = TrainConfig(data=str(data), out=str(out), **overrides)
     start = time.perf_counter()
-    events = list(train(config))
-    finished = [e for e in events if isinstance(e, RunFinished)][-1]
+    finished = [e for e in train(config) if isinstance(e, RunFinished)][-1]
     resolved = json.loads((Path(finished.run_dir) / "config.json").read_text())
+    summary = json.loads((Path(finished.run_dir) / "summary.json").read_text())
     return {
         "valid_acc": finished.best_valid_acc, "best_epoch": finished.best_epoch, "epochs_run": finished.epochs_run,
         "wall_s": round(time.perf_counter() - start, 1),
-        "second_stage_skipped": any(isinstance(e, Message) and "is skipped" in e.text for e in events),
+        "second_stage_skipped": summary.get("skipped_stage"),
         "settings": {k: resolved[k] for k in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "head", "views",
-                                              "engine")},
+                                              "engine", "when_solved")},
     }
 
 

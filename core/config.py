@@ -24,6 +24,8 @@ class FreezeMode:
     backbone_lr_factor: float  # when every layer trains from the start: the backbone's LR as a share of the head's
     second_stage_lr_factor: float | None = None  # a second stage follows the head-only one, at this share of its LR
     top_only: bool = False  # the second stage trains the backbone's top alone, on activations computed once
+    second_stage: str = ""  # what the second stage trains, in a few words (logs, charts, the recipe sentence)
+    second_stage_says: str = ""  # the sentence that announces it in the log
 
     @property
     def has_second_stage(self) -> bool:
@@ -38,14 +40,17 @@ FREEZE_MODES: dict[str, FreezeMode] = {m.name: m for m in (
                "Feature extractor: freeze the backbone, train only the new head (fastest)", True, 0.0),
     FreezeMode("top", "top layers fine-tuned", "Fine-tune the top layers: the head first, then the backbone's last "
                "stage too, on what the rest computed once (near fine-tuning's accuracy in a fraction of its time)",
-               True, 0.0, second_stage_lr_factor=TOP_LR, top_only=True),
+               True, 0.0, second_stage_lr_factor=TOP_LR, top_only=True, second_stage="top layers",
+               second_stage_says="the backbone's top layers train now too, on the intermediate results the rest of "
+                                 "it computed once"),
     FreezeMode("two_stage", "two-stage", "Two-stage: the head first, then every layer at "
-               f"1/{1 / SECOND_STAGE_LR:.0f} of the learning rate", True, 0.0, second_stage_lr_factor=SECOND_STAGE_LR),
+               f"1/{1 / SECOND_STAGE_LR:.0f} of the learning rate", True, 0.0, second_stage_lr_factor=SECOND_STAGE_LR,
+               second_stage="every layer", second_stage_says="every layer trains now"),
     FreezeMode("finetune", "every layer trains", "Fine-tune every layer from the start", False, BACKBONE_LR),
 )}
 AUTO = "auto"
 BALANCE_MODES = ("auto", "none", "weights", "sampler")
-WHEN_SOLVED = ("skip", "continue")  # after the head-only stage gets every validation image right
+WHEN_SOLVED = ("auto", "skip", "continue")  # after the head-only stage gets every validation image right
 # for a frozen backbone's one pass over the images (core.models.encoders); int8: quantized on the user's images
 ENGINES = ("auto", "onnxruntime", "onnxruntime-int8", "pytorch")
 
@@ -106,9 +111,10 @@ class TrainConfig:
     balance: str = field(default="auto", metadata=_opt(
         "imbalanced classes: weights = weigh the loss, sampler = draw rare classes more often, "
         "auto = weights when the largest class is 3x the smallest", choices=list(BALANCE_MODES)))
-    when_solved: str = field(default="skip", metadata=_opt(
+    when_solved: str = field(default="auto", metadata=_opt(
         "when the head-only stage already gets every validation image right (or its loss is at the floor): skip the "
-        "stage after it, which cannot do better, or continue with it", choices=list(WHEN_SOLVED)))
+        "stage after it, which cannot do better, or continue with it; auto = skip when freeze is auto too",
+        choices=list(WHEN_SOLVED)))
     seed: int = field(default=0, metadata=_opt(
         "random seed (same seed, same run on CPU; also picks the validation images of a folder without valid/)"))
     valid_fraction: float = field(default=0.2, metadata=_opt(

@@ -89,6 +89,9 @@ class BackboneSpec:
             "source": self.source, "pretrained": self.pretrained, "available_offline": self.available(),
             "weights_file": str(self.weights_path()) if self.weights_file else None, "weights_mb": self.weights_mb,
             "fixed_image_size": self.fixed_size,
+            "top_layers": None if self.top is None else {
+                "from": self.top.module, "cached_kb_per_image_224px": round(self.top.bytes_per_image(224) / 1024, 1),
+                "train_images_per_s": self.top.img_s},
         }
 
 

@@ -75,7 +75,7 @@ class Calibration:
     batches: Callable[[], list]
 
 
-def int8_runner(fp32: OnnxRunner, calibration: Calibration, cache_dir: Path | None = None) -> OnnxRunner:
+def int8_runner(fp32: OnnxRunner, calibration: Calibration) -> OnnxRunner:
     """The fp32 export quantized to int8 on `calibration` (once per sample, cached beside it)."""
     from core.models.quantize import quantize_int8
 
@@ -109,26 +109,28 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
     `calibration`: a sample of the user's preprocessed images, which its features then depend on too.
     """
     key = f"{spec.name}|{weights_id(spec)}|{image_size}|{preprocess}"
-    chosen = pick_engine(engine, device)
-    if chosen == INT8 and calibration is None:
-        chosen = "onnxruntime"
-    if chosen == INT8:
-        key += f"|int8:{calibration.name}"
-    activation_key = f"{key}|top:{spec.top.module}" if top else None
+    cut = f"|top:{spec.top.module}" if top else ""
     shape = (spec.top.channels, image_size // spec.top.stride, image_size // spec.top.stride) if top else None
     outputs = ("activations", "features") if top else ("outputs",)
     if top:
         module = BottomAndTop(*split_backbone(spec, module))
-    name = f"{spec.name}-{image_size}-{hashlib.blake2b((activation_key or key).encode(), digest_size=8).hexdigest()}"
+    name = f"{spec.name}-{image_size}-{hashlib.blake2b((key + cut).encode(), digest_size=8).hexdigest()}"
+    chosen = pick_engine(engine, device)
     if chosen in ("onnxruntime", INT8):
         try:
             runner, note = onnx_runner(module, image_size, name, cache_dir, outputs=outputs)
-            if chosen == INT8:
-                runner, note = int8_runner(runner, calibration, cache_dir), "quantized to int8 on your images"
-            return FrozenEncoder(chosen, key, runner.run_all, 32, note, activation_key, shape)
         except Exception as err:  # an architecture the exporter cannot handle still trains, only slower
             return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)), 16,
-                                 f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch", activation_key,
-                                 shape)
-    return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)), 16 if device.type == "cpu" else 128,
-                         activation_key=activation_key, activation_shape=shape)
+                                 f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch",
+                                 key + cut if top else None, shape)
+        used = "onnxruntime"
+        if chosen == INT8 and calibration is not None:
+            try:  # int8 features depend on the calibration sample too: keys of their own
+                runner = int8_runner(runner, calibration)
+                used, note, key = INT8, "quantized to int8 on your images", f"{key}|int8:{calibration.name}"
+            except Exception as err:
+                note = f"int8 quantization failed ({type(err).__name__}: {err}); using float"
+        return FrozenEncoder(used, key, runner.run_all, 32, note, key + cut if top else None, shape)
+    return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)),
+                         16 if device.type == "cpu" else 128, activation_key=key + cut if top else None,
+                         activation_shape=shape)

@@ -70,11 +70,6 @@ SPLITTERS = {"EfficientNetLiteFeatures": _split_lite, "ResNet": _split_resnet, "
              "EfficientNet": _split_features, "ConvNeXt": _split_features}
 
 
-def can_split(spec: BackboneSpec) -> bool:
-    """Whether the backbone has a top that trains alone (a registry cut)."""
-    return spec.top is not None
-
-
 def split_backbone(spec: BackboneSpec, backbone: nn.Module) -> tuple[nn.Module, nn.Module]:
     """(bottom, top) of `backbone` at the registry's cut, sharing its modules."""
     if spec.top is None or type(backbone).__name__ not in SPLITTERS:

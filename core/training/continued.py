@@ -62,6 +62,7 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
             raise ValueError(f"{path.name} has finished its plan ({point.epoch} of {planned} epochs, early stopping "
                              "included); say how many more epochs to continue it for.")
     elif freeze_mode(config.freeze).has_second_stage and point.stage == 1:  # N more head epochs, then stage 2
+        config.when_solved = "continue"  # asked for more: a second stage skipped before runs this time
         second = planned - config.stage1_epochs
         config.stage1_epochs = point.epoch + epochs
         config.epochs = config.stage1_epochs + second

@@ -3,12 +3,13 @@
 A second run on the same data with another head, learning rate or epoch count reads its features from here
 instead of running the backbone; a changed or added file is encoded alone. Two stores share this code: pooled
 features (float32, a few KB per image) and the activations where a backbone's top begins (float16, tens of KB per
-image), which are bounded: past their byte budget the rows written longest ago are dropped.
+image), which are bounded: past their byte budget the rows used longest ago are dropped and the file shrinks.
 """
 from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,12 +34,14 @@ ACTIVATION_BUDGET_MB = 2048  # default disk budget of the activation cache (TRAN
 
 
 def activation_budget_bytes(directory: Path | None = None) -> int:
-    """Bytes the activation cache may hold: its budget, or half the free disk space where that is less."""
+    """Bytes the activation cache may hold: its budget, or half of the disk space it has (free space plus what it
+    takes now) where that is less."""
     budget = float(os.environ.get("TRANSFER_STUDIO_ACTIVATION_MB", ACTIVATION_BUDGET_MB)) * 2**20
     directory = Path(directory or default_cache_dir())
     directory.mkdir(parents=True, exist_ok=True)
     free = os.statvfs(directory)
-    return int(min(budget, free.f_bavail * free.f_frsize / 2))
+    taken = sum(p.stat().st_size for p in directory.glob(ACTIVATIONS.file + "*"))
+    return int(min(budget, (free.f_bavail * free.f_frsize + taken) / 2))
 
 
 class FeatureStore:
@@ -49,10 +52,13 @@ class FeatureStore:
         directory.mkdir(parents=True, exist_ok=True)
         self.kind, self.path = kind, directory / kind.file
         columns = "key TEXT, path TEXT, view TEXT, size INTEGER, mtime_ns INTEGER, vector BLOB"
-        with self._connect() as db:
-            if kind.bounded:  # rowid grows with every write: the smallest are the oldest
+        if kind.bounded and not self.path.exists():  # before WAL and the first table, or the file never shrinks
+            with sqlite3.connect(self.path, timeout=30) as db:
                 db.execute("PRAGMA auto_vacuum=INCREMENTAL")
-                db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, UNIQUE (key, path, view))")
+        with self._connect() as db:
+            if kind.bounded:  # `used`: when a row was last written or read; the smallest go first
+                db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, used INTEGER, "
+                           "UNIQUE (key, path, view))")
             else:
                 db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, PRIMARY KEY (key, path, view)) "
                            "WITHOUT ROWID")
@@ -74,13 +80,18 @@ class FeatureStore:
                                  (key, path, view)).fetchone()
                 if row is not None and (row[0], row[1]) == stamp:
                     found[i] = np.frombuffer(row[2], dtype=self.kind.dtype)
+            if self.kind.bounded and found:  # read now: the last to go
+                db.executemany(f"UPDATE {table} SET used=? WHERE key=? AND path=? AND view=?",
+                               [(time.time_ns(), key, wanted[i][0], wanted[i][1]) for i in found])
         return found
 
     def store(self, key: str, rows: list[tuple[str, str, tuple[int, int], np.ndarray]]) -> None:
         """Remember (path, view, stamp, vector) rows, replacing older vectors of the same file and view."""
+        now = [time.time_ns()] if self.kind.bounded else []
+        marks = ", ?" if self.kind.bounded else ""
         with self._connect() as db:
-            db.executemany(f"INSERT OR REPLACE INTO {self.kind.table} VALUES (?, ?, ?, ?, ?, ?)",
-                           [(key, path, view, stamp[0], stamp[1], np.asarray(vec, self.kind.dtype).tobytes())
+            db.executemany(f"INSERT OR REPLACE INTO {self.kind.table} VALUES (?, ?, ?, ?, ?, ?{marks})",
+                           [(key, path, view, stamp[0], stamp[1], np.asarray(vec, self.kind.dtype).tobytes(), *now)
                             for path, view, stamp, vec in rows])
 
     def used_bytes(self) -> int:
@@ -90,14 +101,22 @@ class FeatureStore:
             return pages * db.execute("PRAGMA page_size").fetchone()[0]
 
     def trim(self, budget: int) -> int:
-        """Drop the rows written longest ago until the store fits in `budget` bytes; how many were dropped."""
-        used, dropped = self.used_bytes(), 0
+        """Drop the rows used longest ago until the rows fit in `budget` bytes, and give the space back to the
+        disk; how many were dropped."""
+        table, dropped = self.kind.table, 0
         with self._connect() as db:
-            count = db.execute(f"SELECT count(*) FROM {self.kind.table}").fetchone()[0]
-            if used > budget and count:
-                excess = -(-(used - budget) * count // used)  # rows, at the average row's size, rounded up
-                dropped = db.execute(f"DELETE FROM {self.kind.table} WHERE rowid IN (SELECT rowid FROM "
-                                     f"{self.kind.table} ORDER BY rowid LIMIT ?)", (excess,)).rowcount
-            db.commit()
-            db.execute("PRAGMA incremental_vacuum")
+            while (used := self.used_bytes()) > budget:
+                # in vector bytes: what the rows take on disk, less the pages' own overhead; at least one row
+                total = db.execute(f"SELECT sum(length(vector)) FROM {table}").fetchone()[0] or 0
+                excess, doomed, freed = (used - budget) * total / used, [], 0
+                for rowid, size in db.execute(f"SELECT rowid, length(vector) FROM {table} ORDER BY used, rowid"):
+                    doomed.append((rowid,))
+                    freed += size
+                    if freed >= excess:
+                        break
+                if not doomed:
+                    break
+                dropped += db.executemany(f"DELETE FROM {table} WHERE rowid=?", doomed).rowcount
+                db.commit()
+            db.executescript("PRAGMA incremental_vacuum; PRAGMA wal_checkpoint(TRUNCATE);")
         return dropped

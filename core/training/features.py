@@ -134,7 +134,7 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
                 if store is not None:
                     store.store(encoder.key, [(*keys[p], feats[i].numpy()) for p, i in stamped])
                 if top:
-                    acts = outputs[0].half()
+                    acts = outputs[0].clamp(-65504, 65504).half()  # fp16's range: never an infinity
                     maps.update(zip(positions, acts))
                     if activation_store is not None:
                         activation_store.store(encoder.activation_key, [(*keys[p], acts[i].numpy()) for p, i in stamped])
@@ -157,9 +157,14 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
 CALIBRATION_IMAGES = 64  # training images int8 quantization calibrates on (bench/int8.py)
 
 
+def spread(items: list, count: int) -> list:
+    """At most `count` items taken at even steps through `items` (a sample that covers every class folder)."""
+    return items[:: max(1, len(items) // count)][:count]
+
+
 def calibration_sample(train_items: list, transform, count: int = CALIBRATION_IMAGES) -> Calibration:
     """Training images spread over the split, preprocessed as the frozen pass sees them, for int8 calibration."""
-    picks = [path for path, _ in train_items[:: max(1, len(train_items) // count)][:count]]
+    picks = [path for path, _ in spread(train_items, count)]
     name = hashlib.blake2b(repr([(str(p), file_stamp(Path(p))) for p in picks]).encode(), digest_size=8).hexdigest()
 
     def batches() -> list:
@@ -175,15 +180,17 @@ def calibration_sample(train_items: list, transform, count: int = CALIBRATION_IM
 
 
 def dataset_features(spec: BackboneSpec, module, config, train_items: list, valid_items: list, device: torch.device,
-                     views: int = 1, stop=None, store: FeatureStore | None = None,
-                     top: bool = False) -> Iterator[Event | FeatureSet]:
+                     views: int = 1, stop=None, store: FeatureStore | None = None, top: bool = False,
+                     calibration_items: list | None = None) -> Iterator[Event | FeatureSet]:
     """Messages and progress, then the FeatureSet of `views` versions of each training item and the plain valid items
     (with `top`, also their activations where the backbone's top begins, kept in the bounded activation cache).
+    The int8 engine calibrates on `calibration_items` (default: the training items; one process's share of a
+    torchrun run passes the whole split, so that every process quantizes the same model).
 
     Entry order: view 0 of every training item, view 1 of every training item, ..., then the validation items.
     """
     plain = eval_transform(config.image_size, spec.mean, spec.std)
-    calibration = calibration_sample(train_items, plain) if config.engine == INT8 else None
+    calibration = calibration_sample(calibration_items or train_items, plain) if config.engine == INT8 else None
     encoder = frozen_encoder(spec, module, config.image_size, f"{DECODER_VERSION}|{plain!r}", device, config.engine,
                              top=top, calibration=calibration)
     augmented = train_transform(config.image_size, spec.mean, spec.std, config.augment)
@@ -193,8 +200,8 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
                                                                                  for p, label in valid_items]
     versions = f", {views} versions of each training image (the original and {views - 1} augmented)" if views > 1 else ""
     note = f", {encoder.note}" if encoder.note else ""
-    kept = (f"; the activations where its top begins are kept too ({len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20:.0f} MB)"
-            if top else "")
+    megabytes = len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20 if top else 0
+    kept = f"; its intermediate results where the top layers begin are kept too ({megabytes:.0f} MB)" if top else ""
     yield Message(f"Reading {len(train_items) + len(valid_items)} images through the frozen backbone once{versions}; "
                   f"engine: {encoder.engine}{note}{kept}.")
     store = store if store is not None else FeatureStore()

@@ -1,6 +1,7 @@
 """Automatic recipe: fill in what the user left on "auto" from the data and the machine, and say why."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 
 from core.config import AUTO, FREEZE_MODES, TrainConfig
@@ -57,10 +58,20 @@ def top_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
     return _scaled(top.img_s, image_size, device_type) if top else 0.0
 
 
+def activation_room() -> int:
+    """Bytes of activations a run may keep: what the cache may hold on disk, and a third of the free memory (a run
+    holds them in memory too, briefly twice)."""
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not a POSIX system: the disk budget alone
+        memory = 1 << 62
+    return min(activation_budget_bytes(), memory // 3)
+
+
 def top_views_that_fit(spec: BackboneSpec, image_size: int, n_train: int, n_valid: int) -> int:
     """How many versions of each training image the activation cache has room for (0: not even the originals)."""
     per_image = spec.top.bytes_per_image(image_size)
-    return max(0, (activation_budget_bytes() // per_image - n_valid) // max(1, n_train))
+    return max(0, (activation_room() // per_image - n_valid) // max(1, n_train))
 
 
 def _split(epochs: int | None, stage1: int | None, second: int) -> tuple[int, int]:
@@ -175,15 +186,19 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
             why.append(f"the largest class has {imbalance:.0f}x the images of the smallest, so the loss weighs "
                        "rare classes more")
     views = _views(config, spec, mode, n, valid_images, why)
+    when_solved = config.when_solved
+    if when_solved == AUTO:  # a stage the recipe chose is skipped when it cannot pay; one the user chose runs
+        when_solved = "skip" if config.freeze == AUTO else "continue"
     resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if mode.has_second_stage else None,
-                       lr=lr, balance=balance, views=views)
+                       lr=lr, balance=balance, views=views, when_solved=when_solved)
     second = epochs - stage1 if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
     if mode.has_second_stage:
         schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of "
                     f"{'the top layers' if mode.top_only else 'every layer'} at learning rate "
                     f"{lr * mode.second_stage_lr_factor:.0e}")
-        if config.when_solved == "skip":
-            why.append("if the head alone already gets every validation image right, the second stage is skipped")
+        if when_solved == "skip":
+            why.append("if the head alone already gets every validation image right (or its loss is at the floor), "
+                       "the second stage is skipped")
     else:
         schedule = f"{epochs} epochs"
     reason = (f"Recipe: {why[0]}. {schedule.capitalize()}, learning rate {lr:.0e}"
@@ -206,9 +221,10 @@ def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, 
         room = top_views_that_fit(spec, config.image_size, n, n_valid)
         if room < 1:
             mb = spec.top.bytes_per_image(config.image_size) * (n + n_valid) / 2**20
-            raise ValueError(f"fine-tuning the top layers keeps {mb:.0f} MB of activations, more than the cache may "
-                             f"hold here ({activation_budget_bytes() / 2**20:.0f} MB): choose two-stage or the feature "
-                             "extractor, or free some disk space")
+            raise ValueError(f"fine-tuning the top layers keeps {mb:.0f} MB of the backbone's intermediate results "
+                             f"on disk, more than its cache may hold here ({activation_room() / 2**20:.0f} MB: at most "
+                             "half the free disk, a third of the free memory, and TRANSFER_STUDIO_ACTIVATION_MB): "
+                             "choose two-stage or the feature extractor, or free some space")
         if views > room:
             why.append(f"the activation cache has room for {room} version(s) of each training image, not {views}")
             views = room

@@ -19,7 +19,7 @@ from core.models.split import split_backbone
 from core.runstore.checkpoint import load_checkpoint
 from core.runstore.store import CHECKPOINT_NAME
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
-from core.training.features import FeatureSet, dataset_features
+from core.training.features import FeatureSet, dataset_features, spread
 from core.training.recipes import finetune_images_per_s, top_images_per_s
 from core.training.rng import seeded
 from core.training.state import Batches, RunState, StageClock
@@ -78,7 +78,7 @@ def _load_seconds_per_image(run: RunState, sample: int = LOAD_SAMPLE) -> float:
     cfg, items = run.config, run.index.splits["train"]
     spec = get_backbone(cfg.backbone)
     transform = train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)
-    picks = items[:: max(1, len(items) // sample)][:sample]
+    picks = spread(items, sample)
     timed = []
     with seeded(cfg.seed):  # augmentation draws: from a stream of its own, the run's untouched
         for path, _ in picks:
@@ -115,12 +115,13 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
                                   *feature_batches(run, features), part="head"))
         if not mode.has_second_stage or run.stop.is_set():
             return
-        if solved(run):
+        reason = solved(run)
+        if reason:
             run.clocks.pop(2, None)
+            run.skipped_stage = f"{mode.second_stage}: {reason}"
             yield run.emit(Message(
-                f"The head alone gets every validation image right (validation loss {run.best_loss:.3f}): the "
-                f"second stage ({SECOND_STAGE[mode.top_only]}, {cfg.epochs - head_epochs} epochs) is skipped, since "
-                "it cannot do better; the best head is kept."))
+                f"The head alone {reason}: the second stage ({mode.second_stage}, {cfg.epochs - head_epochs} epochs) "
+                "is skipped, since it cannot do better; the best head is kept."))
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
@@ -135,25 +136,28 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     groups = [{"params": list(model.head.parameters()), "lr": lr}, {"params": list(trains), "lr": lr}]
     if start == 1:
         yield run.emit(StageStarted(
-            stage=2, name=SECOND_STAGE[mode.top_only], epoch=run.epochs_run + 1, step=run.step, lr=lr,
-            text=f"Stage 2 from epoch {run.epochs_run + 1}: {SECOND_STAGE_SAYS[mode.top_only]}, at learning rate "
+            stage=2, name=mode.second_stage, epoch=run.epochs_run + 1, step=run.step, lr=lr,
+            text=f"Stage 2 from epoch {run.epochs_run + 1}: {mode.second_stage_says}, at learning rate "
                  f"{lr:.1e} (1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
         ))
-    yield _resumed(run, Stage(2, SECOND_STAGE[mode.top_only], cfg.epochs - head_epochs, module, groups, *batches,
+    yield _resumed(run, Stage(2, mode.second_stage, cfg.epochs - head_epochs, module, groups, *batches,
                               part="top" if mode.top_only else "model"))
 
 
-SECOND_STAGE = {False: "every layer", True: "top layers"}
-SECOND_STAGE_SAYS = {False: "every layer trains now",
-                     True: "the backbone's top layers train now too, on the activations computed once"}
 SOLVED_LOSS = 0.005  # a validation loss this low: the true class's mean probability is at least 99.5 %
+SOLVED_IMAGES = 20  # fewer validation images than this say too little to skip anything
 
 
-def solved(run: RunState) -> bool:
-    """Whether the head-only stage leaves a later stage nothing to win: every validation image right, or the
-    validation loss at the floor (unless the run says to continue anyway)."""
-    return run.config.when_solved == "skip" and run.best_epoch is not None and (
-        run.best_acc >= 1.0 or run.best_loss <= SOLVED_LOSS)
+def solved(run: RunState) -> str:
+    """Why the head-only stage leaves a later stage nothing to win, in words ("" when it does not, or the run says
+    to continue anyway): every validation image right, or the validation loss at the floor."""
+    if run.config.when_solved != "skip" or run.best_epoch is None or len(run.index.splits["valid"]) < SOLVED_IMAGES:
+        return ""
+    if run.best_acc >= 1.0:
+        return "gets every validation image right"
+    if run.best_loss <= SOLVED_LOSS:
+        return f"already reaches a validation loss of {run.best_loss:.3f} (the floor is 0)"
+    return ""
 
 
 def top_classifier(model: Classifier, spec) -> Classifier:
@@ -180,15 +184,19 @@ def _features(run: RunState, top: bool = False) -> Iterator[Event]:
     """
     cfg, split, cluster = run.config, run.index.splits, run.cluster
     spec = get_backbone(cfg.backbone)
+    backbone = run.model.backbone
+    if top and run.resume is not None and run.resume.stage > 1:  # its top has trained: encode with the pretrained one
+        with seeded(cfg.seed):
+            backbone = spec.build(True, cfg.image_size).to(run.device)
     features = None
     if cluster.active:  # each process encodes its share into the shared disk cache; then all read it whole
-        share = list(dataset_features(spec, run.model.backbone, cfg, split["train"][cluster.rank::cluster.world],
+        share = list(dataset_features(spec, backbone, cfg, split["train"][cluster.rank::cluster.world],
                                       split["valid"][cluster.rank::cluster.world], run.device, cfg.views or 1,
-                                      run.stop, top=top))
+                                      run.stop, top=top, calibration_items=split["train"]))
         cluster.barrier()
         if not share or not isinstance(share[-1], FeatureSet):
             return None
-    for item in dataset_features(spec, run.model.backbone, cfg, split["train"], split["valid"], run.device,
+    for item in dataset_features(spec, backbone, cfg, split["train"], split["valid"], run.device,
                                  cfg.views or 1, run.stop, top=top):
         if isinstance(item, FeatureSet):
             features = item

@@ -87,6 +87,7 @@ class RunState:
     last_step_s: float = 0.0
     best_validation: Validation | None = None  # the kept checkpoint's validation pass
     resume: ResumePoint | None = None  # where a resumed or continued run goes on from (its last.pt)
+    skipped_stage: str | None = None  # the second stage the head-only stage made pointless, and why
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
@@ -157,7 +158,7 @@ class RunState:
         meta = CheckpointMeta(
             classes=self.index.classes, backbone=cfg.backbone, head=cfg.head, hidden=cfg.hidden, dropout=cfg.dropout,
             image_size=cfg.image_size, mean=list(spec.mean), std=list(spec.std), freeze=cfg.freeze, stage=self.stage,
-            frozen=self.model.frozen, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
+            frozen=self.model.frozen and self.stage == 1, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
         )
         save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
         self.best_validation = validation
@@ -196,6 +197,7 @@ class RunState:
             "best_epoch": self.best_epoch,
             "best_valid_acc": None if self.best_epoch is None else self.best_acc,
             "epochs_run": self.epochs_run,
+            "skipped_stage": self.skipped_stage,
         })
 
     def finished(self, stopped: bool) -> RunFinished:

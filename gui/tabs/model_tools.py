@@ -28,7 +28,8 @@ def _planned(ctx: AppContext, dataset: str, percent, values: dict):
     config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir), values)
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    return plan(config, train_counts(index), resolve_device(config.device).type, len(index.splits["valid"])), len(index.classes)
+    recipe = plan(config, train_counts(index), resolve_device(config.device).type, len(index.splits["valid"]))
+    return recipe, len(index.classes)
 
 
 def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:

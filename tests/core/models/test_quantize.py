@@ -61,3 +61,17 @@ def test_the_int8_engine_keeps_features_of_its_own_and_a_frozen_run_trains_on_th
     assert [e for e in again if isinstance(e, FeaturesProgress)][-1].cached == 60
     for events in (fp32, int8):
         assert isinstance(events[-1], RunFinished) and events[-1].best_valid_acc >= 0.5
+
+
+def test_an_int8_engine_that_cannot_quantize_falls_back_to_float_features_under_their_own_key(tmp_path):
+    import torch
+
+    from core.models.encoders import Calibration, frozen_encoder
+
+    spec = get_backbone("efficientnet_lite0")
+    backbone = build_classifier("efficientnet_lite0", 4, True, SIZE).backbone
+    broken = frozen_encoder(spec, backbone, SIZE, "p", torch.device("cpu"), "onnxruntime-int8", tmp_path,
+                            calibration=Calibration("none", lambda: []))  # nothing to calibrate on
+    plain = frozen_encoder(spec, backbone, SIZE, "p", torch.device("cpu"), "onnxruntime", tmp_path)
+    assert broken.engine == "onnxruntime" and broken.note.startswith("int8 quantization failed")
+    assert broken.key == plain.key and "int8" not in broken.key

@@ -12,6 +12,12 @@ from core.training.recipes import (
 )
 
 
+@pytest.fixture(autouse=True)
+def two_cores(monkeypatch):
+    """The recipe prices work for the cores this process may use: these tests price it for this 2-core machine."""
+    monkeypatch.setattr("core.training.recipes.compute_threads", lambda: 2)
+
+
 def _plan(counts, device="cpu", **settings):
     return plan(TrainConfig(data="x", **settings), counts, device)
 
