@@ -193,16 +193,14 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
                        lr=lr, balance=balance, views=views, when_solved=when_solved)
     second = epochs - stage1 if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
     if mode.has_second_stage:
-        schedule = (f"{stage1} head-only epochs, then {epochs - stage1} of "
-                    f"{'the top layers' if mode.top_only else 'every layer'} at learning rate "
-                    f"{lr * mode.second_stage_lr_factor:.0e}")
+        schedule = (f"{stage1} head-only epochs at learning rate {lr:.0e}, then {epochs - stage1} of "
+                    f"{'the top layers' if mode.top_only else 'every layer'} at {lr * mode.second_stage_lr_factor:.0e}")
         if when_solved == "skip":
             why.append("if the head alone already gets every validation image right (or its loss is at the floor), "
                        "the second stage is skipped")
     else:
-        schedule = f"{epochs} epochs"
-    reason = (f"Recipe: {why[0]}. {schedule.capitalize()}, learning rate {lr:.0e}"
-              + "".join(f"; {w}" for w in why[1:]) + ".")
+        schedule = f"{epochs} epochs, learning rate {lr:.0e}"
+    reason = f"Recipe: {why[0]}. {schedule.capitalize()}" + "".join(f"; {w}" for w in why[1:]) + "."
     return Plan(resolved, reason, n * second / rate if second else 0.0)
 
 

@@ -259,10 +259,10 @@ def _epochs(run: RunState, stage: Stage, module, optimizer, schedule: PacedSched
             return
         left = first_epoch + stage.epochs - 1 - epoch
         if cfg.patience and since_best >= cfg.patience and left:
-            ending = ("moving on to the next stage" if stage.number == 1 and freeze_mode(cfg.freeze).has_second_stage
+            ending = ("the head-only stage ends here" if stage.number == 1 and freeze_mode(cfg.freeze).has_second_stage
                       else "stopping early; the best model is kept")
             yield run.emit(Message(f"No better validation result for {since_best} epochs: {ending} "
-                                   f"({left} epoch(s) of this stage skipped)."))
+                                   f"({left} of its epochs left out)."))
             return
 
 

@@ -34,7 +34,7 @@ def test_the_sentence_prices_the_fine_tuning_epochs_that_will_run():
     seconds = round(120 / finetune_images_per_s("efficientnet_lite0", 224, "cpu"))  # 120 images, once
     assert f"for 1 epoch(s) takes about {seconds} s" in _plan(epochs=2).reason
     many = _plan(epochs=60).reason  # 20 head-only epochs, then 40 of every layer
-    assert "for 40 epoch(s) takes about" in many and "20 head-only epochs, then 40" in many
+    assert "for 40 epoch(s) takes about" in many and "20 head-only epochs at learning rate 1e-02, then 40" in many
 
 
 def test_stage1_epochs_that_leave_no_second_stage_make_auto_frozen_but_two_stage_chosen_is_refused():
