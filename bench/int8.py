@@ -87,10 +87,12 @@ def measure(data: Path, fp32: Path, work: Path, repeats: int) -> dict:
     return {
         "images": {k: len(v) for k, v in index.splits.items()}, "classes": len(index.classes),
         "fp32_img_s": round(fp32_img_s, 1), "int8_img_s": round(int8_img_s, 1),
-        "speedup": round(int8_img_s / fp32_img_s, 2), "img_s_runs": {k: [round(r, 1) for r in v] for k, v in rates.items()},
+        "speedup": round(int8_img_s / fp32_img_s, 2),
+        "img_s_runs": {k: [round(r, 1) for r in v] for k, v in rates.items()},
         "fp32_probe_acc": probe(features["fp32"], labels, len(train)),
         "int8_probe_acc": probe(features["int8"], labels, len(train)),
-        "max_cosine_distance": round(float(distance.max()), 4), "mean_cosine_distance": round(float(distance.mean()), 4),
+        "max_cosine_distance": round(float(distance.max()), 4),
+        "mean_cosine_distance": round(float(distance.mean()), 4),
         "quantize_s": round(quantize_s, 1), "calibration_images": len(picks),
         "fp32_mb": round(fp32.stat().st_size / 1e6, 2), "int8_mb": round(int8.stat().st_size / 1e6, 2),
     }

@@ -113,8 +113,8 @@ def frozen_run(tiny_dataset, session_runs):
 @pytest.fixture(scope="session")
 def two_stage_run(tiny_dataset, session_runs):
     """One small two-stage run: 2 head-only epochs, then 1 of every layer, 96 px, MLP head."""
-    yield from _train_once(tiny_dataset, session_runs, freeze="two_stage", epochs=3, stage1_epochs=2, when_solved="continue",
-                           image_size=96, head="mlp")
+    yield from _train_once(tiny_dataset, session_runs, freeze="two_stage", epochs=3, stage1_epochs=2,
+                           when_solved="continue", image_size=96, head="mlp")
 
 
 @pytest.fixture

@@ -127,7 +127,9 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
         if chosen == INT8 and calibration is not None:
             try:  # int8 features depend on the calibration sample too: keys of their own
                 runner = int8_runner(runner, calibration)
-                used, note, key = INT8, "quantized to int8 on your images", f"{key}|int8:{calibration.name}"
+                used, key = INT8, f"{key}|int8:{calibration.name}"
+                note = ("quantized to int8 on your images (training and its validation read these features; the "
+                        "saved model predicts with the float backbone, which the Evaluate tab measures)")
             except Exception as err:
                 note = f"int8 quantization failed ({type(err).__name__}: {err}); using float"
         return FrozenEncoder(used, key, runner.run_all, 32, note, key + cut if top else None, shape)

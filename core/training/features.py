@@ -137,7 +137,8 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
                     acts = outputs[0].clamp(-65504, 65504).half()  # fp16's range: never an infinity
                     maps.update(zip(positions, acts))
                     if activation_store is not None:
-                        activation_store.store(encoder.activation_key, [(*keys[p], acts[i].numpy()) for p, i in stamped])
+                        activation_store.store(encoder.activation_key,
+                                               [(*keys[p], acts[i].numpy()) for p, i in stamped])
             rate = encoded / max(time.perf_counter() - start, 1e-9)
             yield FeaturesProgress(done=cached + encoded, total=total, images_per_s=rate,
                                    eta_s=(len(missing) - encoded) / max(rate, 1e-9), cached=cached)

@@ -91,7 +91,6 @@ def _duration(seconds: float) -> str:
 class _Option:
     """A second stage the automatic recipe weighs: its epochs (as it would run them) and their seconds here."""
 
-    mode: str
     epochs: int
     seconds: float
 
@@ -112,7 +111,7 @@ def _options(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, devi
     options = {}
     for mode, (rate, preferred) in rates.items():
         total, stage1 = _split(config.epochs, config.stage1_epochs, _affordable(n, rate, preferred, device_type))
-        options[mode] = _Option(mode, total - stage1, n * (total - stage1) / rate)
+        options[mode] = _Option(total - stage1, n * (total - stage1) / rate)
     return options
 
 

@@ -44,7 +44,8 @@ def _loss_and_grads(module: nn.Module, x, y, trains: list[tuple[str, nn.Paramete
     return loss.item(), {name: p.grad.clone() for name, p in trains}
 
 
-def test_cached_activations_give_the_loss_and_gradients_of_the_whole_model_with_its_bottom_frozen(tiny_dataset, tmp_path):
+def test_cached_activations_give_the_loss_and_gradients_of_the_whole_model_with_its_bottom_frozen(tiny_dataset,
+                                                                                                tmp_path):
     torch.manual_seed(0)
     model = build_classifier("efficientnet_lite0", 4, True, SIZE, dropout=0.2)
     encoded, index = _encoded(tiny_dataset, tmp_path, model)
@@ -201,7 +202,8 @@ def test_a_top_layers_run_continues_from_its_last_state_on_features_of_the_pretr
 
     index = scan_dataset(config["data"])  # the cache holds the pretrained backbone's features, not the trained one's
     pretrained = build_classifier("efficientnet_lite0", 4, True, 96).backbone
-    spec, settings = get_backbone("efficientnet_lite0"), TrainConfig(data=config["data"], image_size=96, engine="pytorch")
+    spec = get_backbone("efficientnet_lite0")
+    settings = TrainConfig(data=config["data"], image_size=96, engine="pytorch")
     cached, fresh = [[x for x in dataset_features(spec, pretrained, settings, index.splits["train"],
                                                   index.splits["valid"], torch.device("cpu"), config["views"],
                                                   store=FeatureStore(folder), top=True)][-1]
