@@ -47,9 +47,10 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     page.locator("#epochs input").fill("4")
     page.locator("#stage1-epochs input").fill("2")
     page.locator("#stage1-epochs input").press("Enter")
-    page.locator("#recipe").get_by_text("two-stage, as chosen").wait_for(timeout=60_000)
-    assert "2 head-only epochs at learning rate 1e-02, then 2 of every layer at 1e-04" in page.locator(
-        "#recipe").inner_text()
+    # the sentence follows each change: wait for the one that has them all (the epochs come after the mode)
+    page.locator("#recipe").get_by_text(
+        "two-stage, as chosen. 2 head-only epochs at learning rate 1e-02, then 2 of every layer at 1e-04").wait_for(
+        timeout=60_000)
 
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
