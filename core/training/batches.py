@@ -76,11 +76,12 @@ def feature_batches(run: RunState, features: FeatureSet,
     its cached views per epoch (no pass below them at all), and this process's image count."""
     cfg, n = run.config, len(run.index.splits["train"])
     views = cfg.views or 1
-    train_x, train_y = features.views(n, views, activations)
+    source = features.rows(activations)
+    train_rows, train_y = features.view_rows(n, views)
     valid_x, valid_y = features.subset(views * n, views * n + len(run.index.splits["valid"]), activations)
     generator = run.random.generator  # the run's shuffles: saved in last.pt
     weights = class_weights(train_y, len(run.index.classes))[train_y] if cfg.balance == "sampler" else None
-    m, cluster = train_x.shape[1], run.cluster
+    m, cluster = train_rows.shape[1], run.cluster
 
     def train_batches():
         if weights is None:
@@ -93,7 +94,7 @@ def feature_batches(run: RunState, features: FeatureSet,
         chunks = list(order.split(cfg.batch))
         if len(chunks) > 1 and len(chunks[-1]) == 1:
             chunks.pop()
-        return ((train_x[view[i], i].to(run.device).float(), train_y[i], []) for i in chunks)
+        return ((source[train_rows[view[i], i]].to(run.device).float(), train_y[i], []) for i in chunks)
 
     def valid_batches():
         size = cfg.batch * 2 if activations else 256

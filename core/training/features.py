@@ -49,7 +49,8 @@ class FeatureSet:
     from_cache: int = 0
     activations: torch.Tensor | None = None
 
-    def _rows(self, activations: bool) -> torch.Tensor:
+    def rows(self, activations: bool = False) -> torch.Tensor:
+        """Every entry's features, or its activations at the top's cut."""
         if activations and self.activations is None:
             raise ValueError("these features were encoded without the top's activations")
         return self.activations if activations else self.features
@@ -57,15 +58,21 @@ class FeatureSet:
     def subset(self, start: int, stop: int, activations: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Features (or activations) and labels of the entries whose index lies in [start, stop)."""
         keep = (self.positions >= start) & (self.positions < stop)
-        return self._rows(activations)[keep], self.labels[keep]
+        return self.rows(activations)[keep], self.labels[keep]
+
+    def view_rows(self, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k, m) row numbers of the first n items' k views, for the m items present in all of them, and labels:
+        batches index the rows they need, so the activations are never copied whole."""
+        index = {int(p): row for row, p in enumerate(self.positions.tolist())}
+        kept = [i for i in range(n) if all(v * n + i in index for v in range(k))]
+        rows = torch.tensor([[index[v * n + i] for i in kept] for v in range(k)], dtype=torch.long).reshape(k, -1)
+        return rows, self.labels[rows[0]] if kept else torch.empty(0, dtype=torch.long)
 
     def views(self, n: int, k: int, activations: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """(k, m, ...) features (or activations) of the first n items' k views, for the m items present in all of
         them, and labels."""
-        index = {int(p): row for row, p in enumerate(self.positions.tolist())}
-        kept = [i for i in range(n) if all(v * n + i in index for v in range(k))]
-        rows = torch.tensor([[index[v * n + i] for i in kept] for v in range(k)], dtype=torch.long).reshape(k, -1)
-        return self._rows(activations)[rows], self.labels[rows[0]] if kept else torch.empty(0, dtype=torch.long)
+        rows, labels = self.view_rows(n, k)
+        return self.rows(activations)[rows], labels
 
 
 class ViewFiles(Dataset):
