@@ -137,7 +137,7 @@ WEIGHT_DECAY, LABEL_SMOOTHING, BATCH = "Weight decay", "Label smoothing", "Batch
 IMAGE_SIZE = "Image size (pixels, multiple of 32)"
 PATIENCE = "Early stopping: epochs without improvement (0: never)"
 WHEN_SOLVED = "When the head alone already gets every validation image right"
-WHEN_SOLVED_CHOICES = {"auto": "Automatic: skip it when the recipe is automatic too",
+WHEN_SOLVED_CHOICES = {"auto": "Automatic: skip it when What trains is on Automatic; a mode you picked trains it",
                        "skip": "Skip the second stage (it cannot do better)",
                        "continue": "Train the second stage anyway"}
 HIDDEN, DROPOUT, SEED = "Hidden units (MLP heads)", "Dropout", "Seed (same seed, same curves)"

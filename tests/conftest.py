@@ -56,6 +56,12 @@ def private_health_cache(tmp_path_factory):
         os.environ["TRANSFER_STUDIO_CACHE"] = before
 
 
+@pytest.fixture
+def two_cores(monkeypatch):
+    """The automatic recipe prices work for the cores this process may use: price it for a 2-core machine."""
+    monkeypatch.setattr("core.training.recipes.compute_threads", lambda: 2)
+
+
 @pytest.fixture(scope="session")
 def tiny_dataset(tmp_path_factory) -> Path:
     """4 shape classes, 10 training and 5 validation images each, real JPEG files."""

@@ -83,6 +83,10 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     run.write_summary("running")
     how = (f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on." if epochs is None else
            f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config))
+    if epochs is not None and config.stage1_epochs is not None and point.stage == 1:
+        mode = freeze_mode(config.freeze)
+        how += (f" Then the second stage as planned ({mode.second_stage}, {config.epochs - config.stage1_epochs} "
+                "epochs).")
     yield from drive(run, [Message(how)])
 
 

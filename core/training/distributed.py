@@ -49,6 +49,15 @@ class Cluster:
         if self.active:
             torch.distributed.barrier()
 
+    def same_everywhere(self, value):
+        """Rank 0's `value` in every process (a plan read from the free disk and memory of this moment, which another
+        process could see differently)."""
+        if not self.active:
+            return value
+        box = [value]
+        torch.distributed.broadcast_object_list(box, src=0)
+        return box[0]
+
     def scratch_dir(self, runs_dir: str) -> str:
         """Where this process's run folder goes: the real one on rank 0, a throwaway one elsewhere."""
         return runs_dir if self.main else tempfile.mkdtemp(prefix=f"transfer-studio-rank{self.rank}-")

@@ -8,6 +8,7 @@ image), which are bounded: past their byte budget the rows used longest ago are 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -29,7 +30,8 @@ class StoreKind:
 
 
 FEATURES = StoreKind("features.sqlite", "features_v1", np.float32, bounded=False)
-ACTIVATIONS = StoreKind("activations.sqlite", "activations_v1", np.float16, bounded=True)
+ACTIVATIONS = StoreKind("activations-v2.sqlite", "activations_v2", np.float16, bounded=True)
+RETIRED = ("activations.sqlite",)  # stores of earlier layouts, deleted when the current one opens (a cache)
 ACTIVATION_BUDGET_MB = 2048  # default disk budget of the activation cache (TRANSFER_STUDIO_ACTIVATION_MB)
 
 
@@ -39,9 +41,8 @@ def activation_budget_bytes(directory: Path | None = None) -> int:
     budget = float(os.environ.get("TRANSFER_STUDIO_ACTIVATION_MB", ACTIVATION_BUDGET_MB)) * 2**20
     directory = Path(directory or default_cache_dir())
     directory.mkdir(parents=True, exist_ok=True)
-    free = os.statvfs(directory)
     taken = sum(p.stat().st_size for p in directory.glob(ACTIVATIONS.file + "*"))
-    return int(min(budget, (free.f_bavail * free.f_frsize + taken) / 2))
+    return int(min(budget, (shutil.disk_usage(directory).free + taken) / 2))
 
 
 class FeatureStore:
@@ -52,9 +53,13 @@ class FeatureStore:
         directory.mkdir(parents=True, exist_ok=True)
         self.kind, self.path = kind, directory / kind.file
         columns = "key TEXT, path TEXT, view TEXT, size INTEGER, mtime_ns INTEGER, vector BLOB"
-        if kind.bounded and not self.path.exists():  # before WAL and the first table, or the file never shrinks
-            with sqlite3.connect(self.path, timeout=30) as db:
-                db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        if kind.bounded:
+            for old in RETIRED:
+                for path in directory.glob(old + "*"):
+                    path.unlink(missing_ok=True)
+            if not self.path.exists() or self.path.stat().st_size == 0:  # before WAL and the first table, or the
+                with sqlite3.connect(self.path, timeout=30) as db:       # file never shrinks
+                    db.execute("PRAGMA auto_vacuum=INCREMENTAL")
         with self._connect() as db:
             if kind.bounded:  # `used`: when a row was last written or read; the smallest go first
                 db.execute(f"CREATE TABLE IF NOT EXISTS {kind.table} ({columns}, used INTEGER, "

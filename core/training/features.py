@@ -100,10 +100,11 @@ class ViewFiles(Dataset):
 
 def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store: FeatureStore | None = None,
            num_workers: int = 0, stop=None, activation_store: FeatureStore | None = None,
-           ) -> Iterator[FeaturesProgress | FeatureSet]:
+           activation_budget: int | None = None) -> Iterator[FeaturesProgress | FeatureSet]:
     """Yield progress while encoding the entries the cache lacks, then one FeatureSet; nothing more once `stop` is set.
 
-    An encoder cut at the top also gives each entry's activations there: an entry is cached only when both are.
+    An encoder cut at the top also gives each entry's activations there: an entry is cached only when both are. The
+    activation store first makes room, within `activation_budget`, for the rows this pass will add.
     """
     keys = [(str(Path(path).absolute()), hashlib.blake2b(view.name.encode(), digest_size=12).hexdigest(),
              file_stamp(Path(path))) for path, _, view in entries]
@@ -118,6 +119,9 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
     have = set(vectors) & set(maps) if top else set(vectors)
     cached, total = len(have), len(entries)
     missing = [i for i in range(total) if i not in have]
+    if top and activation_store is not None and activation_budget is not None and missing:
+        row_bytes = 2 * encoder.activation_shape[0] * encoder.activation_shape[1] * encoder.activation_shape[2]
+        activation_store.trim(max(0, activation_budget - len(missing) * row_bytes))
     skipped: list[tuple[str, str]] = []
     start, encoded = time.perf_counter(), 0
     yield FeaturesProgress(done=cached, total=total, images_per_s=0.0, eta_s=0.0, cached=cached)
@@ -214,7 +218,8 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
                   f"engine: {encoder.engine}{note}{kept}.")
     store = store if store is not None else FeatureStore()
     activation_store = FeatureStore(store.path.parent, ACTIVATIONS) if top else None
-    for item in encode(encoder, entries, store, config.num_workers, stop, activation_store):
+    budget = activation_budget_bytes(store.path.parent) if top else None
+    for item in encode(encoder, entries, store, config.num_workers, stop, activation_store, budget):
         if isinstance(item, FeatureSet) and activation_store is not None:
-            activation_store.trim(activation_budget_bytes(store.path.parent))
+            activation_store.trim(budget)
         yield item

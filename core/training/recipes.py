@@ -1,7 +1,6 @@
 """Automatic recipe: fill in what the user left on "auto" from the data and the machine, and say why."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
 
 from core.config import AUTO, FREEZE_MODES, TrainConfig
@@ -58,14 +57,19 @@ def top_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
     return _scaled(top.img_s, image_size, device_type) if top else 0.0
 
 
-def activation_room() -> int:
-    """Bytes of activations a run may keep: what the cache may hold on disk, and a third of the free memory (a run
-    holds them in memory too, briefly twice)."""
+def available_memory() -> int:
+    """Bytes of memory a new allocation can have (MemAvailable: free memory plus the page cache it may reclaim)."""
     try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):  # not a POSIX system: the disk budget alone
-        memory = 1 << 62
-    return min(activation_budget_bytes(), memory // 3)
+        with open("/proc/meminfo") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError, IndexError):  # not Linux: the disk budget alone
+        return 1 << 62
+
+
+def activation_room() -> int:
+    """Bytes of activations a run may keep: what the cache may hold on disk, and a third of the available memory (a
+    run holds them in memory too, briefly twice while encoding)."""
+    return min(activation_budget_bytes(), available_memory() // 3)
 
 
 def top_views_that_fit(spec: BackboneSpec, image_size: int, n_train: int, n_valid: int) -> int:
@@ -220,7 +224,7 @@ def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, 
             mb = spec.top.bytes_per_image(config.image_size) * (n + n_valid) / 2**20
             raise ValueError(f"fine-tuning the top layers keeps {mb:.0f} MB of the backbone's intermediate results "
                              f"on disk, more than its cache may hold here ({activation_room() / 2**20:.0f} MB: at most "
-                             "half the free disk, a third of the free memory, and TRANSFER_STUDIO_ACTIVATION_MB): "
+                             "half the free disk, a third of the available memory, and TRANSFER_STUDIO_ACTIVATION_MB): "
                              "choose two-stage or the feature extractor, or free some space")
         if views > room:
             why.append(f"the activation cache has room for {room} version(s) of each training image, not {views}")

@@ -115,13 +115,13 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
                                   *feature_batches(run, features), part="head"))
         if not mode.has_second_stage or run.stop.is_set():
             return
-        reason = solved(run)
+        reason, since = solved(run)
         if reason:
             run.clocks.pop(2, None)
             run.skipped_stage = f"{mode.second_stage}: {reason}"
             yield run.emit(Message(
                 f"The head alone {reason}: the second stage ({mode.second_stage}, {cfg.epochs - head_epochs} epochs) "
-                "is skipped, since it cannot do better; the best head is kept."))
+                f"is skipped, since {since}; the best head is kept."))
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
@@ -148,16 +148,18 @@ SOLVED_LOSS = 0.005  # a validation loss this low: the true class's mean probabi
 SOLVED_IMAGES = 20  # fewer validation images than this say too little to skip anything
 
 
-def solved(run: RunState) -> str:
-    """Why the head-only stage leaves a later stage nothing to win, in words ("" when it does not, or the run says
-    to continue anyway): every validation image right, or the validation loss at the floor."""
+def solved(run: RunState) -> tuple[str, str]:
+    """Why the head-only stage leaves a later stage nothing to win, and what that means, in words (empty when it
+    does not, or the run says to continue anyway): every validation image right, or the validation loss at the
+    floor."""
     if run.config.when_solved != "skip" or run.best_epoch is None or len(run.index.splits["valid"]) < SOLVED_IMAGES:
-        return ""
+        return "", ""
     if run.best_acc >= 1.0:
-        return "gets every validation image right"
+        return "gets every validation image right", "it cannot do better"
     if run.best_loss <= SOLVED_LOSS:
-        return f"already reaches a validation loss of {run.best_loss:.3f} (the floor is 0)"
-    return ""
+        return (f"already reaches a validation loss of {run.best_loss:.3f} (the floor is 0)",
+                "it has almost nothing left to win")
+    return "", ""
 
 
 def top_classifier(model: Classifier, spec) -> Classifier:

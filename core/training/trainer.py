@@ -9,6 +9,7 @@ import contextlib
 import errno
 import json
 import math
+import sqlite3
 import threading
 import time
 import warnings
@@ -49,7 +50,7 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     cluster = join(config.device)  # under torchrun: this process's share of a data-parallel run
     device = cluster.device(resolve_device(config.device))
-    recipe = plan(config, train_counts(index), device.type, len(index.splits["valid"]))
+    recipe = cluster.same_everywhere(plan(config, train_counts(index), device.type, len(index.splits["valid"])))
     config = recipe.config
     if cluster.active and config.balance == "sampler":  # each process draws from its own share instead
         config = replace(config, balance="weights")
@@ -124,6 +125,8 @@ def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
 
 
 def _disk_full(err: BaseException) -> bool:
+    if isinstance(err, sqlite3.OperationalError):  # a cache (features, activations) that found no room
+        return getattr(err, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
     return isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT)
 
 

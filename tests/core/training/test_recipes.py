@@ -11,11 +11,7 @@ from core.training.recipes import (
     top_images_per_s,
 )
 
-
-@pytest.fixture(autouse=True)
-def two_cores(monkeypatch):
-    """The recipe prices work for the cores this process may use: these tests price it for this 2-core machine."""
-    monkeypatch.setattr("core.training.recipes.compute_threads", lambda: 2)
+pytestmark = pytest.mark.usefixtures("two_cores")  # the recipe priced for 2 cores
 
 
 def _plan(counts, device="cpu", **settings):
