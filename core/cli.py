@@ -148,11 +148,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _check(args: argparse.Namespace) -> int:
     from core.data.health import HealthReport, check_dataset
 
+    return _progress_then_json(check_dataset(args.data, args.valid_fraction, args.seed, args.cache), CheckProgress,
+                               "checked {done}/{total} files", HealthReport)
+
+
+def _progress_then_json(items, progress: type, counting: str, result: type) -> int:
+    """Progress counted on one line of stderr (in a terminal only), then the result as JSON on stdout."""
     show_progress = sys.stderr.isatty()
-    for item in check_dataset(args.data, args.valid_fraction, args.seed, args.cache):
-        if isinstance(item, CheckProgress) and show_progress:
-            print(f"\rchecked {item.done}/{item.total} files", end="", file=sys.stderr, flush=True)
-        elif isinstance(item, HealthReport):
+    for item in items:
+        if isinstance(item, progress) and show_progress:
+            print("\r" + counting.format(done=item.done, total=item.total), end="", file=sys.stderr, flush=True)
+        elif isinstance(item, result):
             if show_progress:
                 print(file=sys.stderr)
             print(json.dumps(item.to_dict(), indent=1), flush=True)
@@ -236,15 +242,8 @@ def _audit(args: argparse.Namespace) -> int:
     from core.evaluation.audit import Audit, audit_dataset
     from core.events import FeaturesProgress
 
-    show_progress = sys.stderr.isatty()
-    for item in audit_dataset(args.data, args.valid_fraction, args.seed, args.backbone, top=args.top):
-        if isinstance(item, FeaturesProgress) and show_progress:
-            print(f"\rread {item.done}/{item.total} pictures", end="", file=sys.stderr, flush=True)
-        elif isinstance(item, Audit):
-            if show_progress:
-                print(file=sys.stderr)
-            print(json.dumps(item.to_dict(), indent=1), flush=True)
-    return 0
+    return _progress_then_json(audit_dataset(args.data, args.valid_fraction, args.seed, args.backbone, top=args.top),
+                               FeaturesProgress, "read {done}/{total} pictures", Audit)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -6,9 +6,10 @@ and calls `dispatch`; none tests types in a ladder of its own.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Mapping, TypeVar
+from typing import Callable, Generator, Iterable, Mapping, TypeVar
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,17 @@ class FolderProgress(Progress):
 @dataclass(frozen=True)
 class CheckProgress(Progress):
     """Health check: how many files have been looked at (files remembered from an earlier check count too)."""
+
+
+def relay(items: Iterable, kind: type[R]) -> Generator[object, None, R | None]:
+    """Pass every item on but the one of type `kind`, which is returned (None when none came: the work stopped)."""
+    result = None
+    for item in items:
+        if isinstance(item, kind):
+            result = item
+        else:
+            yield item
+    return result
 
 
 def dispatch(handlers: Mapping[type, Callable[..., T]], event: object, *args, default: T | None = None) -> T | None:

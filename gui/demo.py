@@ -144,10 +144,7 @@ def _evaluate_part(ctx: AppContext, run: gr.Dropdown) -> None:
         button = gr.Button(words.EVALUATE_BUTTON, variant="primary", elem_id="evaluate-button", scale=0)
     progress = gr.HTML(status_html(), elem_id="evaluate-progress")
     summary = gr.Markdown(elem_id="evaluate-summary")
-    with gr.Row():
-        table = gr.Dataframe(headers=words.PER_CLASS_COLUMNS, label=words.PER_CLASS, interactive=False,
-                             elem_id="per-class")
-        chart = gr.Plot(label=words.PER_CLASS, elem_id="per-class-chart")
+    table, chart = evaluate_tab.per_class_widgets()
     with gr.Row():
         heatmap = gr.Plot(label=words.CONFUSION_PICTURE, elem_id="confusion-heatmap")
         reliability = gr.Plot(label=words.RELIABILITY, elem_id="reliability")

@@ -30,7 +30,7 @@ from core.evaluation.labels import (
     out_of_sample_probabilities,
 )
 from core.evaluation.more_pictures import ClassCurve, advice_sentence, learning_curves
-from core.events import Event, Message
+from core.events import Event, Message, relay
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
 
@@ -125,12 +125,8 @@ def audit_dataset(data: str | Path, valid_fraction: float = 0.2, seed: int = 0, 
     shortcuts, warning = shortcut_report(index)
     timings["shortcuts_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    features = None
-    for item in audit_features(index, backbone, image_size, device, stop=stop, cache_dir=cache_dir):
-        if isinstance(item, AuditFeatures):
-            features = item
-        else:
-            yield item
+    features = yield from relay(audit_features(index, backbone, image_size, device, stop=stop, cache_dir=cache_dir),
+                                AuditFeatures)
     timings["features_s"] = time.perf_counter() - start
     if features is None or (stop is not None and stop.is_set()):
         return

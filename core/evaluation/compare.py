@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from core.errors import DatasetError
+from core.events import relay
 from core.evaluation.metrics import Evaluation, evaluate_run
 from core.evaluation.predictions import EvaluationProgress, split_items
 
@@ -88,8 +89,10 @@ def compare_runs(run_a: str | Path, run_b: str | Path, split: str = "valid",
     `stop` is set first. Runs on different classes or images raise DatasetError before anything is evaluated."""
     run_a, run_b = Path(run_a), Path(run_b)
     classes = _same_data(run_a, run_b, split)
-    evaluation_a = yield from _evaluated(run_a, split, stop)
-    evaluation_b = (yield from _evaluated(run_b, split, stop)) if evaluation_a is not None else None
+    evaluation_a = yield from relay(evaluate_run(run_a, split, stop), Evaluation)
+    evaluation_b = None
+    if evaluation_a is not None:
+        evaluation_b = yield from relay(evaluate_run(run_b, split, stop), Evaluation)
     if evaluation_b is None:
         return
     answers_a, answers_b = _answers(evaluation_a), _answers(evaluation_b)
@@ -135,17 +138,6 @@ def _same_data(run_a: Path, run_b: Path, split: str) -> list[str]:
                            f"({len(labelled_a - labelled_b)} only in the first, {len(labelled_b - labelled_a)} only "
                            "in the second), so they cannot be compared picture by picture.")
     return list(classes_a)
-
-
-def _evaluated(run_dir: Path, split: str, stop) -> Generator[EvaluationProgress, None, Evaluation | None]:
-    """Pass the evaluation's progress on and return its Evaluation (None when stopped)."""
-    evaluation = None
-    for item in evaluate_run(run_dir, split, stop):
-        if isinstance(item, Evaluation):
-            evaluation = item
-        else:
-            yield item
-    return evaluation
 
 
 def _answers(evaluation: Evaluation) -> dict[str, tuple[str, str, float]]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.calibration import Calibration, calibrate, softmax
 from core.evaluation.predictions import EvaluationProgress, SplitPredictions, evaluation_key, predict_split
+from core.events import relay
 from core.runstore.store import write_calibration
 from core.system import atomic_write, write_json_atomic
 
@@ -125,12 +126,7 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
     if cached is not None:
         yield cached
         return
-    predictions = None
-    for item in predict_split(run_dir, split, stop):
-        if isinstance(item, SplitPredictions):
-            predictions = item
-        else:
-            yield item
+    predictions = yield from relay(predict_split(run_dir, split, stop), SplitPredictions)
     if predictions is None:
         return
     calibration = calibrate(predictions.logits, predictions.labels) if split == "valid" else _valid_calibration(run_dir)

@@ -61,7 +61,13 @@ def torch_runner(module: nn.Module, device: torch.device) -> Callable[[torch.Ten
 
 
 def _every_output(run: Callable) -> Callable[[torch.Tensor], tuple[torch.Tensor, ...]]:
-    return lambda x: (lambda out: out if isinstance(out, tuple) else (out,))(run(x))
+    """`run` with its output always a tuple (one output or several)."""
+
+    def outputs(x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = run(x)
+        return out if isinstance(out, tuple) else (out,)
+
+    return outputs
 
 
 INT8 = "onnxruntime-int8"

@@ -6,6 +6,7 @@ the rest are encoded by the fastest engine (core.models.encoders) and stored for
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
     cached, total = len(have), len(entries)
     missing = [i for i in range(total) if i not in have]
     if top and activation_store is not None and activation_budget is not None and missing:
-        row_bytes = 2 * encoder.activation_shape[0] * encoder.activation_shape[1] * encoder.activation_shape[2]
+        row_bytes = 2 * math.prod(encoder.activation_shape)  # fp16
         activation_store.trim(max(0, activation_budget - len(missing) * row_bytes))
     skipped: list[tuple[str, str]] = []
     start, encoded = time.perf_counter(), 0

@@ -165,6 +165,15 @@ def diagnosis_markdown(evaluation, run_dir: Path) -> str:
     return "\n".join(lines) if lines else words.ALL_WELL
 
 
+def per_class_widgets() -> tuple[gr.Dataframe, gr.Plot]:
+    """The per-class table and chart, side by side (this tab and the demo view's Evaluate)."""
+    with gr.Row():
+        table = gr.Dataframe(headers=words.PER_CLASS_COLUMNS, label=words.PER_CLASS, interactive=False,
+                             elem_id="per-class")
+        chart = gr.Plot(label=words.PER_CLASS, elem_id="per-class-chart")
+    return table, chart
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     """Lay out the tab; returns its run picker so that training can refresh it."""
     gr.Markdown(words.EVALUATE_INTRO)
@@ -177,10 +186,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     progress = gr.HTML(status_html(), elem_id="evaluate-progress")
     summary = gr.Markdown(elem_id="evaluate-summary")
     diagnosis = gr.Markdown(label=words.DIAGNOSIS, elem_id="evaluate-diagnosis")
-    with gr.Row():
-        table = gr.Dataframe(headers=words.PER_CLASS_COLUMNS, label=words.PER_CLASS, interactive=False,
-                             elem_id="per-class")
-        chart = gr.Plot(label=words.PER_CLASS, elem_id="per-class-chart")
+    table, chart = per_class_widgets()
     with gr.Row():
         reliability = gr.Plot(label=words.RELIABILITY, elem_id="reliability")
         coverage = gr.Plot(label=words.COVERAGE, elem_id="coverage")
