@@ -17,6 +17,7 @@ run: $(VENV)/.installed
 	@$(PY) launch.py $(ARGS)  # not echoed: ARGS may hold --auth user:password
 
 test: $(VENV)/.installed
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 screenshots: $(VENV)/.installed

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
     # Before torch loads: every thread that ever runs a torch op (Gradio's workers too) gets this many threads.
     os.environ.setdefault("OMP_NUM_THREADS", str(compute_threads()))
     from core.data.demo import ensure_demo_dataset
-    from core.runstore.owner import mark_abandoned
+    from core.runstore.table import mark_abandoned
     from core.runstore.sharing import password_path
     from gui import AppContext, start, words
 

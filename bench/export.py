@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import RunFinished, TrainConfig, train  # noqa: E402
 from core.data.demo import make_shapes_dataset  # noqa: E402
-from core.inference.export import export_run  # noqa: E402
+from core.export.bundle import export_run  # noqa: E402
 from core.system import configure_torch, cpu_threads  # noqa: E402
 
 PICTURES = 20

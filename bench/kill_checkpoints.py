@@ -30,9 +30,10 @@ import torch  # noqa: E402
 
 from core.errors import CheckpointError  # noqa: E402
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint  # noqa: E402
-from core.runstore.owner import mark_abandoned  # noqa: E402
-from core.runstore.store import CHECKPOINT_NAME  # noqa: E402
-from core.training.resume import LAST_NAME, ResumePoint, read_last, write_last  # noqa: E402
+from core.runstore.table import mark_abandoned  # noqa: E402
+from core.runstore.folder import BEST as CHECKPOINT_NAME  # noqa: E402
+from core.runstore.folder import LAST as LAST_NAME  # noqa: E402
+from core.training.resume import ResumePoint, read_last, write_last  # noqa: E402
 
 BACKBONE = "efficientnet_lite0"
 

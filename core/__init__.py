@@ -17,7 +17,7 @@ _EXPORTS = {
     "EpochDone": "events", "Event": "events", "FeaturesProgress": "events", "Message": "events",
     "RunFinished": "events", "RunStarted": "events", "StepDone": "events", "StageStarted": "events",
     "plan": "training.recipes", "train": "training.trainer", "continue_run": "training.continued",
-    "load_predictor": "inference.predict", "export_run": "inference.export",
+    "load_predictor": "inference.predict", "export_run": "export.bundle",
     "evaluate_run": "evaluation.metrics", "compare_runs": "evaluation.compare",
     "run_records": "runstore.table", "save_project": "runstore.project", "open_project": "runstore.project",
 }

@@ -172,7 +172,7 @@ def _backbones(args: argparse.Namespace) -> int:
 
 def _plan(args: argparse.Namespace) -> int:
     from core.data.scan import scan_dataset
-    from core.models.summary import summarize
+    from core.training.summary import summarize
     from core.training.recipes import plan, train_counts
 
     config = _config(args)
@@ -202,7 +202,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from core.inference.export import export_run
+    from core.export.bundle import export_run
 
     print(json.dumps(export_run(args.run, args.out, args.format).to_dict(), indent=1), flush=True)
     return 0
@@ -219,7 +219,7 @@ def _project(args: argparse.Namespace) -> int:
 
 
 def _runs(args: argparse.Namespace) -> int:
-    from core.runstore.owner import mark_abandoned
+    from core.runstore.table import mark_abandoned
     from core.runstore.table import run_records
 
     for run_id in mark_abandoned(args.runs):  # killed runs' folders say so from now on

@@ -10,7 +10,14 @@ from dataclasses import asdict, dataclass, field, fields
 from core.data.transforms import parse_augment
 from core.models.backbones import BACKBONES, get_backbone
 from core.models.heads import HEADS
-from core.training.optim import OPTIMIZERS, SCHEDULERS
+
+# Optimizers and learning-rate schedules by name, with a title for pickers: the options are data this module owns,
+# core.training.optim implements each name (a test checks that both list the same).
+OPTIMIZER_TITLES = {"adamw": "AdamW (decoupled weight decay)", "adam": "Adam", "sgd": "SGD with momentum"}
+SCHEDULER_TITLES = {
+    "onecycle": "One-cycle (warm up, then anneal)", "cosine": "Cosine with warm-up",
+    "step": "Step (divide by 10 twice)", "none": "Constant",
+}
 
 
 @dataclass(frozen=True)
@@ -91,8 +98,8 @@ class TrainConfig:
     epochs: int | None = field(default=None, metadata=_opt("total passes over the training images (default: auto)", int))
     stage1_epochs: int | None = field(default=None, metadata=_opt(
         "two_stage: epochs that train the head alone (default: auto)", int))
-    optimizer: str = field(default="adamw", metadata=_opt("optimizer", choices=list(OPTIMIZERS)))
-    scheduler: str = field(default="onecycle", metadata=_opt("learning-rate schedule", choices=list(SCHEDULERS)))
+    optimizer: str = field(default="adamw", metadata=_opt("optimizer", choices=list(OPTIMIZER_TITLES)))
+    scheduler: str = field(default="onecycle", metadata=_opt("learning-rate schedule", choices=list(SCHEDULER_TITLES)))
     lr: float | None = field(default=None, metadata=_opt(
         "peak learning rate of the new head (default: auto); the backbone gets "
         f"1/{1 / BACKBONE_LR:.0f} when fine-tuning, and stage 2 of two_stage 1/{1 / SECOND_STAGE_LR:.0f}", float))

@@ -12,7 +12,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from core.runstore.store import RunInfo, find_run, is_run_id, list_runs
+from core.runstore.folder import RunFolder, is_run_id
+from core.runstore.table import RunRecord, find_run, list_runs
 from core.system import default_cache_dir
 from gui import words
 from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
@@ -93,8 +94,7 @@ class AppContext:
         names, never paths."""
         run_id = run_id or ""
         path = self.runs_dir / run_id
-        if (not is_run_id(run_id) or path.is_symlink()
-                or not (path / "config.json").is_file()):
+        if not is_run_id(run_id) or not RunFolder(path).is_run():
             raise LookupError(words.NO_SUCH_RUN.format(run_id=run_id) if run_id else words.PICK_A_RUN)
         return path
 
@@ -170,12 +170,12 @@ class AppContext:
             raise OutsideServedFolders(words.MISSING_INSIDE.format(text=text, roots=roots))
         raise OutsideServedFolders(words.OUTSIDE_SERVED.format(text=text, roots=roots))
 
-    def runs(self) -> list[RunInfo]:
+    def runs(self) -> list[RunRecord]:
         return list_runs(self.runs_dir)
 
-    def run_by_id(self, run_id: str | None) -> RunInfo:
+    def run_by_id(self, run_id: str | None) -> RunRecord:
         """A run of this app's runs folder by id (the latest when empty); ids are names, never paths, and a run
-        folder that is a symbolic link (its files lie elsewhere) is none of its runs (core.runstore.store)."""
+        folder that is a symbolic link (its files lie elsewhere) is none of its runs (core.runstore.table)."""
         run = find_run(self.runs_dir, run_id)
         if run is not None:
             return run

@@ -10,7 +10,7 @@ import gradio as gr
 
 from core.errors import CheckpointError
 from core.runstore.sharing import set_shared, shared_runs
-from core.runstore.store import RunInfo
+from core.runstore.table import RunRecord
 from gui import words
 from gui.context import AppContext
 from gui.progress import status_html
@@ -51,7 +51,7 @@ def add_link_banner(link: PublicLink, blocks: gr.Blocks) -> None:
                 api_visibility="undocumented", show_progress="hidden")
 
 
-def shared_run(ctx: AppContext, run_id: str | None) -> RunInfo:
+def shared_run(ctx: AppContext, run_id: str | None) -> RunRecord:
     """A run the demo view may use (the first shared one when none is named); LookupError with a sentence else."""
     runs = shared_runs(ctx.runs_dir)
     if not runs:

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.errors import CheckpointError
-from core.runstore.store import RunInfo
+from core.runstore.table import RunRecord
 from gui import words
 from gui.context import AppContext
 
@@ -26,7 +26,7 @@ MAX_BYTES = 20 * 1024 * 1024
 AT_ONCE = 2  # requests decoded and predicted at the same time (a large PNG within the pixel limit: ~1.6 s, 600 MB)
 
 
-def _run_for(ctx: AppContext, view: str, run_id: str | None) -> RunInfo:
+def _run_for(ctx: AppContext, view: str, run_id: str | None) -> RunRecord:
     """The run to answer with: any run of the app, or in the demo view only a shared one (LookupError else)."""
     if view == "demo":
         from gui.demo import shared_run

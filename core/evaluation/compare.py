@@ -2,7 +2,6 @@
 (broken), each class's accuracy under both, and the settings that differ. Built on each run's cached evaluation."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -10,7 +9,8 @@ from pathlib import Path
 from core.errors import DatasetError
 from core.events import relay
 from core.evaluation.metrics import Evaluation, evaluate_run
-from core.evaluation.predictions import EvaluationProgress, split_items
+from core.evaluation.predictions import EvaluationProgress
+from core.runstore.folder import RunFolder
 
 NOT_COMPARED = ("out",)  # config fields that say where a run was written, not how it trained
 
@@ -116,17 +116,13 @@ def compare_runs(run_a: str | Path, run_b: str | Path, split: str = "valid",
 
 
 def _config(run_dir: Path) -> dict:
-    try:
-        config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return config if isinstance(config, dict) else {}
+    return RunFolder(run_dir).read_config()
 
 
 def _same_data(run_a: Path, run_b: Path, split: str) -> list[str]:
     """The classes of two runs whose `split` holds the same pictures of the same classes; DatasetError if not."""
-    classes_a, items_a = split_items(run_a, split)
-    classes_b, items_b = split_items(run_b, split)
+    classes_a, items_a = RunFolder(run_a).split_items(split)
+    classes_b, items_b = RunFolder(run_b).split_items(split)
     if sorted(classes_a) != sorted(classes_b):
         raise DatasetError(f"{run_a.name} and {run_b.name} were trained on different classes "
                            f"({', '.join(classes_a)} against {', '.join(classes_b)}), so they cannot be compared "

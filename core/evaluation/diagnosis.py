@@ -1,12 +1,14 @@
 """What an evaluation suggests doing next, as findings (a kind and its figures); the GUI words them."""
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.data.scan import class_counts
+from core.errors import DatasetError
 from core.evaluation.metrics import Evaluation
+from core.runstore.folder import RunFolder
+from core.runstore.log import events
 
 LOW_RECALL = 0.8
 OVERFIT_GAP = 0.15
@@ -50,11 +52,10 @@ def diagnose(evaluation: Evaluation, run_dir: str | Path) -> list[Finding]:
 def _data_warnings(run_dir: Path) -> list[dict]:
     """The data check's warnings about duplicates and leakage in the run's split, when the check remembers it."""
     from core.data.health import remembered_report
-    from core.data.scan import index_from_split_record
 
     try:
-        index = index_from_split_record(json.loads((run_dir / "split.json").read_text()))
-    except (OSError, ValueError, KeyError):
+        index = RunFolder(run_dir).dataset_index()
+    except DatasetError:
         return []
     report = remembered_report(index)
     return [w for w in report.warnings if w["kind"] in CARRIED_WARNINGS] if report else []
@@ -62,20 +63,13 @@ def _data_warnings(run_dir: Path) -> list[dict]:
 
 def _train_counts(run_dir: Path, classes: list[str]) -> dict[str, int]:
     try:
-        record = json.loads((run_dir / "split.json").read_text())
-    except (OSError, ValueError):
+        record = RunFolder(run_dir).read_split_record()
+    except DatasetError:
         return {}
     return class_counts((label for _, label in record["splits"].get("train", [])), classes)
 
 
 def _best_train_accuracy(run_dir: Path) -> float | None:
     """Training accuracy in the epoch whose checkpoint was kept (from metrics.jsonl)."""
-    best = None
-    try:
-        for line in (run_dir / "metrics.jsonl").read_text().splitlines():
-            row = json.loads(line)
-            if row.get("event") == "EpochDone" and row.get("is_best"):
-                best = row["train_acc"]
-    except (OSError, ValueError, KeyError):
-        return None
-    return best
+    best = [e.get("train_acc") for e in events(RunFolder(run_dir), {"EpochDone"}) if e.get("is_best")]
+    return best[-1] if best else None

@@ -13,12 +13,11 @@ from typing import Iterator
 import numpy as np
 
 from core.calibration import Calibration, calibrate, softmax
-from core.evaluation.predictions import EvaluationProgress, SplitPredictions, evaluation_key, predict_split
+from core.evaluation.predictions import EvaluationProgress, SplitPredictions, predict_split
 from core.events import relay
-from core.runstore.store import write_calibration
+from core.runstore.folder import RunFolder
 from core.system import atomic_write, write_json_atomic
 
-RESULTS, TABLE, ARRAYS = "evaluation.json", "predictions.csv", "evaluation.npz"
 TOP_K = 3
 
 
@@ -121,7 +120,8 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
     The temperature is always fitted on the validation split, never on test/.
     """
     run_dir = Path(run_dir)
-    key = evaluation_key(run_dir, split)
+    files = RunFolder(run_dir).evaluation(split)
+    key = RunFolder(run_dir).evaluation_key(split)
     cached = _read(run_dir, split, key)
     if cached is not None:
         yield cached
@@ -132,13 +132,12 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
     calibration = calibrate(predictions.logits, predictions.labels) if split == "valid" else _valid_calibration(run_dir)
     evaluation = Evaluation(run_dir.name, predictions, calibration)
     if split == "valid":  # prediction answers "not sure" from now on, also for a run trained before calibration
-        write_calibration(run_dir, calibration.temperature, calibration.threshold)
-    suffix = "" if split == "valid" else f".{split}"
-    write_json_atomic(run_dir / (RESULTS + suffix), evaluation.to_dict(key))
-    atomic_write(run_dir / (TABLE + suffix), evaluation.table().encode())
+        RunFolder(run_dir).write_calibration(calibration.temperature, calibration.threshold)
+    write_json_atomic(files.results, evaluation.to_dict(key))
+    atomic_write(files.table, evaluation.table().encode())
     buffer = io.BytesIO()
     np.savez(buffer, logits=predictions.logits, labels=predictions.labels, paths=np.asarray(predictions.paths))
-    atomic_write(run_dir / (ARRAYS + suffix), buffer.getvalue())
+    atomic_write(files.arrays, buffer.getvalue())
     yield evaluation
 
 
@@ -154,12 +153,12 @@ def _valid_calibration(run_dir: Path) -> Calibration:
 
 def _read(run_dir: Path, split: str, key: str) -> Evaluation | None:
     """The saved evaluation of this split, if it was computed from the same checkpoint and files."""
-    suffix = "" if split == "valid" else f".{split}"
+    files = RunFolder(run_dir).evaluation(split)
     try:
-        saved = json.loads((run_dir / (RESULTS + suffix)).read_text())
+        saved = json.loads(files.results.read_text())
         if saved.get("key") != key:
             return None
-        arrays = np.load(run_dir / (ARRAYS + suffix), allow_pickle=False)
+        arrays = np.load(files.arrays, allow_pickle=False)
         predictions = SplitPredictions(split, saved["classes"], arrays["paths"].tolist(), arrays["labels"],
                                        arrays["logits"], [(s["path"], s["reason"]) for s in saved["skipped"]])
         return Evaluation(saved["run_id"], predictions, Calibration(**saved["calibration"]))

@@ -20,7 +20,7 @@ from core.models.classifier import Classifier, build_classifier
 from core.models.encoders import pick_engine, torch_runner
 from core.models.onnx import FromPixels, OnnxRunner, onnx_runner, pixels_example
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
-from core.runstore.store import CHECKPOINT_NAME, read_calibration
+from core.runstore.folder import RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
     """
     path = Path(run)
     if path.is_dir():
-        path = path / CHECKPOINT_NAME
+        path = RunFolder(path).best
     if not path.is_file():
         raise FileNotFoundError(f"no trained model at {path}; train a run first")
     ckpt = load_checkpoint(path)
@@ -118,7 +118,7 @@ def load_predictor(run: str | Path, engine: str = "auto") -> Predictor:
         raise CheckpointError(f"{path.name} holds a model this version cannot rebuild ({err})") from None
     model.eval().to(memory_format=torch.channels_last)
     size, mean, std = meta.image_size, meta.mean, meta.std
-    temperature, threshold = read_calibration(path.parent) or (1.0, None)
+    temperature, threshold = RunFolder(path.parent).read_calibration() or (1.0, None)
     predictor = Predictor(model, meta.classes, TensorsOnTorch(torch_runner(model, torch.device("cpu")),
                                                               eval_transform(size, mean, std)), meta=meta,
                           temperature=temperature, threshold=threshold)
@@ -145,9 +145,9 @@ class PredictorCache:
 
     def get(self, run_dir: str | Path) -> Predictor:
         try:
-            st = (Path(run_dir) / CHECKPOINT_NAME).stat()
+            st = RunFolder(run_dir).best.stat()
             key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size,  # the file itself, however it is named
-                   read_calibration(run_dir))  # and its calibration, which an evaluation may add later
+                   RunFolder(run_dir).read_calibration())  # and its calibration, which an evaluation may add later
         except OSError:
             key = (str(run_dir), 0, 0, 0, None)  # load_predictor says what is missing
         with self._lock:

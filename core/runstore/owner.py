@@ -1,23 +1,22 @@
 """Which process trains a run: owner.json in the run folder while it trains, removed when the run ends in any way.
 
 A run whose files say "running" but whose owner process is gone (killed, crashed, the machine restarted) is marked
-failed by `mark_abandoned`, at the app's start and by `python -m core runs`, so it never stays "running" forever.
+failed by `core.runstore.table.mark_abandoned`, at the app's start and by `python -m core runs`, so it never stays
+"running" forever.
 A process is recognised by its pid and its start time (a recycled pid is another process); a run owned by another
 host is left to that host.
 """
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
 from pathlib import Path
 
-from core.system import write_json_atomic
+from core.runstore.folder import RunFolder
+from core.system import read_json_object, write_json_atomic
 
-OWNER_NAME = "owner.json"
 TEMPORARY_AGE_S = 120.0  # a leftover temporary this old is no live writer's (a checkpoint is written in seconds)
-ABANDONED = "the process training it ended without closing it (killed or crashed)"
 ALIVE, GONE, ELSEWHERE = "alive", "gone", "elsewhere"  # what `owner_state` says of a run's owner
 
 
@@ -41,11 +40,7 @@ def this_process() -> dict:
 
 def read_owner(run_dir: str | Path) -> dict | None:
     """The run's owner record, or None when it has none (not training, or trained before runs kept one)."""
-    try:
-        owner = json.loads((Path(run_dir) / OWNER_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return owner if isinstance(owner, dict) else None
+    return read_json_object(RunFolder(run_dir).owner) or None
 
 
 def _pid_alive(pid: int) -> bool:
@@ -94,45 +89,11 @@ def remove_temporaries(run_dir: str | Path) -> list[str]:
 def claim(run_dir: str | Path) -> None:
     """Mark the run as trained by this process (owner.json, atomically); temporaries a dead writer left are removed."""
     remove_temporaries(run_dir)
-    write_json_atomic(Path(run_dir) / OWNER_NAME, this_process())
+    write_json_atomic(RunFolder(run_dir).owner, this_process())
 
 
 def release(run_dir: str | Path) -> None:
     """The run ends: remove owner.json if this process owns it (never another's)."""
     owner = read_owner(run_dir)
     if owner is not None and owner.get("pid") == os.getpid() and owner.get("hostname") == socket.gethostname():
-        (Path(run_dir) / OWNER_NAME).unlink(missing_ok=True)
-
-
-def mark_abandoned(runs_dir: str | Path) -> list[str]:
-    """Mark failed each run of `runs_dir` whose files say "running" but whose process is gone (the runs table says
-    "failed" for it): a RunFailed line in metrics.jsonl, summary.json's status, no owner file or temporaries left.
-    Returns the run ids marked; a run another host owns, or one still training, is left alone."""
-    from core.runstore.store import append_jsonl
-    from core.runstore.table import METRICS_NAME, logged_status, read_record
-
-    try:
-        with os.scandir(runs_dir) as entries:
-            folders = sorted(Path(e.path) for e in entries if e.is_dir(follow_symlinks=False)
-                             and not e.name.startswith("."))
-    except OSError:
-        return []
-    marked = []
-    for folder in folders:
-        try:
-            record = read_record(folder)
-            if record is None or record.status != "failed" or logged_status(folder) != "running" \
-                    or owner_state(folder) == ELSEWHERE:
-                continue
-            append_jsonl(folder / METRICS_NAME, {"event": "RunFailed", "error": ABANDONED})
-            summary_path = folder / "summary.json"
-            if summary_path.is_file():
-                summary = json.loads(summary_path.read_text(encoding="utf-8"))
-                if isinstance(summary, dict):
-                    write_json_atomic(summary_path, {**summary, "status": "failed", "error": ABANDONED})
-            (folder / OWNER_NAME).unlink(missing_ok=True)
-            remove_temporaries(folder)
-        except (OSError, ValueError):
-            continue
-        marked.append(folder.name)
-    return marked
+        RunFolder(run_dir).owner.unlink(missing_ok=True)

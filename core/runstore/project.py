@@ -19,9 +19,8 @@ from core.data.builder import DATASETS_FOLDER, MAX_ZIP_BYTES, MAX_ZIP_FILES, saf
 from core.data.images import has_image_extension, is_ignored, not_an_image_file
 from core.errors import CheckpointError, DatasetError
 from core.runstore.checkpoint import load_checkpoint
-from core.runstore.owner import OWNER_NAME
-from core.runstore.relocate import RESULT_SUFFIXES, read_json, relocate
-from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, is_run_id, read_calibration
+from core.runstore.folder import BEST, EVALUATION_SPLITS, EXPORT, OWNER, RunFolder, is_run_id
+from core.runstore.relocate import relocate
 from core.runstore.table import read_record
 from core.system import atomic_write
 
@@ -79,13 +78,13 @@ def _finished_run(runs_dir: Path, run_id: str) -> tuple[Path, dict]:
     record = read_record(folder)  # a killed run reads as failed, once its log has been still for a while
     if record is None or record.status == "running":
         raise ProjectError(f"Run {run_id} is still training (or never finished); save the project once it has ended.")
-    if not (folder / CHECKPOINT_NAME).is_file():
-        raise ProjectError(f"Run {run_id} has no model file ({CHECKPOINT_NAME}), so it cannot go into a project.")
+    if not RunFolder(folder).has_checkpoint():
+        raise ProjectError(f"Run {run_id} has no model file ({BEST}), so it cannot go into a project.")
     try:
-        record = read_json(folder / "split.json")
+        record = RunFolder(folder).read_split_record()
         relative = [p for items in record["splits"].values() for p, _ in items]
         root = str(record["root"])
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+    except (DatasetError, KeyError, TypeError, AttributeError):
         raise ProjectError(f"Run {run_id} has no readable split.json, so its images are unknown.") from None
     if not all(isinstance(p, str) and _safe_relative(p) for p in relative):
         raise ProjectError(f"The split.json of run {run_id} names images outside its dataset folder.")
@@ -94,16 +93,7 @@ def _finished_run(runs_dir: Path, run_id: str) -> tuple[Path, dict]:
 
 def _current_evaluations(folder: Path) -> list[str]:
     """Splits whose cached evaluation still matches the checkpoint and the images (so it may be carried over)."""
-    from core.evaluation.predictions import evaluation_key
-
-    current = []
-    for split, suffix in RESULT_SUFFIXES.items():
-        try:
-            if read_json(folder / f"evaluation{suffix}.json").get("key") == evaluation_key(folder, split):
-                current.append(split)
-        except (OSError, ValueError, AttributeError, DatasetError):
-            continue
-    return current
+    return [split for split in EVALUATION_SPLITS if RunFolder(folder).evaluation_current(split)]
 
 
 def _dataset_base(root: str) -> str:
@@ -118,7 +108,7 @@ def _run_files(folder: Path) -> list[Path]:
     made again) and the record of the process that trained it; links are not followed."""
     return sorted(p for p in folder.rglob("*") if p.is_file() and not p.is_symlink() and p.suffix != ".tmp"
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-                  and p.relative_to(folder).parts[0] != EXPORT_FOLDER and p.name != OWNER_NAME)
+                  and p.relative_to(folder).parts[0] != EXPORT and p.name != OWNER)
 
 
 def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path) -> ProjectSaved:
@@ -140,7 +130,7 @@ def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path) -> P
     manifest = {"format": "transfer-studio-project", "format_version": FORMAT_VERSION, "app": APP_NAME,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "runs": [{"run_id": run_id, "dataset": datasets[os.path.realpath(split["root"])]["name"],
-                          "calibration_current": read_calibration(folder) is not None,
+                          "calibration_current": RunFolder(folder).calibration_current(),
                           "evaluations_current": _current_evaluations(folder)}
                          for run_id, (folder, split) in runs.items()],
                 "datasets": [{"name": d["name"], "files": len(images[k]), "root": d["root"]}
@@ -250,9 +240,9 @@ def open_project(zip_path: str | Path, runs_dir: str | Path, data_root: str | Pa
         runs, datasets = _manifest(archive, zip_path.name)
         wanted, refused = _plan_members(archive, runs, datasets)
         for run_id, run in list(runs.items()):
-            has_model = any(k == "runs" and n == run_id and r == (CHECKPOINT_NAME,) for _, k, n, r in wanted)
+            has_model = any(k == "runs" and n == run_id and r == (BEST,) for _, k, n, r in wanted)
             if not has_model or run.get("dataset") not in datasets:
-                reason = "its dataset is not in the project" if has_model else f"it has no {CHECKPOINT_NAME}"
+                reason = "its dataset is not in the project" if has_model else f"it has no {BEST}"
                 refused.append({"name": f"runs/{run_id}", "reason": f"{reason} (left out)"})
                 del runs[run_id]
         if not runs:
@@ -280,7 +270,7 @@ def _unpack(archive, wanted, refused, runs, datasets, runs_dir: Path, datasets_d
             _extract(archive, info, tmp[kind] / name, rest)
         for run_id in runs:
             try:
-                load_checkpoint(tmp["runs"] / run_id / CHECKPOINT_NAME)
+                load_checkpoint(RunFolder(tmp["runs"] / run_id).best)
             except (CheckpointError, OSError) as err:
                 raise ProjectError(f"The model file of run {run_id} was refused: {err} Nothing was opened.") from None
         final_datasets = _free_names(datasets, datasets_dir)

@@ -10,10 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from core.runstore.store import CALIBRATION_NAME, write_calibration
+from core.runstore.folder import CONFIG, EVALUATION_SPLITS, SKIPPED, SPLIT, RunFolder
 from core.system import atomic_write, write_json_atomic
-
-RESULT_SUFFIXES = {"valid": "", "test": ".test"}  # evaluation.json / evaluation.test.json and their companions
 
 
 def read_json(path: Path):
@@ -32,7 +30,7 @@ def _moved(path: str, old_root: str, new_root: Path) -> str:
 def relocate(run: Path, new_root: Path, runs_dir: Path, entry: dict) -> None:
     """Point an unpacked run at its new dataset folder; restamp the calibration and cached evaluations that were
     current when it was saved, so they stay valid for the unpacked checkpoint and paths."""
-    from core.evaluation.predictions import evaluation_key
+    folder = RunFolder(run)
 
     def rewrite_json(name: str, change) -> None:
         try:
@@ -43,31 +41,32 @@ def relocate(run: Path, new_root: Path, runs_dir: Path, entry: dict) -> None:
 
     old_root = ""
     try:
-        old_root = str(read_json(run / "split.json")["root"])
+        old_root = str(read_json(folder.split)["root"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     move = lambda p: _moved(p, old_root, new_root)
-    rewrite_json("split.json", lambda d: d | {"root": str(new_root)})
-    rewrite_json("config.json", lambda d: d | {"data": str(new_root), "out": str(runs_dir)})
-    rewrite_json("skipped.json", lambda d: [s | {"path": move(s["path"])} for s in d])
+    rewrite_json(SPLIT, lambda d: d | {"root": str(new_root)})
+    rewrite_json(CONFIG, lambda d: d | {"data": str(new_root), "out": str(runs_dir)})
+    rewrite_json(SKIPPED, lambda d: [s | {"path": move(s["path"])} for s in d])
     if entry.get("calibration_current"):
-        saved = read_json(run / CALIBRATION_NAME)
-        write_calibration(run, float(saved["temperature"]), float(saved["threshold"]))
-    for split, suffix in RESULT_SUFFIXES.items():
-        if (run / f"evaluation{suffix}.npz").is_file():
-            with np.load(run / f"evaluation{suffix}.npz", allow_pickle=False) as arrays:
+        saved = read_json(folder.calibration)
+        folder.write_calibration(float(saved["temperature"]), float(saved["threshold"]))
+    for split in EVALUATION_SPLITS:
+        files = folder.evaluation(split)
+        if files.arrays.is_file():
+            with np.load(files.arrays, allow_pickle=False) as arrays:
                 data = {k: arrays[k] for k in arrays.files}
             if "paths" in data:
                 data["paths"] = np.asarray([move(p) for p in data["paths"].tolist()], dtype=str)
             buffer = io.BytesIO()
             np.savez(buffer, **data)
-            atomic_write(run / f"evaluation{suffix}.npz", buffer.getvalue())
-        if (run / f"predictions{suffix}.csv").is_file():
-            rows = list(csv.reader(io.StringIO((run / f"predictions{suffix}.csv").read_text(encoding="utf-8"))))
+            atomic_write(files.arrays, buffer.getvalue())
+        if files.table.is_file():
+            rows = list(csv.reader(io.StringIO(files.table.read_text(encoding="utf-8"))))
             out = io.StringIO()
             csv.writer(out).writerows(rows[:1] + [[move(r[0]), *r[1:]] for r in rows[1:] if r])
-            atomic_write(run / f"predictions{suffix}.csv", out.getvalue().encode())
+            atomic_write(files.table, out.getvalue().encode())
         current = split in entry.get("evaluations_current", [])
-        rewrite_json(f"evaluation{suffix}.json", lambda d, split=split, current=current: d | {
+        rewrite_json(files.results.name, lambda d, split=split, current=current: d | {
             "skipped": [s | {"path": move(s["path"])} for s in d.get("skipped", [])],
-            "key": evaluation_key(run, split) if current else d.get("key")})
+            "key": folder.evaluation_key(split) if current else d.get("key")})

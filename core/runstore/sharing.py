@@ -9,10 +9,10 @@ import os
 import secrets
 from pathlib import Path
 
-from core.runstore.store import RunInfo, list_runs
+from core.runstore.folder import RunFolder
+from core.runstore.table import RunRecord, list_runs
 from core.system import atomic_write, write_json_atomic
 
-SHARED_NAME = "shared.json"
 PASSWORD_NAME = "auth.json"
 SCRYPT = {"n": 2**14, "r": 8, "p": 1}  # about 50 ms and 16 MB per check: cheap for a login, dear for a guesser
 MIN_PASSWORD = 8
@@ -20,19 +20,19 @@ MIN_PASSWORD = 8
 
 def set_shared(run_dir: str | Path, shared: bool) -> None:
     """Mark a run as shown (or not) in the demo view; the mark lives in the run folder and travels with it."""
-    write_json_atomic(Path(run_dir) / SHARED_NAME, {"shared": bool(shared)})
+    write_json_atomic(RunFolder(run_dir).shared, {"shared": bool(shared)})
 
 
 def shared_mark(run_dir: str | Path) -> bool | None:
     """The owner's mark for a run: True, False, or None when the owner never said (or the file is unreadable)."""
     try:
-        mark = json.loads((Path(run_dir) / SHARED_NAME).read_text(encoding="utf-8")).get("shared")
+        mark = json.loads(RunFolder(run_dir).shared.read_text(encoding="utf-8")).get("shared")
     except (OSError, ValueError, AttributeError):
         return None
     return mark if isinstance(mark, bool) else None
 
 
-def shared_runs(runs_dir: str | Path) -> list[RunInfo]:
+def shared_runs(runs_dir: str | Path) -> list[RunRecord]:
     """The runs the demo view shows, newest first: those marked shared, else the newest finished run the owner did
     not mark as private (an empty list when there is none)."""
     runs = list_runs(runs_dir)

@@ -1,42 +1,32 @@
-"""The runs table: one `RunRecord` per run folder (what it trained, how it went, its user label), the curves of
-its metrics.jsonl, and deleting a run that is not training. Reads only small files, never a checkpoint."""
+"""The runs table: one `RunRecord` per run folder (what it trained, how it went, its owner and user label), the one
+way runs are listed, and the runs-folder chores: a new run's folder, naming, deleting, and marking abandoned runs
+failed. Reads only small files, never a checkpoint."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
 import unicodedata
 import uuid
 from collections.abc import Collection, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from core.events import EpochDone
-from core.runstore.owner import ALIVE, GONE, owner_state
-from core.runstore.store import CHECKPOINT_NAME, is_run_id
+from core.runstore.folder import BASELINES, RunFolder, is_run_id
+from core.runstore.log import LIFECYCLE, events, logged_status, run_status, wall_s
+from core.runstore.owner import ELSEWHERE, owner_state, remove_temporaries
 from core.system import read_json_object, write_json_atomic
 
-LABEL_NAME = "label.json"
-METRICS_NAME = "metrics.jsonl"
-RUNNING_WINDOW_S = 600  # a run whose log has been silent this long is no longer training (steps are logged)
 NAME_MAX, NOTE_MAX = 80, 2000
 STAMP_FORMAT = "%Y%m%d-%H%M%S"  # how `new_run_dir` names a folder
 SHOWN_FORMAT = "%Y-%m-%d %H:%M"
-# What each line that starts or ends a run says about it; the last such line of metrics.jsonl is the run's state.
-LIFECYCLE = {
-    "RunStarted": lambda e: "running",
-    "RunContinued": lambda e: "running",
-    "RunFinished": lambda e: "stopped" if e.get("stopped") else "finished",
-    "RunClosed": lambda e: "stopped",
-    "RunFailed": lambda e: "failed",
-}
+ABANDONED = "the process training it ended without closing it (killed or crashed)"
 
 
 @dataclass(frozen=True)
 class RunRecord:
-    """One row of the runs table: what a run trained, how it went and the user's name and note for it."""
+    """One row of the runs table: what a run trained, how it went, who trains it and the user's name and note."""
 
     run_id: str
     path: Path
@@ -55,53 +45,25 @@ class RunRecord:
     note: str
     has_checkpoint: bool
     classes: list[str] = field(default_factory=list)
+    owner: str | None = None  # the training process: alive, gone, elsewhere, or None when nothing trains it
+
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.path)
+
+    @property
+    def can_predict(self) -> bool:
+        """Whether it has a checkpoint and knows its classes."""
+        return self.has_checkpoint and bool(self.classes)
+
+    def label(self) -> str:
+        """How a run picker names it: id, classes and validation accuracy."""
+        acc = "not validated" if self.best_valid_acc is None else f"{self.best_valid_acc:.0%} valid"
+        return f"{self.run_id} · {', '.join(self.classes)} · {acc}"
 
     def to_dict(self) -> dict:
         """JSON-ready: the path as text."""
         return {**asdict(self), "path": str(self.path)}
-
-
-CurvePoint = EpochDone  # one epoch of a run's curves is the very event metrics.jsonl logged for it
-
-
-@dataclass(frozen=True)
-class StageStart:
-    """A StageStarted line: from which epoch and step other layers trained."""
-
-    stage: int
-    name: str
-    epoch: int
-    step: int
-
-
-@dataclass
-class RunCurves:
-    """A run's learning curves: every epoch in the order logged (a continued run's epochs follow), and its stages."""
-
-    points: list[CurvePoint] = field(default_factory=list)
-    stages: list[StageStart] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        """JSON-ready."""
-        return {"points": [asdict(p) for p in self.points], "stages": [asdict(s) for s in self.stages]}
-
-
-def _events(run_dir: Path, wanted: Collection[str]) -> Iterator[dict]:
-    """The lines of metrics.jsonl naming one of `wanted` events, in order; a torn or foreign line is skipped, and
-    the many StepDone lines are passed over without being parsed."""
-    try:
-        data = (run_dir / METRICS_NAME).read_bytes()
-    except OSError:
-        return
-    for line in data.splitlines():
-        if line.startswith(b'{"event": "StepDone"') and "StepDone" not in wanted:
-            continue
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(event, dict) and event.get("event") in wanted:
-            yield event
 
 
 def _started(run_dir: Path) -> str:
@@ -113,107 +75,98 @@ def _started(run_dir: Path) -> str:
     return when.strftime(SHOWN_FORMAT)
 
 
-def _log_is_live(run_dir: Path) -> bool:
-    """Whether metrics.jsonl (or, before its first line, config.json) was written in the last RUNNING_WINDOW_S."""
-    written = []
-    for name in (METRICS_NAME, "config.json"):
-        try:
-            written.append((run_dir / name).stat().st_mtime)
-        except OSError:
-            continue
-    return bool(written) and time.time() - max(written) < RUNNING_WINDOW_S
-
-
-def _logged(summary: dict, last_lifecycle: dict | None) -> str:
-    """What the run's files say: the log's last start or end line, else summary.json's status."""
-    if last_lifecycle is not None:
-        return LIFECYCLE[last_lifecycle["event"]](last_lifecycle)
-    return str(summary.get("status") or "running")
-
-
-def logged_status(run_dir: str | Path) -> str:
-    """finished, stopped, failed or running as the run's files say it, whether or not its process is still there."""
-    run_dir = Path(run_dir)
-    lifecycle = list(_events(run_dir, set(LIFECYCLE)))
-    return _logged(read_json_object(run_dir / "summary.json"), lifecycle[-1] if lifecycle else None)
-
-
-def _status(run_dir: Path, summary: dict, last_lifecycle: dict | None) -> str:
-    """finished, stopped, failed or running: what the files say; a run that says it is running is failed when the
-    process in its owner.json is gone, running while it is alive however quiet its log; without an owner file (an
-    older run, another host's) it failed when it has logged nothing for RUNNING_WINDOW_S."""
-    status = _logged(summary, last_lifecycle)
-    if status != "running":
-        return status
-    owner = owner_state(run_dir)
-    if owner in (ALIVE, GONE):
-        return "running" if owner == ALIVE else "failed"
-    return "running" if _log_is_live(run_dir) else "failed"
-
-
-def _label(run_dir: Path) -> tuple[str, str]:
-    label = read_json_object(run_dir / LABEL_NAME)
-    return str(label.get("name") or ""), str(label.get("note") or "")
-
-
-def _wall_s(events: list[dict]) -> float | None:
-    """Seconds the run trained: each session's (a continued run logs one RunStarted per session) RunFinished wall_s,
-    else its last EpochDone elapsed_s (it crashed or is still going), added up; None before any epoch."""
-    sessions: list[float | None] = []
-    for event in events:
-        if event["event"] not in ("RunStarted", "EpochDone", "RunFinished"):
-            continue
-        if event["event"] == "RunStarted" or not sessions:
-            sessions.append(None)
-        if event["event"] != "RunStarted":
-            sessions[-1] = event.get("wall_s" if event["event"] == "RunFinished" else "elapsed_s", sessions[-1])
-    seconds = [float(s) for s in sessions if isinstance(s, (int, float))]
-    return sum(seconds) if seconds else None
-
-
 def read_record(run_dir: str | Path) -> RunRecord | None:
     """The table row of one run folder, or None when it is not a run (no config.json)."""
-    run_dir = Path(run_dir)
-    config = read_json_object(run_dir / "config.json")
+    run = RunFolder(run_dir)
+    config = run.read_config()
     if not config:
         return None
-    summary = read_json_object(run_dir / "summary.json")
-    events = list(_events(run_dir, {*LIFECYCLE, "EpochDone"}))
-    lifecycle = [e for e in events if e["event"] in LIFECYCLE]
-    epochs_logged = sum(e["event"] == "EpochDone" for e in events)
-    started = next((e for e in reversed(events) if e["event"] == "RunStarted"), {})
-    name, note = _label(run_dir)
+    summary = run.read_summary()
+    logged = list(events(run, {*LIFECYCLE, "EpochDone"}))
+    lifecycle = [e for e in logged if e["event"] in LIFECYCLE]
+    started = next((e for e in reversed(logged) if e["event"] == "RunStarted"), {})
+    label = read_json_object(run.label)
     data = str(config.get("data") or "")
+    owner = owner_state(run.path)
     return RunRecord(
-        run_id=run_dir.name, path=run_dir, started=_started(run_dir), dataset=Path(data).name, dataset_path=data,
+        run_id=run.run_id, path=run.path, started=_started(run.path), dataset=Path(data).name, dataset_path=data,
         backbone=str(summary.get("backbone") or config.get("backbone") or "?"),
         recipe=str(config.get("freeze") or summary.get("freeze") or "?"), image_size=config.get("image_size"),
-        epochs_run=int(summary.get("epochs_run") or epochs_logged), epochs=config.get("epochs"),
-        best_valid_acc=summary.get("best_valid_acc"), wall_s=_wall_s(events),
-        status=_status(run_dir, summary, lifecycle[-1] if lifecycle else None),
-        name=name, note=note, has_checkpoint=(run_dir / CHECKPOINT_NAME).is_file(),
-        classes=list(summary.get("classes") or started.get("classes") or []),
+        epochs_run=int(summary.get("epochs_run") or sum(e["event"] == "EpochDone" for e in logged)),
+        epochs=config.get("epochs"), best_valid_acc=summary.get("best_valid_acc"), wall_s=wall_s(logged),
+        status=run_status(run, summary, lifecycle[-1] if lifecycle else None, owner),
+        name=str(label.get("name") or ""), note=str(label.get("note") or ""), has_checkpoint=run.has_checkpoint(),
+        classes=list(summary.get("classes") or started.get("classes") or []), owner=owner,
     )
 
 
-def run_records(runs_dir: str | Path) -> list[RunRecord]:
-    """Every run folder of `runs_dir` (one with a config.json; not a link, not hidden), newest first; a folder that
-    cannot be read is left out rather than breaking the table."""
+def run_folders(runs_dir: str | Path) -> list[RunFolder]:
+    """The folders of `runs_dir` that may be runs, newest name first: not a link (it may point anywhere), not
+    hidden (a run being deleted); the one scan of a runs folder."""
     try:
         with os.scandir(runs_dir) as entries:
-            folders = [Path(e.path) for e in entries  # a link to a folder elsewhere is not one of its runs
-                       if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+            names = [e.name for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
     except OSError:
         return []
-    records = []
-    for folder in folders:
+    return [RunFolder(Path(runs_dir) / name) for name in sorted(names, reverse=True)]
+
+
+def _records(runs_dir: str | Path) -> Iterator[RunRecord]:
+    """The runs of `runs_dir`, newest name first, each read only when asked for; a folder that cannot be read is
+    left out rather than breaking the table."""
+    for run in run_folders(runs_dir):
         try:
-            record = read_record(folder)
+            record = read_record(run.path)
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             continue
         if record is not None:
-            records.append(record)
-    return sorted(records, key=lambda r: (r.started, r.run_id), reverse=True)
+            yield record
+
+
+def run_records(runs_dir: str | Path) -> list[RunRecord]:
+    """Every run of `runs_dir` (a folder with a config.json), newest first."""
+    return sorted(_records(runs_dir), key=lambda r: (r.started, r.run_id), reverse=True)
+
+
+def list_runs(runs_dir: str | Path) -> list[RunRecord]:
+    """The runs that can predict (a checkpoint and their classes), newest first."""
+    return [r for r in _records(runs_dir) if r.can_predict]
+
+
+def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunRecord | None:
+    """One run that can predict, by id (a folder name, never a path), or the newest when no id is given; reads
+    only that far."""
+    if not run_id:
+        return next((r for r in _records(runs_dir) if r.can_predict), None)
+    if not is_run_id(run_id):
+        return None
+    path = Path(runs_dir) / run_id
+    record = read_record(path) if path.is_dir() and not path.is_symlink() else None
+    return record if record is not None and record.can_predict else None
+
+
+def locate_run(runs_dir: str | Path, run: str | Path) -> Path:
+    """A run named on the command line: a run id of `runs_dir`, else a path to a run folder."""
+    by_id = Path(runs_dir) / str(run)
+    for candidate in ([by_id] if str(run) == Path(run).name else []) + [Path(run)]:
+        if RunFolder(candidate).config.is_file():
+            return candidate
+    raise ValueError(f"{run} is neither a run id in {runs_dir} nor a run folder.")
+
+
+def new_run_dir(runs_dir: str | Path, backbone: str) -> Path:
+    """Create a fresh, uniquely named run folder (timestamp first, so names sort by time)."""
+    runs_dir = Path(runs_dir)
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{time.strftime(STAMP_FORMAT)}-{backbone}"
+    for n in range(1000):
+        path = runs_dir / (stem if n == 0 else f"{stem}-{n}")
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder in {runs_dir}")
 
 
 def _clean(text: object, what: str, limit: int, keep: str = "") -> str:
@@ -229,25 +182,11 @@ def _clean(text: object, what: str, limit: int, keep: str = "") -> str:
 
 def set_label(run_dir: str | Path, name: str, note: str) -> None:
     """Give a run the user's short name and note (label.json, written atomically)."""
-    run_dir = Path(run_dir)
-    if not (run_dir / "config.json").is_file():
-        raise ValueError(f"{run_dir.name} is not a run folder, so it cannot be named.")
-    write_json_atomic(run_dir / LABEL_NAME, {"name": _clean(name, "name", NAME_MAX),
-                                             "note": _clean(note, "note", NOTE_MAX, keep="\n\t")})
-
-
-def read_curves(run_dir: str | Path) -> RunCurves:
-    """The run's EpochDone points and StageStarted marks from metrics.jsonl, in order; empty when there is none."""
-    curves = RunCurves()
-    for event in _events(Path(run_dir), {"EpochDone", "StageStarted"}):
-        try:
-            if event["event"] == "EpochDone":
-                curves.points.append(CurvePoint(**{f.name: event[f.name] for f in fields(CurvePoint)}))
-            else:
-                curves.stages.append(StageStart(event["stage"], event["name"], event["epoch"], event["step"]))
-        except KeyError:
-            continue
-    return curves
+    run = RunFolder(run_dir)
+    if not run.config.is_file():
+        raise ValueError(f"{run.run_id} is not a run folder, so it cannot be named.")
+    write_json_atomic(run.label, {"name": _clean(name, "name", NAME_MAX),
+                                  "note": _clean(note, "note", NOTE_MAX, keep="\n\t")})
 
 
 def delete_run(runs_dir: str | Path, run_id: str, busy: Collection[str] = ()) -> Path:
@@ -273,10 +212,22 @@ def delete_run(runs_dir: str | Path, run_id: str, busy: Collection[str] = ()) ->
     return path
 
 
-def locate_run(runs_dir: str | Path, run: str | Path) -> Path:
-    """A run named on the command line: a run id of `runs_dir`, else a path to a run folder."""
-    by_id = Path(runs_dir) / str(run)
-    for candidate in ([by_id] if str(run) == Path(run).name else []) + [Path(run)]:
-        if (candidate / "config.json").is_file():
-            return candidate
-    raise ValueError(f"{run} is neither a run id in {runs_dir} nor a run folder.")
+def mark_abandoned(runs_dir: str | Path) -> list[str]:
+    """Mark failed each run of `runs_dir` and of its baselines/ whose files say "running" but whose process is gone
+    (the runs table says "failed" for it): a RunFailed line in metrics.jsonl, summary.json's status, no owner file or
+    temporaries left. Returns the run ids marked; a run another host owns, or one still training, is left alone."""
+    marked = []
+    for run in run_folders(runs_dir) + run_folders(Path(runs_dir) / BASELINES):
+        try:
+            record = read_record(run.path)
+            if record is None or record.status != "failed" or logged_status(run) != "running" \
+                    or record.owner == ELSEWHERE:
+                continue
+            run.log({"event": "RunFailed", "error": ABANDONED})
+            run.update_summary(status="failed", error=ABANDONED)
+            run.owner.unlink(missing_ok=True)
+            remove_temporaries(run.path)
+        except (OSError, ValueError):
+            continue
+        marked.append(run.run_id)
+    return sorted(marked)

@@ -17,9 +17,9 @@ from core.models.backbones import get_backbone
 from core.models.classifier import build_classifier
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
 from core.runstore.owner import ALIVE, owner_state, read_owner
-from core.runstore.store import CHECKPOINT_NAME
+from core.runstore.folder import RunFolder
 from core.runstore.table import read_record
-from core.system import resolve_device, write_json_atomic
+from core.system import resolve_device
 from core.training.resume import CONTINUE_FROM_PEAK, ResumePoint, read_last
 from core.training.rng import RunRandom, seeded
 from core.training.stages import top_classifier
@@ -50,9 +50,9 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
                          "as failed ten minutes after its last step, and can then be resumed).")
     point = read_last(path)
     try:
-        config = TrainConfig.from_dict(json.loads((path / "config.json").read_text()))
-        index = index_from_split_record(json.loads((path / "split.json").read_text()))
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        config = TrainConfig.from_dict(json.loads(RunFolder(path).config.read_text()))
+        index = index_from_split_record(RunFolder(path).read_split_record())
+    except (OSError, ValueError, KeyError, TypeError, DatasetError) as err:
         raise DatasetError(f"{path.name} lacks a readable config.json or split.json ({type(err).__name__}), "
                            "so it cannot be continued.") from None
     config.device = device or "auto"  # the run may come from another machine (a project)
@@ -79,7 +79,7 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
                    best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,
                    epochs_run=point.epoch, step=point.step, stage=point.stage)
     run.skipped = _read_skipped(path)
-    write_json_atomic(path / "config.json", config.to_dict())
+    RunFolder(path).write_config(config.to_dict())
     run.write_summary("running")
     how = (f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on." if epochs is None else
            f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config))
@@ -110,7 +110,7 @@ def _restored(path: Path, config: TrainConfig, classes: int, point: ResumePoint,
 def _keep_newer_best(path: Path, point: ResumePoint) -> None:
     """A crash between writing best.pt and last.pt leaves best.pt an epoch ahead: its result is the one to beat."""
     try:
-        best = CheckpointMeta.from_payload(load_checkpoint(path / CHECKPOINT_NAME))
+        best = CheckpointMeta.from_payload(load_checkpoint(RunFolder(path).best))
     except (OSError, CheckpointError):
         return
     if best.valid_acc is not None and (point.best_epoch is None or best.epoch > point.best_epoch):
@@ -126,7 +126,4 @@ def _continued_schedule(config: TrainConfig) -> str:
 
 
 def _read_skipped(path: Path) -> dict[str, str]:
-    try:
-        return {item["path"]: item["reason"] for item in json.loads((path / "skipped.json").read_text())}
-    except (OSError, ValueError, KeyError, TypeError):
-        return {}
+    return RunFolder(path).read_skipped()

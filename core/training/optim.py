@@ -1,4 +1,5 @@
-"""Registries of optimizers and learning-rate schedules, all stepped once per training step."""
+"""Registries of optimizers and learning-rate schedules, all stepped once per training step: the implementations of
+the names core.config offers (OPTIMIZER_TITLES, SCHEDULER_TITLES; a test checks that both list the same)."""
 from __future__ import annotations
 
 import math
@@ -30,7 +31,6 @@ def _adamw(groups: list[dict], weight_decay: float) -> torch.optim.Optimizer:
 OPTIMIZERS: dict[str, Callable[[list[dict], float], "torch.optim.Optimizer"]] = {
     "adamw": _adamw, "adam": _adam, "sgd": _sgd,
 }
-OPTIMIZER_TITLES = {"adamw": "AdamW (decoupled weight decay)", "adam": "Adam", "sgd": "SGD with momentum"}
 # SGD needs a learning rate about ten times Adam's for the same progress.
 LR_SCALE = {"adamw": 1.0, "adam": 1.0, "sgd": 10.0}
 
@@ -76,10 +76,6 @@ def _cosine(optimizer, total_steps: int):
 
 
 SCHEDULERS: dict[str, Callable] = {"onecycle": _onecycle, "cosine": _cosine, "step": _step, "none": _none}
-SCHEDULER_TITLES = {
-    "onecycle": "One-cycle (warm up, then anneal)", "cosine": "Cosine with warm-up",
-    "step": "Step (divide by 10 twice)", "none": "Constant",
-}
 
 
 @dataclass

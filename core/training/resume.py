@@ -14,9 +14,9 @@ import torch
 
 from core.errors import CheckpointError
 from core.runstore.checkpoint import FORMAT_VERSION, load_checkpoint
+from core.runstore.folder import RunFolder
 from core.system import atomic_write
 
-LAST_NAME = "last.pt"
 # what last.pt's weights are: the head alone (the backbone frozen), the backbone's top and the head, or the whole model
 PARTS = ("head", "top", "model")
 CONTINUE_FROM_PEAK = 0.1  # a continued run starts at least at a tenth of the stage's peak learning rate
@@ -60,14 +60,14 @@ def write_last(path: Path, point: ResumePoint) -> None:
                "generator": point.generator, "best_acc": point.best_acc,
                "best_loss": point.best_loss if math.isfinite(point.best_loss) else None,
                "best_epoch": point.best_epoch, "since_best": point.since_best}
-    atomic_write(Path(path) / LAST_NAME, lambda f: torch.save(payload, f))
+    atomic_write(RunFolder(path).last, lambda f: torch.save(payload, f))
 
 
 def read_last(run_dir: Path) -> ResumePoint:
     """The run's last state, or a CheckpointError that says why the run cannot go on."""
-    path = Path(run_dir) / LAST_NAME
+    path = RunFolder(run_dir).last
     if not path.is_file():
-        raise CheckpointError(f"{Path(run_dir).name} has no {LAST_NAME}: it was trained before runs kept their last "
+        raise CheckpointError(f"{Path(run_dir).name} has no {path.name}: it was trained before runs kept their last "
                               "state, or it ended before its first epoch did, so it cannot be continued.")
     saved = load_checkpoint(path)
     try:
@@ -85,7 +85,7 @@ def read_last(run_dir: Path) -> ResumePoint:
             raise TypeError("weights, optimizer or random states of the wrong kind")
         return point
     except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise CheckpointError(f"{LAST_NAME} of {Path(run_dir).name} lacks what continuing needs ({err!r}).") from None
+        raise CheckpointError(f"{path.name} of {Path(run_dir).name} lacks what continuing needs ({err!r}).") from None
 
 
 def continuation_factor(scheduler: str, steps: int):

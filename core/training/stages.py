@@ -17,7 +17,7 @@ from core.models.backbones import get_backbone
 from core.models.classifier import Classifier
 from core.models.split import split_backbone
 from core.runstore.checkpoint import load_checkpoint
-from core.runstore.store import CHECKPOINT_NAME
+from core.runstore.folder import RunFolder
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features, spread
 from core.training.recipes import finetune_images_per_s, top_images_per_s
@@ -124,7 +124,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
                 f"is skipped, since {since}; the best head is kept."))
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
-            model.load_state_dict(load_checkpoint(run.path / CHECKPOINT_NAME)["state_dict"])
+            model.load_state_dict(load_checkpoint(RunFolder(run.path).best)["state_dict"])
     lr = cfg.lr * mode.second_stage_lr_factor
     if mode.top_only:
         module = top_classifier(model, get_backbone(cfg.backbone))

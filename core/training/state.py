@@ -19,8 +19,7 @@ from core.events import Event, Message, RunFinished, StepDone
 from core.models.backbones import get_backbone
 from core.models.classifier import Classifier
 from core.runstore.checkpoint import CheckpointMeta, save_checkpoint
-from core.runstore.store import CHECKPOINT_NAME, append_jsonl, write_calibration
-from core.system import write_json_atomic
+from core.runstore.folder import RunFolder
 from core.training.distributed import Cluster
 from core.training.resume import ResumePoint, write_last
 from core.training.rng import RunRandom
@@ -91,7 +90,7 @@ class RunState:
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:
-            append_jsonl(self.path / "metrics.jsonl", event.to_dict())
+            RunFolder(self.path).log(event.to_dict())
         return event
 
     def elapsed(self) -> float:
@@ -147,7 +146,7 @@ class RunState:
             self.write_skipped()
 
     def write_skipped(self) -> None:
-        write_json_atomic(self.path / "skipped.json", [{"path": p, "reason": r} for p, r in self.skipped.items()])
+        RunFolder(self.path).write_skipped(self.skipped)
 
     def save(self, epoch: int, validation: Validation, status: str = "running") -> None:
         """Write the checkpoint of a new best epoch (weights only, plus what prediction needs to rebuild it); its
@@ -160,7 +159,7 @@ class RunState:
             image_size=cfg.image_size, mean=list(spec.mean), std=list(spec.std), freeze=cfg.freeze, stage=self.stage,
             frozen=self.model.frozen and self.stage == 1, epoch=epoch, valid_acc=valid_acc, valid_loss=valid_loss,
         )
-        save_checkpoint(self.path / CHECKPOINT_NAME, self.model, meta)
+        save_checkpoint(RunFolder(self.path).best, self.model, meta)
         self.best_validation = validation
         self.best_acc, self.best_loss, self.best_epoch = valid_acc, valid_loss, epoch
         self.write_summary(status)
@@ -183,12 +182,12 @@ class RunState:
         validation = self.best_validation
         if validation is not None and len(validation.labels):
             temperature = fit_temperature(validation.logits, validation.labels)
-            write_calibration(self.path, temperature,
-                              default_threshold(softmax(validation.logits, temperature), validation.labels))
+            threshold = default_threshold(softmax(validation.logits, temperature), validation.labels)
+            RunFolder(self.path).write_calibration(temperature, threshold)
         self.write_summary(status)
 
     def write_summary(self, status: str) -> None:
-        write_json_atomic(self.path / "summary.json", {
+        RunFolder(self.path).write_summary({
             "status": status,
             "backbone": self.config.backbone,
             "freeze": self.config.freeze,
@@ -207,6 +206,6 @@ class RunState:
         return RunFinished(
             run_id=self.path.name, run_dir=str(self.path), stopped=stopped, epochs_run=self.epochs_run,
             best_epoch=self.best_epoch, best_valid_acc=self.best_acc if has_ckpt else None,
-            checkpoint=str(self.path / CHECKPOINT_NAME) if has_ckpt else None,
+            checkpoint=str(RunFolder(self.path).best) if has_ckpt else None,
             wall_s=self.elapsed(), skipped=len(self.skipped),
         )

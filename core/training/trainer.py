@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import json
 import math
 import sqlite3
 import threading
@@ -26,8 +25,9 @@ from core.errors import DiskFull
 from core.events import EpochDone, Event, Message, RunStarted
 from core.models.classifier import build_classifier
 from core.runstore.owner import claim, release
-from core.runstore.store import append_jsonl, new_run_dir
-from core.system import autocast, autocast_dtype, resolve_device, write_json_atomic
+from core.runstore.folder import RunFolder
+from core.runstore.table import new_run_dir
+from core.system import autocast, autocast_dtype, resolve_device
 from core.training.batches import class_weights, steps_per_epoch
 from core.training.distributed import join
 from core.training.optim import PacedSchedule, make_optimizer, make_scheduler
@@ -61,8 +61,8 @@ def train(config: TrainConfig, stop: threading.Event | None = None) -> Iterator[
     model.to(device, memory_format=torch.channels_last)
     runs_dir = cluster.scratch_dir(config.out)
     path = new_run_dir(runs_dir, config.backbone)
-    write_json_atomic(path / "config.json", config.to_dict())
-    write_json_atomic(path / "split.json", index.to_split_record())
+    RunFolder(path).write_config(config.to_dict())
+    RunFolder(path).write_split(index.to_split_record())
     run = RunState(config, index, model, device, path, stop or threading.Event(), random, cluster)
     run.skipped = {str(p): reason for p, reason in index.unused.items()}
     run.write_skipped()
@@ -107,13 +107,13 @@ def drive(run: RunState, intro: list[Event]) -> Iterator[Event]:
                 yield from _fit(run, item)
         yield run.emit(run.finished(stopped=run.stop.is_set()))
     except (GeneratorExit, KeyboardInterrupt):  # closed by its consumer, or Ctrl+C in a terminal
-        append_jsonl(path / "metrics.jsonl", {"event": "RunClosed", "epochs_run": run.epochs_run})
+        RunFolder(path).log({"event": "RunClosed", "epochs_run": run.epochs_run})
         if run.best_epoch is not None:
             run.close("stopped")
         raise
     except Exception as err:
         if not _disk_full(err):
-            append_jsonl(path / "metrics.jsonl", {"event": "RunFailed", "error": f"{type(err).__name__}: {err}"})
+            RunFolder(path).log({"event": "RunFailed", "error": f"{type(err).__name__}: {err}"})
             if run.best_epoch is not None:
                 run.close("failed")
             raise
@@ -134,12 +134,11 @@ def _record_failure(run: RunState, sentence: str) -> None:
     """Log the failure and mark the summary failed, as far as a full disk lets: each write is atomic, so one that
     finds no room leaves the file as it was."""
     with contextlib.suppress(OSError):
-        append_jsonl(run.path / "metrics.jsonl", {"event": "RunFailed", "error": sentence})
+        RunFolder(run.path).log({"event": "RunFailed", "error": sentence})
     if run.best_epoch is not None:
         with contextlib.suppress(OSError):
             run.close("failed")
-            summary = json.loads((run.path / "summary.json").read_text())
-            write_json_atomic(run.path / "summary.json", {**summary, "error": sentence})
+            RunFolder(run.path).update_summary(error=sentence)
 
 
 def _fit(run: RunState, stage: Stage) -> Iterator[Event]:
@@ -284,7 +283,7 @@ def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:
     clock = run.clocks[stage.number]  # this epoch and the rest, recounted; the steps already taken stand
     clock.steps = clock.done + epochs_left * steps_per_epoch(stage.images(), old // 2)
     clock.pace_from(time.perf_counter())
-    write_json_atomic(run.path / "config.json", run.config.to_dict())
+    RunFolder(run.path).write_config(run.config.to_dict())
     return Message(f"The GPU ran out of memory at {old} images per step: continuing with {old // 2} "
                    "(this epoch starts over; config.json has the new batch size).", level="warning")
 

@@ -95,9 +95,9 @@ def threshold_effect(evaluation, threshold: float) -> dict:
 
 def save_threshold(ctx: AppContext, evaluation, threshold: float) -> str:
     """Store the user's threshold with the run's calibration; prediction reads it from now on."""
-    from core.runstore.store import write_calibration
+    from core.runstore.folder import RunFolder
 
-    write_calibration(ctx.run_by_id(evaluation.run_id).path, evaluation.calibration.temperature, float(threshold))
+    RunFolder(ctx.run_by_id(evaluation.run_id).path).write_calibration(evaluation.calibration.temperature, float(threshold))
     return words.THRESHOLD_SAVED.format(threshold=threshold)
 
 

@@ -5,11 +5,10 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from core.config import AUTO, FREEZE_MODES
+from core.config import AUTO, FREEZE_MODES, OPTIMIZER_TITLES, SCHEDULER_TITLES
 from core.data.transforms import AUGMENTATIONS, parse_augment
 from core.models.backbones import BACKBONES, backbone_label
 from core.models.heads import HEADS
-from core.training.optim import OPTIMIZER_TITLES, SCHEDULER_TITLES
 from gui import words
 from gui.context import AppContext
 from gui.form import DEFAULTS, FIELDS

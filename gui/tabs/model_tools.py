@@ -51,7 +51,7 @@ def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
 
 def summary_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
     """Parameters (total and trainable), size and input of the model these settings build, with its layer table."""
-    from core.models.summary import summarize
+    from core.training.summary import summarize
 
     try:
         recipe, classes = _planned(ctx, dataset, percent, dict(zip(FIELDS, values)))

@@ -8,7 +8,9 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from core.runstore.table import RunRecord, delete_run, read_curves, read_record, run_records, set_label
+from core.runstore.folder import EVALUATION_SPLITS, RunFolder
+from core.runstore.log import read_curves
+from core.runstore.table import RunRecord, delete_run, read_record, run_records, set_label
 from gui import demo as demo_view
 from gui import words
 from gui.charts import epoch_figure, overlay_figure
@@ -16,7 +18,6 @@ from gui.context import AppContext
 from gui.tabs import runs_compare, runs_continue, runs_share
 
 ALL = ""  # the dataset filter's standing choice: every dataset
-EVALUATIONS = {"valid": "", "test": ".test"}  # evaluation.json / evaluation.test.json, as core.evaluation writes
 
 
 def _accuracy(record: RunRecord) -> float | None:
@@ -78,18 +79,17 @@ def refreshed(ctx: AppContext, dataset: str | None, opened: str | None, several:
 
 
 def evaluation_summary(run_dir: Path) -> str:
-    """The run's saved evaluations in a line each (saying when the model changed since), or a hint to evaluate."""
-    lines = []
-    for split, suffix in EVALUATIONS.items():
-        path = run_dir / f"evaluation{suffix}.json"
+    """The run's saved evaluations in a line each (saying when the model or its pictures changed since, as core's
+    rule for a current evaluation says), or a hint to evaluate."""
+    run, lines = RunFolder(run_dir), []
+    for split in EVALUATION_SPLITS:
         try:
-            metrics = json.loads(path.read_text(encoding="utf-8"))["metrics"]
+            metrics = json.loads(run.evaluation(split).results.read_text(encoding="utf-8"))["metrics"]
             line = words.RUN_EVALUATED.format(split=words.SPLIT_NAMES[split], images=metrics["images"],
                                               accuracy=metrics["accuracy"], balanced=metrics["balanced_accuracy"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
-        checkpoint = run_dir / "best.pt"
-        if checkpoint.is_file() and checkpoint.stat().st_mtime_ns > path.stat().st_mtime_ns:
+        if not run.evaluation_current(split):
             line += words.RUN_EVALUATED_OLD
         lines.append(line)
     return "\n".join(lines) if lines else words.RUN_NOT_EVALUATED
@@ -99,7 +99,7 @@ def open_run(ctx: AppContext, run_id: str | None) -> tuple:
     """(headline, loss figure, accuracy figure, configuration, evaluation summary, name, note) of one run."""
     path = ctx.run_folder(run_id)
     record, curves = read_record(path), read_curves(path)
-    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config = RunFolder(path).read_config()
     return (headline(record), epoch_figure(curves.points, "loss", curves.stages),
             epoch_figure(curves.points, "accuracy", curves.stages), config, evaluation_summary(path), record.name,
             record.note)

@@ -32,7 +32,7 @@ class _Chart:
     """The run's epochs as logged before, then the new ones as they come; figures redrawn only when they grew."""
 
     def __init__(self, ctx: AppContext, run_id: str):
-        from core.runstore.table import read_curves
+        from core.runstore.log import read_curves
 
         old = read_curves(ctx.run_folder(run_id))
         self.points, self.stages = list(old.points), list(old.stages)

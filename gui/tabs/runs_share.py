@@ -35,7 +35,7 @@ def parity_sentence(parity) -> str:
 
 def export(ctx: AppContext, run_id: str | None, formats: list[str] | None) -> tuple[str | None, str]:
     """(the bundle's path, or None, and a sentence: its size and the parity it was proven with, or why not)."""
-    from core.inference.export import export_run
+    from core.export.bundle import export_run
 
     try:
         path = ctx.run_folder(run_id)

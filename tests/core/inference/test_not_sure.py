@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.inference.predict import load_predictor
-from core.runstore.store import read_calibration, write_calibration
+from core.runstore.folder import RunFolder
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -19,17 +19,17 @@ def run_dir(frozen_run, tmp_path):
 
 
 def test_training_leaves_a_calibration_that_belongs_to_its_checkpoint(run_dir):
-    temperature, threshold = read_calibration(run_dir)
+    temperature, threshold = RunFolder(run_dir).read_calibration()
     assert temperature > 0 and 0 < threshold < 1
     predictor = load_predictor(run_dir)
     assert (predictor.temperature, predictor.threshold) == (temperature, threshold)
     (run_dir / "best.pt").touch()  # another checkpoint: that calibration no longer applies
-    assert read_calibration(run_dir) is None and load_predictor(run_dir).threshold is None
+    assert RunFolder(run_dir).read_calibration() is None and load_predictor(run_dir).threshold is None
 
 
 @pytest.mark.parametrize("threshold, not_sure", [(0.0, False), (1.01, True)])
 def test_the_threshold_decides_the_cli_answer(run_dir, tiny_dataset, threshold, not_sure):
-    write_calibration(run_dir, 1.0, threshold)
+    RunFolder(run_dir).write_calibration(1.0, threshold)
     image = next((tiny_dataset / "valid" / "star").iterdir())
     assert load_predictor(run_dir).answer([image])[0].sure is not not_sure
     out = subprocess.run([sys.executable, "-m", "core", "predict", "--run", str(run_dir), str(image)], cwd=ROOT,
@@ -48,7 +48,7 @@ def test_the_http_endpoint_and_the_predict_tab_say_not_sure_below_the_threshold(
     run = frozen_run.copy_into(ctx.runs_dir)
     image = next((tiny_dataset / "valid" / "circle").iterdir())
     for threshold, not_sure in ((0.0, False), (1.01, True)):
-        write_calibration(run, 1.0, threshold)
+        RunFolder(run).write_calibration(1.0, threshold)
         reply = httpx.post(demo.local_url + "api/v1/predict", content=image.read_bytes(), timeout=60).json()
         assert reply["not_sure"] is not_sure and reply["top"][0]["label"] == "circle"
         ((result, sure),) = _answers(ctx, None, [str(image)])
@@ -68,4 +68,4 @@ def test_a_stopped_run_still_leaves_the_calibration_of_the_checkpoint_it_kept(ti
         if isinstance(event, EpochDone) and event.epoch == 2:
             stop.set()
     assert isinstance(event, RunFinished) and event.stopped
-    assert read_calibration(event.run_dir) is not None
+    assert RunFolder(event.run_dir).read_calibration() is not None

@@ -4,7 +4,7 @@ import shutil
 from pathlib import Path
 
 from core.inference.predict import PredictorCache
-from core.runstore.store import CHECKPOINT_NAME
+from core.runstore.folder import BEST as CHECKPOINT_NAME
 
 
 def test_predictor_cache_reloads_a_replaced_checkpoint_even_with_the_same_modification_time(frozen_run, tmp_path):

@@ -15,20 +15,19 @@ import pytest
 from core import EpochDone, RunFinished, RunStarted
 from core.cli import main as cli_main
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
+from core.runstore.folder import OWNER as OWNER_NAME
+from core.runstore.log import logged_status
 from core.runstore.owner import (
-    ABANDONED,
     ALIVE,
     ELSEWHERE,
     GONE,
-    OWNER_NAME,
     claim,
-    mark_abandoned,
     owner_state,
     read_owner,
     release,
     this_process,
 )
-from core.runstore.table import delete_run, logged_status, read_record
+from core.runstore.table import ABANDONED, delete_run, mark_abandoned, read_record
 from core.system import write_json_atomic
 from core.training.continued import continue_run
 from core.training.resume import read_last
@@ -116,6 +115,16 @@ def test_python_m_core_runs_marks_a_run_whose_process_is_gone(frozen_run, tmp_pa
     assert mark_abandoned(run.parent) == [], "marked once"
 
 
+def test_a_from_scratch_baseline_whose_process_is_gone_is_marked_too(frozen_run, tmp_path):
+    run = _running_copy(frozen_run, tmp_path)
+    baseline = run.parent / "baselines" / run.name
+    baseline.parent.mkdir()
+    run.rename(baseline)
+    _own(baseline, pid=_dead_pid())
+    assert mark_abandoned(tmp_path / "runs") == [run.name]
+    assert logged_status(baseline) == "failed" and not (baseline / OWNER_NAME).exists()
+
+
 @pytest.mark.timeout(180)
 def test_a_killed_training_reads_failed_at_once_is_marked_at_the_next_start_and_resumes(tiny_dataset, tmp_path):
     runs = tmp_path / "runs"
@@ -129,7 +138,7 @@ def test_a_killed_training_reads_failed_at_once_is_marked_at_the_next_start_and_
         assert (owner_state(run), read_record(run).status) == (ALIVE, "running")
         with pytest.raises(ValueError, match=f"training now in process {proc.pid}"):
             next(continue_run(run))
-        time.sleep(random.uniform(0.0, 0.3))
+        time.sleep(random.Random(proc.pid).uniform(0.0, 0.3))  # seeded: a failure can be replayed from the pid
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()

@@ -13,7 +13,8 @@ import torch
 from core.evaluation.metrics import Evaluation, evaluate_run
 from core.inference.predict import load_predictor
 from core.runstore.project import MANIFEST, ProjectError, open_project, save_project
-from core.runstore.store import list_runs, read_calibration
+from core.runstore.folder import RunFolder
+from core.runstore.table import list_runs
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def project(frozen_run, two_stage_run, tmp_path_factory):
     evaluation = next(item for item in evaluate_run(frozen, "valid") if isinstance(item, Evaluation))
     saved = save_project(runs, [frozen.name, two_stage.name], base / "p.zip")
     opened = open_project(saved.path, base / "b" / "runs", base / "b" / "data")
-    calibration = read_calibration(opened.runs[frozen.name])  # before any evaluation could fit it again
+    calibration = RunFolder(opened.runs[frozen.name]).read_calibration()  # before any evaluation could fit it again
     return SimpleNamespace(base=base, runs=runs, frozen=frozen, two_stage=two_stage, evaluation=evaluation,
                            saved=saved, opened=opened, new_runs=base / "b" / "runs", data_root=base / "b" / "data",
                            calibration=calibration)
@@ -83,7 +84,7 @@ def test_the_cached_evaluation_comes_back_without_recomputing_at_the_new_place(p
 
 def test_the_opened_run_predicts_the_same_calibrated_answers(project):
     new = project.opened.runs[project.frozen.name]
-    assert project.calibration == read_calibration(project.frozen) is not None
+    assert project.calibration == RunFolder(project.frozen).read_calibration() is not None
     original, opened = load_predictor(project.frozen), load_predictor(new)
     assert (opened.temperature, opened.threshold) == (original.temperature, original.threshold)
     images = [p for p, _ in _items(new)][-4:]

@@ -8,15 +8,8 @@ from dataclasses import asdict
 import pytest
 
 from core.events import EpochDone, StageStarted
-from core.runstore.table import (
-    CurvePoint,
-    StageStart,
-    delete_run,
-    read_curves,
-    read_record,
-    run_records,
-    set_label,
-)
+from core.runstore.log import CurvePoint, StageStart, read_curves
+from core.runstore.table import delete_run, read_record, run_records, set_label
 
 
 def _record(run_dir):

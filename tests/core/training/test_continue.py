@@ -12,7 +12,8 @@ from core import EpochDone, RunFinished, RunStarted, StageStarted, StepDone, Tra
 from core.errors import CheckpointError
 from core.runstore.checkpoint import load_checkpoint
 from core.training.continued import continue_run
-from core.training.resume import LAST_NAME, read_last
+from core.runstore.folder import LAST as LAST_NAME
+from core.training.resume import read_last
 
 
 def _config(data, out, **overrides) -> TrainConfig:

@@ -14,7 +14,7 @@ import core.runstore.checkpoint as checkpoint_module
 from core import TrainConfig, train
 from core.errors import CheckpointError
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
-from core.runstore.owner import OWNER_NAME
+from core.runstore.folder import OWNER as OWNER_NAME
 from core.runstore.table import read_record
 from core.system import atomic_write
 from core.errors import DiskFull

@@ -39,3 +39,9 @@ def test_heads_are_the_documented_layers_and_output_logits():
     assert kinds["bn_mlp"] == ["BatchNorm1d", "Dropout", "Linear", "ReLU", "BatchNorm1d", "Dropout", "Linear"]
     out = build_head("mlp", 8, 3).eval()(torch.randn(2, 8))
     assert not torch.allclose(out.sum(1), torch.ones(2)), "heads return logits, not probabilities"
+
+
+def test_the_optimizers_and_schedules_offered_are_the_ones_implemented():
+    from core.config import OPTIMIZER_TITLES, SCHEDULER_TITLES
+
+    assert list(OPTIMIZERS) == list(OPTIMIZER_TITLES) and list(SCHEDULERS) == list(SCHEDULER_TITLES)

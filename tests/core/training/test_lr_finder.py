@@ -1,7 +1,7 @@
 import pytest
 
 from core import StepDone, TrainConfig
-from core.models.summary import summarize
+from core.training.summary import summarize
 from core.training.lr_finder import LRFinding, find_lr, suggest
 
 

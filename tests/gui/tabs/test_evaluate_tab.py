@@ -76,16 +76,16 @@ def test_a_threshold_the_user_picks_is_stored_with_the_run_and_prediction_honour
 
 
 def test_the_predict_tab_shows_where_the_model_looked_and_says_not_sure_below_the_threshold(evaluated, tiny_dataset):
-    from core.runstore.store import write_calibration
+    from core.runstore.folder import RunFolder
     from gui.tabs.predict import looked_at, sure_note
 
     ctx, evaluation = evaluated
     picture = str(next((tiny_dataset / "valid" / "star").iterdir()))
     assert looked_at(ctx, picture, None).size == (224, 224)
     run = ctx.runs()[0].path
-    write_calibration(run, 1.0, 1.01)
+    RunFolder(run).write_calibration(1.0, 1.01)
     assert "Not sure" in sure_note(ctx, picture, None)
-    write_calibration(run, 1.0, 0.0)
+    RunFolder(run).write_calibration(1.0, 0.0)
     assert sure_note(ctx, picture, None) == ""
 
 

@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from core.runstore.table import read_curves, run_records
+from core.runstore.log import read_curves
+from core.runstore.table import run_records
 from gui import AppContext
 from gui.tabs.runs import (
     ask_delete,

@@ -20,11 +20,11 @@ from core.cli import main
 from core.data import images as app_images
 from core.data.images import UnreadableImage, load_image
 from core.data.transforms import RESIZE_RATIO, eval_resize_crop
-from core.inference import standalone_predict as standalone
-from core.inference.export import ExportRefused, ExportResult, default_export_path, export_run, parse_formats
-from core.inference.model_card import APP_VERSION
+from core.export import standalone_predict as standalone
+from core.export.bundle import ExportRefused, ExportResult, default_export_path, export_run, parse_formats
+from core.export.model_card import APP_VERSION
 from core.inference.predict import load_predictor
-from core.runstore.store import read_calibration
+from core.runstore.folder import RunFolder
 
 BUNDLE = {"model.onnx", "model.torchscript.pt", "labels.json", "preprocessing.json", "calibration.json",
           "parity.json", "predict.py", "MODEL_CARD.md"}
@@ -79,7 +79,7 @@ def test_the_bundle_holds_every_file_and_proves_parity_on_every_validation_pictu
     assert (pre["image_size"], pre["resize_short_side"], pre["interpolation"]) == (224, 256, "bilinear")
     assert pre["input"]["dtype"] == "uint8" and pre["input"]["layout"].startswith("NHWC")
     assert len(pre["mean"]) == len(pre["std"]) == 3
-    temperature, threshold = read_calibration(run_dir)
+    temperature, threshold = RunFolder(run_dir).read_calibration()
     calibration = _json(folder, "calibration.json")
     assert (calibration["temperature"], calibration["threshold"]) == (temperature, threshold)
     parity = _json(folder, "parity.json")

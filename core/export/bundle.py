@@ -19,14 +19,13 @@ from torch import nn
 from core.data.images import DRAFT_SIDE, MAX_PIXELS, MIN_SIDE, NEUTRAL
 from core.data.transforms import RESIZE_RATIO
 from core.evaluation.metrics import Evaluation, evaluation_of
-from core.evaluation.predictions import split_items
-from core.inference import standalone_predict as standalone
-from core.inference.model_card import model_card
-from core.inference.parity import Logits, Parity, check_parity
+from core.export import standalone_predict as standalone
+from core.export.model_card import model_card
+from core.export.parity import Logits, Parity, check_parity
 from core.inference.predict import load_predictor
 from core.models.onnx import FromPixels, OnnxRunner, export_onnx, pixels_example
 from core.runstore.checkpoint import CheckpointMeta
-from core.runstore.store import CHECKPOINT_NAME, EXPORT_FOLDER, read_calibration
+from core.runstore.folder import RunFolder
 from core.system import atomic_write
 
 
@@ -72,7 +71,7 @@ def _load_torchscript(path: Path) -> Logits:
 
 
 FORMATS: dict[str, ExportFormat] = {
-    "onnx": ExportFormat("model.onnx", _write_onnx, _load_onnx),
+    "onnx": ExportFormat(standalone.MODEL, _write_onnx, _load_onnx),
     "torchscript": ExportFormat("model.torchscript.pt", _write_torchscript, _load_torchscript),
 }
 
@@ -89,7 +88,7 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> list[str]:
 
 def default_export_path(run_dir: str | Path) -> Path:
     """Where an export goes unless told: <run folder>/export/<run id>.zip."""
-    return Path(run_dir) / EXPORT_FOLDER / f"{Path(run_dir).name}.zip"
+    return RunFolder(run_dir).export / f"{Path(run_dir).name}.zip"
 
 
 def preprocessing_record(meta: CheckpointMeta) -> dict:
@@ -150,10 +149,10 @@ def _texts(run_dir: Path, meta: CheckpointMeta, preprocessing: dict, metrics: di
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
     texts = {"MODEL_CARD.md": model_card(run_dir, meta, metrics, parity.to_dict(), formats, calibration).encode(),
-             "labels.json": as_json(list(meta.classes)), "preprocessing.json": as_json(preprocessing),
+             standalone.LABELS: as_json(list(meta.classes)), standalone.PREPROCESSING: as_json(preprocessing),
              "parity.json": as_json(parity.to_dict()), "predict.py": Path(standalone.__file__).read_bytes()}
     if calibration:
-        texts["calibration.json"] = as_json({
+        texts[standalone.CALIBRATION] = as_json({
             "temperature": calibration[0], "threshold": calibration[1],
             "meaning": "probabilities = softmax(logits / temperature); a top probability below threshold is "
                        "answered \"not sure\" (fitted on the run's validation pictures)"})
@@ -169,12 +168,13 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, formats: str 
     start = time.perf_counter()
     run_dir, names = Path(run_dir), parse_formats(formats)
     out = Path(out) if out else default_export_path(run_dir)
-    if not (run_dir / CHECKPOINT_NAME).is_file():
-        raise FileNotFoundError(f"no trained model at {run_dir / CHECKPOINT_NAME}; train a run first")
-    _, items = split_items(run_dir, "valid")
+    run = RunFolder(run_dir)
+    if not run.has_checkpoint():
+        raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
+    _, items = run.split_items("valid")
     evaluation = _evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
     predictor = load_predictor(run_dir, engine="pytorch")
-    meta, calibration = predictor.meta, read_calibration(run_dir)
+    meta, calibration = predictor.meta, run.read_calibration()
     preprocessing = preprocessing_record(meta)
     wrapped = FromPixels(module if module is not None else predictor.model, meta.mean, meta.std).eval()
     with tempfile.TemporaryDirectory(prefix="transfer-studio-export-") as tmp:

@@ -1,12 +1,14 @@
 """Run folders on disk: which runs can predict, the newest first, looked up by id and never by path."""
 import json
 
-from core.runstore.store import CHECKPOINT_NAME, find_run, list_runs
+from core.runstore.folder import BEST as CHECKPOINT_NAME
+from core.runstore.table import find_run, list_runs, run_records
 
 
 def _run_folder(runs, name, checkpoint=True, summary=True):
     folder = runs / name
     folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"backbone": "efficientnet_lite0", "data": "data/shapes"}))
     if summary:
         (folder / "summary.json").write_text(json.dumps({"backbone": "efficientnet_lite0", "classes": ["a", "b"],
                                                          "best_valid_acc": 0.5, "status": "finished"}))
@@ -28,6 +30,10 @@ def test_the_newest_run_that_can_predict_comes_first_and_unfinished_folders_are_
     assert newest.run_id == "20261102-100000-resnet18" and newest.classes == ["a", "b"]
     (runs / "20261103-100000-efficientnet_lite0" / CHECKPOINT_NAME).write_bytes(b"weights")
     assert find_run(runs).run_id == "20261103-100000-efficientnet_lite0"
+    every = [r.run_id for r in run_records(runs)]  # one listing: the table holds the same runs, and the rest
+    assert set(every) == {f"2026110{d}-100000-{b}" for d, b in
+                          [(1, "efficientnet_lite0"), (2, "resnet18"), (3, "efficientnet_lite0"),
+                           (4, "efficientnet_lite0")]}
 
 
 def test_a_run_is_found_by_its_folder_name_only(tmp_path):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from core.models.onnx import ONNX_OPSET
 from core.runstore.checkpoint import CheckpointMeta
+from core.runstore.folder import RunFolder
 from core.system import read_json_object
 
 APP_VERSION = "0.1.0"  # Transfer Studio's version, written into every export
@@ -83,8 +84,9 @@ def model_card(run_dir: Path, meta: CheckpointMeta, metrics: dict, parity: dict,
                calibration: tuple[float, float] | None, when: datetime.datetime | None = None) -> str:
     """The Markdown model card of an export, from the run folder's files and the evaluation and parity figures."""
     run_dir = Path(run_dir)
-    config, summary = read_json_object(run_dir / "config.json"), read_json_object(run_dir / "summary.json")
-    data_lines, trained, validated = _data_section(read_json_object(run_dir / "split.json"), meta.classes)
+    run = RunFolder(run_dir)
+    config, summary = run.read_config(), run.read_summary()
+    data_lines, trained, validated = _data_section(read_json_object(run.split), meta.classes)
     when = when or datetime.datetime.now(datetime.UTC)
     files = {"onnx": f"`model.onnx` (ONNX, opset {ONNX_OPSET})", "torchscript": "`model.torchscript.pt` (TorchScript)"}
     checks = "; ".join(f"{name}: top class the same on {p['top1_agreement']:.2%} of {p['images']} pictures, "

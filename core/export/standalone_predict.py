@@ -26,6 +26,8 @@ MAX_PIXELS = 80_000_000
 MIN_SIDE = 8
 DRAFT_SIDE = 1024
 NEUTRAL = (128, 128, 128)
+# The bundle's files by name (the exporter writes them under these names; this script reads them).
+MODEL, LABELS, PREPROCESSING, CALIBRATION = "model.onnx", "labels.json", "preprocessing.json", "calibration.json"
 WIDE_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N", "F")
 ALPHA_MODES = ("RGBA", "LA", "La", "RGBa", "PA")
 DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, KeyError, TypeError, MemoryError,
@@ -104,20 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("images", nargs="+", help="picture files")
     args = parser.parse_args(argv)
     folder = Path(__file__).resolve().parent
-    if not (folder / "model.onnx").is_file():
+    if not (folder / MODEL).is_file():
         print("this export has no model.onnx (it was exported without the onnx format); export it again with "
               "--format onnx to use this script", file=sys.stderr)
         return 2
     import onnxruntime as ort
 
-    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-    preprocessing = json.loads((folder / "preprocessing.json").read_text(encoding="utf-8"))
-    calibration_file = folder / "calibration.json"
+    labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
+    preprocessing = json.loads((folder / PREPROCESSING).read_text(encoding="utf-8"))
+    calibration_file = folder / CALIBRATION
     calibration = json.loads(calibration_file.read_text()) if calibration_file.is_file() else {}
     temperature, threshold = calibration.get("temperature", 1.0), calibration.get("threshold")
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(folder / MODEL), options, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     failed = 0
     for path in args.images:

@@ -12,7 +12,7 @@ from PIL import Image
 
 from core.calibration import softmax
 from core.data.images import UnreadableImage, load_image
-from core.inference import standalone_predict as standalone
+from core.export import standalone_predict as standalone
 
 PARITY_BAR = 0.999  # the share of validation pictures whose top class an export must agree on with the app
 BATCH = 32
