@@ -118,7 +118,7 @@ def load_efficientnet_lite(variant: int, image_size: int, pretrained: bool, with
     import torch
     from efficientnet_lite_pytorch import EfficientNet
 
-    from core.models.classifier import EfficientNetLiteFeatures
+    from core.models.lite import EfficientNetLiteFeatures
     from core.models.conv_bn import speed_up_efficientnet_lite
 
     net = EfficientNet.from_name(f"efficientnet-lite{variant}", image_size=image_size)

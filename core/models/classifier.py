@@ -1,23 +1,10 @@
 """The classifier: a backbone plus a new head, with freezing that really freezes."""
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from core.models.backbones import get_backbone
 from core.models.heads import build_head
-
-
-class EfficientNetLiteFeatures(nn.Module):
-    """EfficientNet-Lite without its ImageNet classifier: images -> (N, 1280) pooled features."""
-
-    def __init__(self, net: nn.Module):
-        super().__init__()
-        del net._fc, net._dropout
-        self.net = net
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net.extract_features(x).mean(dim=(2, 3))
 
 
 class Classifier(nn.Module):

@@ -81,11 +81,18 @@ class Calibration:
     batches: Callable[[], list]
 
 
+def int8_mark() -> str:
+    """What tells this machine's int8 model and features apart: full-range or 7-bit weights (core.models.quantize)."""
+    from core.models.quantize import reduced_range
+
+    return "int8r7" if reduced_range() else "int8"
+
+
 def int8_runner(fp32: OnnxRunner, calibration: Calibration) -> OnnxRunner:
     """The fp32 export quantized to int8 on `calibration` (once per sample, cached beside it)."""
     from core.models.quantize import quantize_int8
 
-    path = Path(fp32.path).with_name(f"{Path(fp32.path).stem}-int8-{calibration.name}.onnx")
+    path = Path(fp32.path).with_name(f"{Path(fp32.path).stem}-{int8_mark()}-{calibration.name}.onnx")
     with _int8_lock:
         if not path.is_file():
             quantize_int8(Path(fp32.path), calibration.batches(), path)
@@ -133,7 +140,7 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
         if chosen == INT8 and calibration is not None:
             try:  # int8 features depend on the calibration sample too: keys of their own
                 runner = int8_runner(runner, calibration)
-                used, key = INT8, f"{key}|int8:{calibration.name}"
+                used, key = INT8, f"{key}|{int8_mark()}:{calibration.name}"
                 note = ("quantized to int8 on your images (training and its validation read these features; the "
                         "saved model predicts with the float backbone, which the Evaluate tab measures)")
             except Exception as err:

@@ -1,10 +1,13 @@
 """The conv + BatchNorm rewrites change speed only: same parameters, outputs and gradients as the published model."""
+import copy
+
 import pytest
 import torch
 from torch import nn
 
 from core.models.backbones import _drop_classifier, get_backbone, load_efficientnet_lite
-from core.models.classifier import Classifier, EfficientNetLiteFeatures
+from core.models.classifier import Classifier
+from core.models.lite import EfficientNetLiteFeatures
 from core.models.conv_bn import BatchNormInConv, ConvWithFrozenBatchNorm
 from core.models.onnx import OnnxRunner, export_onnx
 
@@ -34,11 +37,15 @@ def test_rewritten_model_has_the_same_loss_and_gradients(pretrained):
     assert list(fast.state_dict()) == list(plain.state_dict())
     fast.train(), plain.train()
     x, y = torch.randn(4, 3, 96, 96), torch.tensor([0, 1, 2, 0])
-    (fast_loss, fast_grads), (plain_loss, plain_grads) = _step(fast, x, y), _step(plain, x, y)
-    assert fast_loss == pytest.approx(plain_loss, rel=1e-5)
+    # In float64 the rewrite's arithmetic is checked exactly; in float32 oneDNN's kernels on an AVX2-only CPU round
+    # the published model's own ops by up to 3 % of a gradient (against its non-oneDNN kernels), which would say
+    # nothing about the rewrite.
+    fast64, plain64 = copy.deepcopy(fast).double(), copy.deepcopy(plain).double()
+    (fast_loss, fast_grads), (plain_loss, plain_grads) = _step(fast64, x.double(), y), _step(plain64, x.double(), y)
+    assert fast_loss == pytest.approx(plain_loss, rel=1e-12)
     assert fast_grads.keys() == plain_grads.keys()
     for name, grad in plain_grads.items():
-        assert (fast_grads[name] - grad).abs().max() <= 1e-4 * grad.abs().max() + 1e-8, name
+        assert (fast_grads[name] - grad).abs().max() <= 1e-10 * grad.abs().max() + 1e-14, name
     fast.eval(), plain.eval()
     with torch.no_grad():
         assert (fast(x) - plain(x)).abs().max() < 1e-4

@@ -75,3 +75,10 @@ def test_an_int8_engine_that_cannot_quantize_falls_back_to_float_features_under_
     plain = frozen_encoder(spec, backbone, SIZE, "p", torch.device("cpu"), "onnxruntime", tmp_path)
     assert broken.engine == "onnxruntime" and broken.note.startswith("int8 quantization failed")
     assert broken.key == plain.key and "int8" not in broken.key
+
+
+def test_the_weights_range_follows_the_cpu_unless_chosen():
+    from core.models.quantize import Int8Options, cpu_has_vnni, reduced_range
+
+    assert reduced_range() is (not cpu_has_vnni())  # 7-bit weights exactly where U8S8 products can saturate
+    assert reduced_range(Int8Options(reduce_range=True)) and not reduced_range(Int8Options(reduce_range=False))
