@@ -76,11 +76,11 @@ def _started(run_dir: Path) -> str:
 
 
 def read_record(run_dir: str | Path) -> RunRecord | None:
-    """The table row of one run folder, or None when it is not a run (no config.json)."""
+    """The table row of one run folder, or None when it is not a run (no config.json; an unreadable one still is)."""
     run = RunFolder(run_dir)
-    config = run.read_config()
-    if not config:
+    if not run.config.is_file():
         return None
+    config = run.read_config()
     summary = run.read_summary()
     logged = list(events(run, {*LIFECYCLE, "EpochDone"}))
     lifecycle = [e for e in logged if e["event"] in LIFECYCLE]

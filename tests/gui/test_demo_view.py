@@ -53,6 +53,7 @@ def _post(url: str, body: bytes, cookie: str = "", kind: str = "") -> tuple[int,
 def _fake_run(runs: Path, name: str, status: str = "finished") -> Path:
     path = runs / name
     path.mkdir(parents=True)
+    (path / "config.json").write_text("{}")  # what makes a folder a run
     (path / "summary.json").write_text(json.dumps({"status": status, "classes": ["a", "b"]}))
     (path / "best.pt").write_bytes(b"")
     return path
