@@ -19,7 +19,7 @@ _EXPORTS = {
     "plan": "training.recipes", "train": "training.trainer", "continue_run": "training.continued",
     "load_predictor": "inference.predict", "export_run": "export.bundle",
     "evaluate_run": "evaluation.metrics", "compare_runs": "evaluation.compare",
-    "run_records": "runstore.table", "save_project": "runstore.project", "open_project": "runstore.project",
+    "run_records": "runstore.table", "save_project": "runstore.project", "open_project": "runstore.project_open",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,19 +1,16 @@
 """Build a class-per-folder dataset from uploads, webcam shots or a .zip, never writing outside its folder."""
 from __future__ import annotations
 
-import contextlib
-import os
 import re
 import shutil
-import stat
 import time
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from PIL import Image
 
+from core.data.archive import (PICTURE, Member, MemberDamaged, ZipLimits, check_budget, check_room, members, open_zip,
+                               size_problem, unpack)
 from core.data.images import (
     UnreadableImage,
     has_image_extension,
@@ -25,9 +22,6 @@ from core.data.scan import subfolders, walk_files
 from core.errors import DatasetError
 
 DATASETS_FOLDER = "datasets"
-MAX_ZIP_FILES = 20_000
-MAX_ZIP_BYTES = 2 * 1024**3
-MAX_MEMBER_BYTES = 50 * 1024**2  # one picture inside a zip; a bigger member is refused before it is unpacked
 _UNSAFE = re.compile(r'[\x00-\x1f/\\:*?"<>|]+')
 
 
@@ -52,34 +46,6 @@ def dataset_folder(data_root: str | Path, name: str) -> Path:
     folder = Path(data_root).resolve() / DATASETS_FOLDER / safe_name(name, "dataset name")
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def folder_bytes(folder: str | Path) -> int:
-    """The size of every file under a folder (links not followed), to keep the builder's folder bounded."""
-    total, pending = 0, [Path(folder)]
-    while pending:
-        try:
-            entries = list(os.scandir(pending.pop()))
-        except OSError:
-            continue
-        for entry in entries:
-            with contextlib.suppress(OSError):
-                if entry.is_dir(follow_symlinks=False):
-                    pending.append(Path(entry.path))
-                elif entry.is_file(follow_symlinks=False):
-                    total += entry.stat(follow_symlinks=False).st_size
-    return total
-
-
-def check_room(folder: str | Path, incoming: int, max_bytes: int | None) -> None:
-    """Refuse, in a sentence, `incoming` bytes that would grow `folder` past `max_bytes` (None: no limit)."""
-    if max_bytes is None:
-        return
-    used = folder_bytes(folder)
-    if used + incoming > max_bytes:
-        raise DatasetError(f"The datasets folder holds {used / 2**20:,.0f} MB and may hold at most "
-                           f"{max_bytes / 2**20:,.0f} MB; this upload ({incoming / 2**20:,.1f} MB) would pass that. "
-                           "Remove a dataset, or start the app with a larger --max-data-mb.")
 
 
 def add_class(dataset: Path, name: str) -> Path:
@@ -111,7 +77,7 @@ def add_images(dataset: Path, class_name: str, files: list[str | Path | Image.Im
     folder, else the dataset) past it.
     """
     incoming = sum(Path(f).stat().st_size for f in files if not isinstance(f, Image.Image) and Path(f).is_file())
-    check_room(room or dataset, incoming, max_bytes)
+    check_budget(room or dataset, incoming, max_bytes)
     folder = add_class(dataset, class_name)
     result = Added()
     for item in files:
@@ -144,78 +110,43 @@ def remove_image(dataset: Path, path: str | Path) -> None:
     target.unlink()
 
 
-def _member_problem(info: zipfile.ZipInfo, parts: tuple[str, ...], max_member_bytes: int) -> str | None:
-    name = info.filename.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return "absolute path (refused: it would write outside the dataset folder)"
-    if ".." in parts:
-        return "path with .. (refused: it would write outside the dataset folder)"
-    if stat.S_ISLNK(info.external_attr >> 16):
-        return "symbolic link (refused)"
-    if not has_image_extension(PurePosixPath(name)):
-        return not_an_image_file(PurePosixPath(name))
-    if info.file_size > max_member_bytes:
-        return f"too large ({info.file_size / 2**20:,.0f} MB unpacked; at most {max_member_bytes / 2**20:,.0f} MB per picture)"
-    return None
+def _picture_problem(member: Member, limits: ZipLimits) -> str | None:
+    path = PurePosixPath(*member.parts)
+    return not_an_image_file(path) if not has_image_extension(path) else size_problem(member, PICTURE, limits)
 
 
-def extract_zip(zip_path: str | Path, target: Path, max_files: int = MAX_ZIP_FILES, max_bytes: int = MAX_ZIP_BYTES,
-                room: Path | None = None, room_bytes: int | None = None,
-                max_member_bytes: int = MAX_MEMBER_BYTES) -> Added:
+def extract_zip(zip_path: str | Path, target: Path, limits: ZipLimits = ZipLimits(), room: Path | None = None) -> Added:
     """Unpack the images of a zip into `target`; escapes, links, non-images and bad images are refused, named.
 
     A single top folder inside the zip (my_photos/cats/…) is dropped, so its classes land directly in `target`.
-    Sizes are read from the zip's directory before anything is unpacked, and no member is unpacked past its declared
-    size, so a zip bomb is refused (whole, or member by member) without filling memory or disk; with `room_bytes`,
-    `room` (the builder's folder) may not grow past it.
+    The zip's directory is checked first (core.data.archive): too many files, too many bytes, no room on the disk or
+    in the datasets budget (`room`, the builder's folder, else `target`) refuse it whole; a member too large or
+    damaged is refused alone, and none is unpacked past its declared size.
     """
-    try:
-        archive = zipfile.ZipFile(zip_path)
-    except (zipfile.BadZipFile, OSError) as err:
-        raise DatasetError(f"{Path(zip_path).name} is not a readable .zip file ({err}).") from None
-    with archive:
-        members = [i for i in archive.infolist() if not i.is_dir()]
-        if len(members) > max_files:
-            raise DatasetError(f"The zip holds {len(members):,} files; at most {max_files:,} are accepted.")
-        total = sum(i.file_size for i in members)
-        if total > max_bytes:
-            raise DatasetError(f"The zip unpacks to {total / 1e9:.1f} GB; at most {max_bytes / 1e9:.1f} GB is accepted.")
-        check_room(room or target, sum(i.file_size for i in members if i.file_size <= max_member_bytes), room_bytes)
-        split = {i.filename: tuple(p for p in i.filename.replace("\\", "/").split("/") if p not in ("", ".")) for i in members}
-        wanted = [i for i in members if split[i.filename] and not is_ignored(PurePosixPath(*split[i.filename]))]
-        problems = {i.filename: _member_problem(i, split[i.filename], max_member_bytes) for i in wanted}
-        good = [split[i.filename] for i in wanted if problems[i.filename] is None]
+    with open_zip(zip_path) as archive:
+        wanted = [m for m in members(archive, limits) if m.problem or not is_ignored(PurePosixPath(*m.parts))]
+        planned = [(m, m.problem or _picture_problem(m, limits)) for m in wanted]
+        incoming = sum(m.size for m, problem in planned if problem is None)
+        check_room(limits, {target: incoming}, room or target, incoming)
+        good = [m.parts for m, problem in planned if problem is None]
         strip = len({p[0] for p in good}) == 1 and all(len(p) > 2 for p in good)
         result, root = Added(), target.resolve()
-        for info in wanted:
-            parts, problem = split[info.filename], problems[info.filename]
-            relative = parts[1:] if strip else parts
+        for member, problem in planned:
+            relative = member.parts[1:] if strip else member.parts
             destination = (root.joinpath(*relative)).resolve() if relative else root
             if problem is None and root not in destination.parents:
-                problem = "path outside the dataset folder (refused)"
+                problem = "a path outside the dataset folder"
             if problem:
-                result.rejected.append({"name": info.filename, "reason": problem})
+                result.rejected.append({"name": member.name, "reason": problem})
                 continue
             destination.parent.mkdir(parents=True, exist_ok=True)
             destination = _free_path(destination.parent, destination.name)
             try:
-                with archive.open(info) as source, open(destination, "wb") as out:
-                    _copy_at_most(source, out, info.file_size)
+                unpack(archive, member, destination)
                 load_image(destination)
-            except (UnreadableImage, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            except (UnreadableImage, MemberDamaged) as err:
                 destination.unlink(missing_ok=True)
-                reason = err.reason if isinstance(err, UnreadableImage) else f"damaged inside the zip ({err})"
-                result.rejected.append({"name": info.filename, "reason": reason})
+                result.rejected.append({"name": member.name, "reason": getattr(err, "reason", str(err))})
                 continue
             result.written.append(destination)
     return result
-
-
-def _copy_at_most(source, out, size: int, chunk: int = 1 << 20) -> None:
-    """Copy a zip member, refusing one that unpacks to more than its directory declared."""
-    left = size
-    while data := source.read(min(chunk, left + 1)):
-        left -= len(data)
-        if left < 0:
-            raise OSError("it unpacks to more than the zip declares")
-        out.write(data)

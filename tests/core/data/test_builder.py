@@ -6,6 +6,7 @@ import zipfile
 import pytest
 from PIL import Image
 
+from core.data.archive import ZipLimits
 from core.data.builder import add_images, class_images, dataset_folder, extract_zip, remove_image, safe_name
 from core.data.scan import scan_dataset
 from core.errors import DatasetError
@@ -87,9 +88,9 @@ def test_zip_size_and_count_limits_refuse_before_writing(tmp_path):
     target = tmp_path / "t"
     target.mkdir()
     with pytest.raises(DatasetError, match="at most 3 are accepted"):
-        extract_zip(archive, target, max_files=3)
-    with pytest.raises(DatasetError, match="GB"):
-        extract_zip(archive, target, max_bytes=2_000_000)
+        extract_zip(archive, target, ZipLimits(files=3))
+    with pytest.raises(DatasetError, match="unpacks to 5.0 MB; at most 2.0 MB"):
+        extract_zip(archive, target, ZipLimits(total_bytes=2_000_000))
     (tmp_path / "not.zip").write_text("nope")
     with pytest.raises(DatasetError, match="not a readable .zip"):
         extract_zip(tmp_path / "not.zip", target)

@@ -10,9 +10,11 @@ from types import SimpleNamespace
 import pytest
 import torch
 
+from core.data.archive import ZipLimits
 from core.evaluation.metrics import Evaluation, evaluate_run
 from core.inference.predict import load_predictor
-from core.runstore.project import MANIFEST, ProjectError, open_project, save_project
+from core.runstore.project import MANIFEST, ProjectError, save_project
+from core.runstore.project_open import open_project
 from core.runstore.folder import RunFolder
 from core.runstore.table import list_runs
 
@@ -138,26 +140,62 @@ def _zip(path: Path, members: dict, links: tuple[str, ...] = ()) -> Path:
     return path
 
 
+_BOTH = {"runs/r1/best.pt": b"x" * 5000, "datasets/d/a/1.jpg": b"x" * 3000}  # a run and its picture
+
+
 def _nothing_written(tmp_path: Path) -> None:
     for folder in (tmp_path / "runs", tmp_path / "data"):
         assert list(folder.rglob("*")) == [], folder
 
 
-@pytest.mark.parametrize("members, links, limits, match", [
-    ({"runs/r1/../../../evil": b"x"}, (), {}, r"path with \.\."),
-    ({"/tmp/evil.txt": b"x"}, (), {}, "absolute path"),
-    ({"runs/r1/best.pt": b"x"}, ("runs/r1/link",), {}, "symbolic link"),
-    ({f"datasets/d/a/{i}.jpg": b"x" for i in range(3)}, (), {"max_files": 3}, "at most 3 are accepted"),
-    ({"datasets/d/a/1.jpg": b"x" * 5000}, (), {"max_bytes": 1000}, "unpacks to"),
-    ({"runs/r1/summary.json": b"{}"}, (), {}, "no run that can be opened"),
-])
-def test_a_hostile_or_oversized_zip_is_refused_with_a_sentence_and_writes_nothing(tmp_path, members, links, limits,
-                                                                                  match):
+def _refused(tmp_path: Path, project: Path, match: str, limits: ZipLimits = ZipLimits()) -> None:
+    """Opening `project` into tmp_path's runs and data folders is refused (`match`) and leaves them empty."""
     (tmp_path / "runs").mkdir()
     (tmp_path / "data").mkdir()
     with pytest.raises(ProjectError, match=match):
-        open_project(_zip(tmp_path / "bad.zip", members, links), tmp_path / "runs", tmp_path / "data", **limits)
+        open_project(project, tmp_path / "runs", tmp_path / "data", limits)
     _nothing_written(tmp_path)
+
+
+@pytest.mark.parametrize("members, links, limits, match", [
+    ({"runs/r1/../../../evil": b"x"}, (), ZipLimits(), r"path with \.\."),
+    ({"/tmp/evil.txt": b"x"}, (), ZipLimits(), "absolute path"),
+    ({"runs/r1/best.pt": b"x"}, ("runs/r1/link",), ZipLimits(), "symbolic link"),
+    ({f"datasets/d/a/{i}.jpg": b"x" for i in range(3)}, (), ZipLimits(files=3), "at most 3 are accepted"),
+    ({"datasets/d/a/1.jpg": b"x" * 5000}, (), ZipLimits(total_bytes=1000), r"unpacks to 5,0\d\d bytes; at most 1,000 bytes"),
+    ({"runs/r1/summary.json": b"{}"}, (), ZipLimits(), "no run that can be opened"),
+    ({"runs/r1/best.pt": b"x", "runs/r1/./best.pt": b"y"}, (), ZipLimits(), "a second file of the same name"),
+    (_BOTH, (), ZipLimits(run_file_bytes=4000), r"best.pt' .* too large .* per run file"),
+    (_BOTH, (), ZipLimits(picture_bytes=2000), r"1.jpg' .* too large .* per picture"),
+    (_BOTH, (), ZipLimits(manifest_bytes=10), r"project.json' .* per project manifest"),
+    (_BOTH, (), ZipLimits(data_bytes=2000), "may hold at most 0 MB.*--max-data-mb"),
+    (_BOTH, (), ZipLimits(margin_bytes=2**62), "MB free; this needs .* Free some space"),
+])
+def test_a_hostile_or_oversized_zip_is_refused_with_a_sentence_and_writes_nothing(tmp_path, members, links, limits,
+                                                                                  match):
+    _refused(tmp_path, _zip(tmp_path / "bad.zip", members, links), match, limits)
+
+
+def test_a_planted_600_mb_picture_is_refused_and_nothing_big_is_written(project, tmp_path):
+    planted = Path(shutil.copy(project.saved.path, tmp_path / "planted.zip"))
+    with zipfile.ZipFile(planted, "a", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("datasets/shapes/train/circle/huge.png", "w", force_zip64=True) as out:
+        for _ in range(600):
+            out.write(bytes(2**20))  # 600 MB of zeros, streamed: about 600 KB once packed
+    assert planted.stat().st_size - project.saved.bytes < 2_000_000
+    _refused(tmp_path, planted, r"'datasets/shapes/train/circle/huge.png' in the project was refused: "
+                                r"too large \(600 MB unpacked; at most 50 MB per picture\)")
+
+
+def test_a_member_that_unpacks_past_its_declared_size_refuses_the_project_and_leaves_nothing(tmp_path):
+    from tests.core.data.test_archive import lie_about_size
+
+    bad = _zip(tmp_path / "liar.zip", {})
+    with zipfile.ZipFile(bad, "a", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("runs/r1/best.pt", bytes(5 * 2**20))  # 5 MB of zeros; its headers will say 1,000 bytes
+        archive.writestr("datasets/d/a/1.jpg", b"x")
+    lie_about_size(bad, "runs/r1/best.pt", 1000)
+    _refused(tmp_path, bad, r"'runs/r1/best.pt' in the project was refused: damaged inside the zip \(Bad CRC-32")
 
 
 class _Payload:
