@@ -1,9 +1,10 @@
-"""Start Transfer Studio: `python launch.py [--data DIR] [--share] [--demo] [--auth USER:PASSWORD | --auth-file FILE]
+"""Start Transfer Studio: `python launch.py [--data DIR] [--share] [--demo] [--auth-file FILE | --auth USER:PASSWORD]
 [--no-browser] [--host H] [--port P]`.
 
-Who sees what: the full app, unless --demo, or --share without a password (--auth, --auth-file or one set in
+Who sees what: the full app, unless --demo, or --share without a password (--auth-file, --auth or one set in
 Settings), which serve the demo view (predict and evaluate the shared runs, nothing else). A password puts Gradio's
-login in front of either. Passwords are never printed or logged; only a salted hash of the Settings one is kept."""
+login in front of either. Passwords are never printed or logged; only a salted hash of the Settings one is kept.
+--auth-file is the one to use: a password given with --auth shows in the process list."""
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="also create a temporary public link (the demo view unless a password is set)")
     parser.add_argument("--demo", action="store_true", help="serve the demo view only (predict the shared runs)")
     parser.add_argument("--auth", action="append", default=[], metavar="USER:PASSWORD",
-                        help="ask for this user name and password (repeatable); the full app behind a login")
-    parser.add_argument("--auth-file", metavar="FILE", help="like --auth, one user:password a line")
+                        help="ask for this user name and password (repeatable); the full app behind a login. "
+                             "Prefer --auth-file: a password given here shows in the process list (ps) to anyone "
+                             "on this computer")
+    parser.add_argument("--auth-file", metavar="FILE", help="like --auth, one user:password a line; the safer way, "
+                        "since the passwords stay out of the process list")
     parser.add_argument("--data", help="dataset folder to start with (default: the bundled shapes demo)")
     parser.add_argument("--data-root", default=str(HERE / "data"), help="folder the data browser shows")
     parser.add_argument("--runs", default=str(HERE / "runs"), help="folder that holds one folder per run")

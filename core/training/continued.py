@@ -1,7 +1,6 @@
 """`continue_run(run_dir)`: a run carried on in its own folder from its last state, after a crash or past its end."""
 from __future__ import annotations
 
-import json
 import os
 import threading
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Iterator
 import torch
 
 from core.config import TrainConfig, freeze_mode
-from core.data.scan import index_from_split_record
+from core.data.scan import DatasetIndex, index_from_split_record
 from core.errors import CheckpointError, DatasetError
 from core.events import Event, Message
 from core.models.backbones import get_backbone
@@ -18,7 +17,7 @@ from core.models.classifier import build_classifier
 from core.runstore.checkpoint import CheckpointMeta, load_checkpoint
 from core.runstore.owner import ALIVE, owner_state, read_owner
 from core.runstore.folder import RunFolder
-from core.runstore.table import read_record
+from core.runstore.table import RunRecord, read_record
 from core.system import resolve_device
 from core.training.resume import CONTINUE_FROM_PEAK, ResumePoint, read_last
 from core.training.rng import RunRandom, seeded
@@ -37,6 +36,30 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     best.pt is replaced only by a better epoch.
     """
     path = Path(run_dir)
+    record = _may_continue(path, epochs)
+    point = read_last(path)
+    config, index = _read_run(path)
+    config.device = device or "auto"  # the run may come from another machine (a project)
+    planned = config.epochs
+    _extend_plan(config, point, epochs, path.name, finished=record is not None and record.status == "finished")
+    missing = [str(p) for split in index.splits.values() for p, _ in split if not p.exists()][:3]
+    if missing:
+        raise DatasetError(f"the pictures {path.name} trained on are no longer where they were (e.g. {missing[0]}).")
+    device_ = resolve_device(config.device)
+    model, random = _restored(path, config, len(index.classes), point, device_)
+    _keep_newer_best(path, point)
+    point.extra = epochs
+    run = RunState(config, index, model, device_, path, stop or threading.Event(), random, resume=point,
+                   best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,
+                   epochs_run=point.epoch, step=point.step, stage=point.stage)
+    run.skipped = RunFolder(path).read_skipped()
+    RunFolder(path).write_config(config.to_dict())
+    run.write_summary("running")
+    yield from drive(run, [Message(_how(config, point, epochs, planned))])
+
+
+def _may_continue(path: Path, epochs: int | None) -> RunRecord | None:
+    """The run's record, or a ValueError that says why it cannot be carried on now."""
     if epochs is not None and epochs < 1:
         raise ValueError("continue for at least one more epoch")
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
@@ -48,18 +71,27 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     if record is not None and record.status == "running":
         raise ValueError(f"{path.name} is training now; wait until it ends (a run whose process was killed counts "
                          "as failed ten minutes after its last step, and can then be resumed).")
-    point = read_last(path)
+    return record
+
+
+def _read_run(path: Path) -> tuple[TrainConfig, DatasetIndex]:
+    """The run's config and its split's images, or a DatasetError."""
     try:
-        config = TrainConfig.from_dict(json.loads(RunFolder(path).config.read_text()))
+        config = TrainConfig.from_dict(RunFolder(path).read_config())
         index = index_from_split_record(RunFolder(path).read_split_record())
     except (OSError, ValueError, KeyError, TypeError, DatasetError) as err:
         raise DatasetError(f"{path.name} lacks a readable config.json or split.json ({type(err).__name__}), "
                            "so it cannot be continued.") from None
-    config.device = device or "auto"  # the run may come from another machine (a project)
+    return config, index
+
+
+def _extend_plan(config: TrainConfig, point: ResumePoint, epochs: int | None, name: str, finished: bool) -> None:
+    """Set the epochs the carried-on run ends at: its own plan (resumed), or `epochs` more of its last stage and then
+    a second stage it has not reached (continued)."""
     planned = config.epochs
     if epochs is None:
-        if record is not None and record.status == "finished" or point.epoch >= planned:
-            raise ValueError(f"{path.name} has finished its plan ({point.epoch} of {planned} epochs, early stopping "
+        if finished or point.epoch >= planned:
+            raise ValueError(f"{name} has finished its plan ({point.epoch} of {planned} epochs, early stopping "
                              "included); say how many more epochs to continue it for.")
     elif freeze_mode(config.freeze).has_second_stage and point.stage == 1:  # N more head epochs, then stage 2
         config.when_solved = "continue"  # asked for more: a second stage skipped before runs this time
@@ -68,26 +100,18 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
         config.epochs = config.stage1_epochs + second
     else:
         config.epochs = point.epoch + epochs
-    missing = [str(p) for split in index.splits.values() for p, _ in split if not p.exists()][:3]
-    if missing:
-        raise DatasetError(f"the pictures {path.name} trained on are no longer where they were (e.g. {missing[0]}).")
-    device_ = resolve_device(config.device)
-    model, random = _restored(path, config, len(index.classes), point, device_)
-    _keep_newer_best(path, point)
-    point.extra = epochs
-    run = RunState(config, index, model, device_, path, stop or threading.Event(), random, resume=point,
-                   best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,
-                   epochs_run=point.epoch, step=point.step, stage=point.stage)
-    run.skipped = _read_skipped(path)
-    RunFolder(path).write_config(config.to_dict())
-    run.write_summary("running")
-    how = (f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on." if epochs is None else
-           f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config))
-    if epochs is not None and config.stage1_epochs is not None and point.stage == 1:
+
+
+def _how(config: TrainConfig, point: ResumePoint, epochs: int | None, planned: int) -> str:
+    """The log's first sentence: how the run goes on, and on which schedule."""
+    if epochs is None:
+        return f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on."
+    how = f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config)
+    if config.stage1_epochs is not None and point.stage == 1:
         mode = freeze_mode(config.freeze)
         how += (f" Then the second stage as planned ({mode.second_stage}, {config.epochs - config.stage1_epochs} "
                 "epochs).")
-    yield from drive(run, [Message(how)])
+    return how
 
 
 def _restored(path: Path, config: TrainConfig, classes: int, point: ResumePoint, device: torch.device):
@@ -124,6 +148,3 @@ def _continued_schedule(config: TrainConfig) -> str:
     return (f"the learning rate starts where it ended (at least 1/{1 / CONTINUE_FROM_PEAK:.0f} of its peak) and "
             "decays to zero on a cosine.")
 
-
-def _read_skipped(path: Path) -> dict[str, str]:
-    return RunFolder(path).read_skipped()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -99,6 +99,74 @@ class ViewFiles(Dataset):
             return None, (label, position), (str(path), err.reason)
 
 
+@dataclass
+class _Encoding:
+    """One pass of `encode`: the entries, their cache keys and stores, and each entry's features (and activations,
+    with a top cut) found or encoded so far, by entry index."""
+
+    encoder: FrozenEncoder
+    entries: list[tuple[Path, int, View]]
+    store: FeatureStore | None
+    activation_store: FeatureStore | None  # None unless the encoder is cut at the top
+    vectors: dict[int, torch.Tensor] = field(default_factory=dict)
+    maps: dict[int, torch.Tensor] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    top: bool = field(init=False)
+    keys: list[tuple[str, str, tuple[int, int] | None]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.top = self.encoder.activation_key is not None
+        self.keys = [(str(Path(path).absolute()), hashlib.blake2b(view.name.encode(), digest_size=12).hexdigest(),
+                      file_stamp(Path(path))) for path, _, view in self.entries]
+
+    def look_up(self) -> None:
+        """What the caches already hold for these entries."""
+        if self.store is not None:
+            self.vectors = {i: torch.from_numpy(v.copy()) for i, v in self.store.lookup(self.encoder.key,
+                                                                                      self.keys).items()}
+        if self.top and self.activation_store is not None:
+            self.maps = {i: torch.from_numpy(v.copy()).view(self.encoder.activation_shape)
+                         for i, v in self.activation_store.lookup(self.encoder.activation_key, self.keys).items()}
+
+    def have(self) -> list[int]:
+        """The entries with everything they need (with a top cut: features and activations), in order."""
+        return sorted(set(self.vectors) & set(self.maps) if self.top else set(self.vectors))
+
+    def make_room(self, rows: int, budget: int | None) -> None:
+        """Trim the activation cache, within `budget`, for the rows this pass will add."""
+        if self.activation_store is not None and budget is not None and rows:
+            row_bytes = 2 * math.prod(self.encoder.activation_shape)  # fp16
+            self.activation_store.trim(max(0, budget - rows * row_bytes))
+
+    def keep(self, outputs: list[torch.Tensor], positions: list[int]) -> None:
+        """A batch's encoder outputs, kept and stored in the caches (entries whose file has a stamp only)."""
+        feats = outputs[-1].float()
+        self.vectors.update(zip(positions, feats))
+        stamped = [(p, i) for i, p in enumerate(positions) if self.keys[p][2] is not None]
+        if self.store is not None:
+            self.store.store(self.encoder.key, [(*self.keys[p], feats[i].numpy()) for p, i in stamped])
+        if self.top:
+            acts = outputs[0].clamp(-65504, 65504).half()  # fp16's range: never an infinity
+            self.maps.update(zip(positions, acts))
+            if self.activation_store is not None:
+                self.activation_store.store(self.encoder.activation_key,
+                                            [(*self.keys[p], acts[i].numpy()) for p, i in stamped])
+
+    def feature_set(self, from_cache: int) -> FeatureSet:
+        order = self.have()
+        dim = len(self.vectors[order[0]]) if order else 0
+        activations = None
+        if self.top:
+            activations = (torch.stack([self.maps[i] for i in order]) if order else
+                           torch.empty(0, *self.encoder.activation_shape, dtype=torch.float16))
+        return FeatureSet(
+            features=torch.stack([self.vectors[i] for i in order]) if order else torch.empty(0, dim),
+            labels=torch.tensor([self.entries[i][1] for i in order], dtype=torch.long),
+            positions=torch.tensor(order, dtype=torch.long), skipped=self.skipped, from_cache=from_cache,
+            activations=activations,
+        )
+
+
 def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store: FeatureStore | None = None,
            num_workers: int = 0, stop=None, activation_store: FeatureStore | None = None,
            activation_budget: int | None = None) -> Iterator[FeaturesProgress | FeatureSet]:
@@ -107,23 +175,12 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
     An encoder cut at the top also gives each entry's activations there: an entry is cached only when both are. The
     activation store first makes room, within `activation_budget`, for the rows this pass will add.
     """
-    keys = [(str(Path(path).absolute()), hashlib.blake2b(view.name.encode(), digest_size=12).hexdigest(),
-             file_stamp(Path(path))) for path, _, view in entries]
-    top = encoder.activation_key is not None
-    vectors: dict[int, torch.Tensor] = {}
-    maps: dict[int, torch.Tensor] = {}
-    if store is not None:
-        vectors = {i: torch.from_numpy(v.copy()) for i, v in store.lookup(encoder.key, keys).items()}
-    if top and activation_store is not None:
-        maps = {i: torch.from_numpy(v.copy()).view(encoder.activation_shape)
-                for i, v in activation_store.lookup(encoder.activation_key, keys).items()}
-    have = set(vectors) & set(maps) if top else set(vectors)
+    encoding = _Encoding(encoder, entries, store, activation_store if encoder.activation_key is not None else None)
+    encoding.look_up()
+    have = set(encoding.have())
     cached, total = len(have), len(entries)
     missing = [i for i in range(total) if i not in have]
-    if top and activation_store is not None and activation_budget is not None and missing:
-        row_bytes = 2 * math.prod(encoder.activation_shape)  # fp16
-        activation_store.trim(max(0, activation_budget - len(missing) * row_bytes))
-    skipped: list[tuple[str, str]] = []
+    encoding.make_room(len(missing), activation_budget)
     start, encoded = time.perf_counter(), 0
     yield FeaturesProgress(done=cached, total=total, images_per_s=0.0, eta_s=0.0, cached=cached)
     if missing:
@@ -134,37 +191,15 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
         for x, y, bad in loader:
             if stop is not None and stop.is_set():
                 return
-            skipped += [b for b in bad if b not in skipped]
+            encoding.skipped += [b for b in bad if b not in encoding.skipped]
             encoded += len(bad)
             if x is not None:
-                outputs = encoder.run(x)
-                feats, positions = outputs[-1].float(), y[:, 1].tolist()
-                have.update(positions)
-                vectors.update(zip(positions, feats))
-                encoded += len(positions)
-                stamped = [(p, i) for i, p in enumerate(positions) if keys[p][2] is not None]
-                if store is not None:
-                    store.store(encoder.key, [(*keys[p], feats[i].numpy()) for p, i in stamped])
-                if top:
-                    acts = outputs[0].clamp(-65504, 65504).half()  # fp16's range: never an infinity
-                    maps.update(zip(positions, acts))
-                    if activation_store is not None:
-                        activation_store.store(encoder.activation_key,
-                                               [(*keys[p], acts[i].numpy()) for p, i in stamped])
+                encoding.keep(encoder.run(x), y[:, 1].tolist())
+                encoded += len(y)
             rate = encoded / max(time.perf_counter() - start, 1e-9)
             yield FeaturesProgress(done=cached + encoded, total=total, images_per_s=rate,
                                    eta_s=(len(missing) - encoded) / max(rate, 1e-9), cached=cached)
-    order = sorted(have)
-    dim = len(vectors[order[0]]) if order else 0
-    yield FeatureSet(
-        features=torch.stack([vectors[i] for i in order]) if order else torch.empty(0, dim),
-        labels=torch.tensor([entries[i][1] for i in order], dtype=torch.long),
-        positions=torch.tensor(order, dtype=torch.long),
-        skipped=skipped, from_cache=cached,
-        activations=(torch.stack([maps[i] for i in order]) if order else torch.empty(0, *encoder.activation_shape,
-                                                                                    dtype=torch.float16))
-        if top else None,
-    )
+    yield encoding.feature_set(cached)
 
 
 CALIBRATION_IMAGES = 64  # training images int8 quantization calibrates on (bench/int8.py)

@@ -6,7 +6,7 @@ import random
 import threading
 import time
 from dataclasses import asdict, dataclass
-from typing import Iterator
+from typing import Generator, Iterator, NamedTuple
 
 import torch
 from torch import nn
@@ -53,63 +53,99 @@ def suggest(lrs: list[float], losses: list[float]) -> float:
     return lrs[lo + 1 + min(range(len(slopes)), key=slopes.__getitem__)]
 
 
+class _Sweep(NamedTuple):
+    """What the sweep trains (the head, or the whole model), its parameter groups (each with its share of the learning
+    rate) and its endless batches."""
+
+    module: nn.Module
+    groups: list[dict]
+    batches: Iterator[tuple[torch.Tensor, torch.Tensor]]
+
+
 def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int = 100, start_lr: float = 1e-6,
             end_lr: float = 1.0) -> Iterator[Event | LRFinding]:
     """Yield progress, then one LRFinding; sweeps the head on frozen features unless every layer trains from the start."""
+    if steps < 3:
+        raise ValueError("the learning-rate sweep tries at least 3 learning rates")
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
     device = resolve_device(config.device)
     cfg = plan(config, train_counts(index), device.type, len(index.splits["valid"])).config
     rng = RunRandom(cfg.seed, device)
-    mode = freeze_mode(cfg.freeze)
-    spec = get_backbone(cfg.backbone)
     items = list(index.splits["train"])
     random.Random(cfg.seed).shuffle(items)
     items = items[:MAX_IMAGES]
-    heads_only = mode.starts_frozen
+    heads_only = freeze_mode(cfg.freeze).starts_frozen
     with rng.active():
         model = build_classifier(cfg.backbone, len(index.classes), heads_only, cfg.image_size, head=cfg.head,
                                  hidden=cfg.hidden, dropout=cfg.dropout).to(device, memory_format=torch.channels_last)
     started = time.perf_counter()
     if heads_only:
-        features = None
-        for item in dataset_features(spec, model.backbone, cfg, items, [], device, 1, stop):
-            if isinstance(item, FeaturesProgress):
-                yield item
-            elif isinstance(item, FeatureSet):
-                features = item
-        if features is None:
+        sweep = yield from _head_sweep(model, cfg, items, device, rng, stop)
+        if sweep is None:  # stopped while the backbone read the images
             return
-        module, groups = model.head, [{"params": list(model.head.parameters()), "ratio": 1.0}]
-        batches = _feature_batches(features, cfg.batch, rng.generator)
     else:
-        ratio = mode.backbone_lr_factor if spec.pretrained else 1.0
-        module = model
-        groups = [{"params": list(model.head.parameters()), "ratio": 1.0},
-                  {"params": list(model.backbone.parameters()), "ratio": ratio}]
-        loader = DataLoader(ImageFiles(items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)),
-                            batch_size=cfg.batch, shuffle=True, collate_fn=collate_skipping_bad, generator=rng.generator,
-                            num_workers=cfg.num_workers, drop_last=len(items) > cfg.batch)
-        batches = ((x, y) for x, y, _ in _forever(loader) if x is not None)
-    for group in groups:
-        group["lr"] = start_lr * group["ratio"]
-    optimizer = make_optimizer(cfg.optimizer, groups, cfg.weight_decay)
+        sweep = _model_sweep(model, cfg, items, rng)
+    rates = [start_lr * (end_lr / start_lr) ** (i / max(1, steps - 1)) for i in range(steps)]
+    swept = yield from _losses(sweep, cfg, rates, device, rng, stop, report=not heads_only)
+    if swept is None:  # stopped
+        return
+    lrs, losses = swept
+    if len(lrs) < 3:
+        raise RuntimeError("the learning-rate sweep diverged at once; try a smaller batch or another optimizer")
+    yield LRFinding(lrs, losses, suggest(lrs, losses), "head only" if heads_only else "every layer",
+                    time.perf_counter() - started)
+
+
+def _head_sweep(model, cfg: TrainConfig, items: list, device: torch.device, rng: RunRandom,
+                stop) -> Generator[Event, None, _Sweep | None]:
+    """The head on the frozen backbone's features of `items` (computed once, with progress); None when stopped."""
+    features = None
+    for item in dataset_features(get_backbone(cfg.backbone), model.backbone, cfg, items, [], device, 1, stop):
+        if isinstance(item, FeaturesProgress):
+            yield item
+        elif isinstance(item, FeatureSet):
+            features = item
+    if features is None:
+        return None
+    return _Sweep(model.head, [{"params": list(model.head.parameters()), "ratio": 1.0}],
+                  _feature_batches(features, cfg.batch, rng.generator))
+
+
+def _model_sweep(model, cfg: TrainConfig, items: list, rng: RunRandom) -> _Sweep:
+    """Every layer on augmented images, the pretrained backbone at its share of the learning rate."""
+    spec = get_backbone(cfg.backbone)
+    ratio = freeze_mode(cfg.freeze).backbone_lr_factor if spec.pretrained else 1.0
+    groups = [{"params": list(model.head.parameters()), "ratio": 1.0},
+              {"params": list(model.backbone.parameters()), "ratio": ratio}]
+    loader = DataLoader(ImageFiles(items, train_transform(cfg.image_size, spec.mean, spec.std, cfg.augment)),
+                        batch_size=cfg.batch, shuffle=True, collate_fn=collate_skipping_bad, generator=rng.generator,
+                        num_workers=cfg.num_workers, drop_last=len(items) > cfg.batch)
+    return _Sweep(model, groups, ((x, y) for x, y, _ in _forever(loader) if x is not None))
+
+
+def _losses(sweep: _Sweep, cfg: TrainConfig, rates: list[float], device: torch.device, rng: RunRandom, stop,
+            report: bool) -> Generator[StepDone, None, tuple[list[float], list[float]] | None]:
+    """One step at each rate, until the smoothed loss diverges: the rates and smoothed losses (steps reported when
+    `report`); None when stopped."""
+    for group in sweep.groups:
+        group["lr"] = rates[0] * group["ratio"]
+    optimizer = make_optimizer(cfg.optimizer, sweep.groups, cfg.weight_decay)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=cfg.label_smoothing)
-    module.train()
+    sweep.module.train()
     lrs, losses, ema, best = [], [], DebiasedEMA(0.9), math.inf
-    batches = iter(batches)
-    for i in range(steps):
+    batches = iter(sweep.batches)
+    for i, lr in enumerate(rates):
         with rng.active():  # augmentation and dropout: this sweep's own random stream
             x, y = next(batches)
         if stop is not None and stop.is_set():
-            return
-        lr = start_lr * (end_lr / start_lr) ** (i / max(1, steps - 1))
+            return None
         for group in optimizer.param_groups:
             group["lr"] = lr * group["ratio"]
         x, y = x.to(device), y.to(device)
         t0 = time.perf_counter()
         with rng.active():
-            loss = loss_fn(module(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x), y)
+            loss = loss_fn(sweep.module(x.contiguous(memory_format=torch.channels_last) if x.dim() == 4 else x), y)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -119,14 +155,11 @@ def find_lr(config: TrainConfig, stop: threading.Event | None = None, steps: int
         best = min(best, smoothed)
         lrs.append(lr)
         losses.append(smoothed)
-        if not heads_only:
+        if report:
             took = time.perf_counter() - t0
-            yield StepDone(epoch=1, step=i + 1, total_steps=steps, loss=loss.item(), acc=0.0, lr=lr,
-                           images_per_s=len(y) / max(took, 1e-9), eta_s=took * (steps - i - 1))
-    if len(lrs) < 3:
-        raise RuntimeError("the learning-rate sweep diverged at once; try a smaller batch or another optimizer")
-    yield LRFinding(lrs, losses, suggest(lrs, losses), "head only" if heads_only else "every layer",
-                    time.perf_counter() - started)
+            yield StepDone(epoch=1, step=i + 1, total_steps=len(rates), loss=loss.item(), acc=0.0, lr=lr,
+                           images_per_s=len(y) / max(took, 1e-9), eta_s=took * (len(rates) - i - 1))
+    return lrs, losses
 
 
 def _feature_batches(features: FeatureSet, batch: int, generator: torch.Generator):

@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.runstore.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,16 +32,70 @@ def test_two_stage_train_prints_one_json_line_per_event_then_a_summary(tiny_data
 
 def test_train_continue_carries_a_run_on_in_its_folder(two_stage_run, tmp_path, capsys):
     from core.cli import main
+    from core.runstore.folder import RunFolder
 
     run_dir = two_stage_run.copy_into(tmp_path)
-    assert main(["train", "--continue", str(run_dir), "--epochs", "1"]) == 0
+    assert main(["train", "--continue", str(run_dir), "--epochs", "1", "--device", "cpu"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [line["epoch"] for line in lines[:-1]] == [4]
     assert lines[-1]["run_dir"] == str(run_dir) and lines[-1]["epochs_run"] == 4
+    assert RunFolder(run_dir).read_config()["device"] == "cpu", "--device applies to a continued run"
     assert main(["train", "--continue", str(run_dir)]) == 2  # nothing left of its plan: it says so
     assert "finished its plan" in capsys.readouterr().err
     assert main(["train", "--epochs", "1"]) == 2
     assert "--data" in capsys.readouterr().err
+
+
+def test_train_continue_refuses_the_settings_a_continued_run_keeps(two_stage_run, tmp_path, capsys):
+    from core.cli import main
+    from core.runstore.folder import RunFolder
+
+    run_dir = two_stage_run.copy_into(tmp_path)
+    before = RunFolder(run_dir).summary.read_bytes()
+    assert main(["train", "--continue", str(run_dir), "--lr", "0.1", "--epochs", "1", "--backbone", "resnet18"]) == 2
+    assert capsys.readouterr().err.startswith("error: --lr and --backbone do not apply to --continue: a continued "
+                                              "run keeps its own settings (see its config.json)")
+    assert main(["train", "--continue", str(run_dir), "--batch", "32", "--lr", "0.1", "--out", "elsewhere"]) == 2
+    assert "error: --batch, --lr and --out do not apply" in capsys.readouterr().err
+    # 32 is the default batch, yet given: the run keeps the batch it trained with, so the flag is refused too
+    assert main(["train", "--continue", str(run_dir), "--batch", "32"]) == 2
+    assert "error: --batch does not apply to --continue" in capsys.readouterr().err
+    assert RunFolder(run_dir).summary.read_bytes() == before, "refused before the run is touched"
+
+
+def test_a_backbone_file_missing_in_training_says_what_the_start_check_says(tiny_dataset, tmp_path, monkeypatch,
+                                                                           capsys):
+    """The audit checks the weights file before it starts; training meets its absence when it builds the model, in a
+    new run or in one carried on after the file went: every path says the same sentence, with the file and folder."""
+    import torch
+    import torchvision
+
+    from core import TrainConfig, train
+    from core.cli import main
+    from core.errors import BackboneUnavailable
+    from core.models.backbones import get_backbone
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    spec = get_backbone("resnet18")
+    sentence = spec.missing_weights()
+    assert spec.weights_file in sentence and str(spec.weights_path().parent) in sentence
+    assert main(["audit", "--data", str(tiny_dataset), "--backbone", "resnet18"]) == 2  # the check at start
+    assert capsys.readouterr().err == f"error: {sentence}\n"
+    with pytest.raises(BackboneUnavailable) as err:
+        next(train(TrainConfig(data=str(tiny_dataset), backbone="resnet18", out=str(tmp_path / "runs"))))
+    assert str(err.value) == sentence
+    assert main(["train", "--data", str(tiny_dataset), "--backbone", "resnet18", "--out", str(tmp_path / "runs")]) == 2
+    assert capsys.readouterr().err == f"error: {sentence}\n"
+    assert not (tmp_path / "runs").exists()
+
+    spec.weights_path().parent.mkdir(parents=True)  # stand-in weights: a run trains, then the file goes
+    torch.save(torchvision.models.resnet18().state_dict(), spec.weights_path())
+    assert main(["train", "--data", str(tiny_dataset), "--backbone", "resnet18", "--freeze", "frozen", "--epochs", "1",
+                 "--image-size", "64", "--engine", "pytorch", "--out", str(tmp_path / "runs")]) == 0
+    run_dir = json.loads(capsys.readouterr().out.splitlines()[-1])["run_dir"]
+    spec.weights_path().unlink()
+    assert main(["train", "--continue", run_dir, "--epochs", "1"]) == 2
+    assert capsys.readouterr().err == f"error: {sentence}\n"
 
 
 def test_predict_prints_one_json_line_per_image_with_the_runs_probabilities(tiny_dataset, two_stage_run):
@@ -111,14 +167,15 @@ def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path):
 def test_config_arguments_parse_back_to_the_same_config(tmp_path):
     import argparse
 
-    from core.cli import _add_config_arguments, _config, config_arguments
+    from core.cli import config_arguments
+    from core.cli.flags import add_config_arguments, config_from
     from core.config import TrainConfig
 
     config = TrainConfig(data=str(tmp_path / "my data"), freeze="two_stage", epochs=7, lr=0.003, views=2,
                          augment="flip,color", engine="pytorch", out=str(tmp_path / "runs"))
     parser = argparse.ArgumentParser()
-    _add_config_arguments(parser)
-    assert _config(parser.parse_args(config_arguments(config))) == config
+    add_config_arguments(parser)
+    assert config_from(parser.parse_args(config_arguments(config))) == config
     assert "--backbone" not in config_arguments(config), "defaults are left out"
 
 

@@ -121,6 +121,15 @@ def test_what_the_terminal_says_about_who_may_see_what(tmp_path):
     assert login("owner", "long enough")
 
 
+def test_help_recommends_the_password_file_over_a_password_in_the_command_line(capsys):
+    from launch import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    said = " ".join(capsys.readouterr().out.split())  # argparse wraps the help at the terminal's width
+    assert "Prefer --auth-file: a password given here shows in the process list" in said
+
+
 def test_an_app_whose_port_was_taken_before_it_could_bind_starts_on_a_fresh_port(tiny_dataset, tmp_path):
     """The tests' start-up helper: the close-then-reuse race of a chosen port is survived, not lost."""
     from gui import AppContext
