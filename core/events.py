@@ -97,7 +97,9 @@ class StepDone(Event):
 
 @dataclass(frozen=True)
 class EpochDone(Event):
-    """One epoch with its validation; `is_best` means the checkpoint was just rewritten."""
+    """One epoch with its validation; `is_best` means the checkpoint was just rewritten. `eta_s` is the time left of
+    the whole run as it stands once the epoch's validation and checkpoints are done (a step's ETA, paced on the
+    steps alone, has not counted them during the first epoch); None in logs written before it was kept."""
 
     epoch: int
     step: int
@@ -107,6 +109,7 @@ class EpochDone(Event):
     valid_acc: float
     is_best: bool
     elapsed_s: float
+    eta_s: float | None = None
 
 
 @dataclass(frozen=True)

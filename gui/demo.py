@@ -149,15 +149,14 @@ def _evaluate_part(ctx: AppContext, run: gr.Dropdown) -> None:
         heatmap = gr.Plot(label=words.CONFUSION_PICTURE, elem_id="confusion-heatmap")
         reliability = gr.Plot(label=words.RELIABILITY, elem_id="reliability")
 
+    def shown(evaluation) -> tuple:
+        return (evaluate_tab.summary_markdown(evaluation), evaluate_tab.per_class_rows(evaluation),
+                evaluate_tab.per_class_figure(evaluation), evaluate_tab.confusion_figure(evaluation, False),
+                evaluate_tab.reliability_figure(evaluation))
+
     def evaluate(run_id, split_name):
         try:
-            for bar, evaluation in evaluate_tab.evaluate_stream(ctx, shared_run(ctx, run_id).run_id, split_name):
-                if evaluation is None:
-                    yield bar, *[gr.skip()] * 5
-                    continue
-                yield (bar, evaluate_tab.summary_markdown(evaluation), evaluate_tab.per_class_rows(evaluation),
-                       evaluate_tab.per_class_figure(evaluation), evaluate_tab.confusion_figure(evaluation, False),
-                       evaluate_tab.reliability_figure(evaluation))
+            yield from evaluate_tab.evaluate_stream(ctx, shared_run(ctx, run_id).run_id, split_name, 5, shown)
         except evaluate_tab.PROBLEMS as err:
             raise gr.Error(str(err)) from None
 

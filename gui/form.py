@@ -1,9 +1,13 @@
 """The Model tab's settings as TrainConfig values: which fields it shows, and how its raw values convert."""
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING
 
 from core.config import TrainConfig
+
+if TYPE_CHECKING:
+    import gradio as gr
 
 DEFAULTS = TrainConfig(data="")  # what the form shows before anyone touches it
 # The Model tab's inputs, in the order every handler takes them; each is a TrainConfig field.
@@ -13,6 +17,25 @@ FIELDS = ("backbone", "head", "freeze", "epochs", "stage1_epochs", "lr", "optimi
 AUTOMATIC_WHEN_EMPTY = ("epochs", "stage1_epochs", "views", "lr")  # 0 or an empty box: the recipe chooses
 WHOLE_NUMBERS = ("epochs", "stage1_epochs", "views", "hidden", "batch", "image_size", "patience", "seed")
 _KNOWN = {f.name for f in fields(TrainConfig)}
+
+
+@dataclass
+class ModelInputs:
+    """The Model tab's input components by TrainConfig field name."""
+
+    components: dict[str, gr.components.Component]
+    recipe: gr.Markdown
+
+    def as_list(self) -> list[gr.components.Component]:
+        """The inputs in FIELDS order, the order every handler of the form takes them."""
+        return [self.components[name] for name in FIELDS]
+
+    def by_field(self) -> dict[str, gr.components.Component]:
+        """The inputs keyed by FIELDS name, in FIELDS order (for handlers that take them as keyword arguments)."""
+        return {name: self.components[name] for name in FIELDS}
+
+    def __getitem__(self, name: str) -> gr.components.Component:
+        return self.components[name]
 
 
 def config_from_inputs(data: str, valid_percent, out: str, values: dict) -> TrainConfig:

@@ -6,7 +6,10 @@ wording of a sentence.
 from __future__ import annotations
 
 import html
-from typing import Callable
+from collections.abc import Generator, Iterable, Mapping
+from typing import Callable, TypeVar
+
+import gradio as gr
 
 from core.events import (
     CheckProgress,
@@ -20,10 +23,12 @@ from core.events import (
     StageStarted,
     StepDone,
     dispatch,
+    relay,
 )
 from gui import words
 
 Bar = tuple[float, str]  # how full (0 to 1), and what it says
+R = TypeVar("R")
 
 
 def format_duration(seconds: float) -> str:
@@ -110,6 +115,26 @@ def progress_html(event: Event | None, started: RunStarted | None = None, stage:
         return status_html()
     fraction, label = bar
     return _html(fraction, words.ON_BEHALF.format(what=what, label=label) if what else label)
+
+
+DRAWN: dict[type, Callable[[Event], str]] = {kind: progress_html for kind in BARS}  # the events a job's bar draws
+
+
+def progress_then_result(items: Iterable, kind: type[R], others: int,
+                         drawn: Mapping[type, Callable[..., str]] = DRAWN) -> Generator[tuple, None, R | None]:
+    """The loop of every tab whose job yields progress events, then its result: yield the bar for each event that
+    `drawn` draws (by type), with the tab's `others` outputs left as they are, and return the result, the one item
+    of type `kind` (None when the job stopped before it)."""
+    rest = (gr.skip(),) * others
+    events = relay(items, kind)
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as end:
+            return end.value
+        bar = dispatch(drawn, event)
+        if bar is not None:
+            yield bar, *rest
 
 
 def in_line(place: int, eta_s: float) -> str:

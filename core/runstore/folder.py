@@ -48,6 +48,11 @@ def split_suffix(split: str) -> str:
     return EVALUATION_SPLITS[split]
 
 
+def _named(name: str) -> property:
+    """A RunFolder property: the path of the run's file `name`."""
+    return property(lambda self: self.path / name, doc=f"The run's {name}.")
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """One run on disk: its files by name, and small reads and writes of them. Holds no state but the path."""
@@ -65,18 +70,9 @@ class RunFolder:
         """The path of one of the names above (config, split, summary, …) in this run."""
         return self.path / name
 
-    config = property(lambda self: self.path / CONFIG)
-    split = property(lambda self: self.path / SPLIT)
-    summary = property(lambda self: self.path / SUMMARY)
-    metrics = property(lambda self: self.path / METRICS)
-    skipped = property(lambda self: self.path / SKIPPED)
-    best = property(lambda self: self.path / BEST)
-    last = property(lambda self: self.path / LAST)
-    calibration = property(lambda self: self.path / CALIBRATION)
-    label = property(lambda self: self.path / LABEL)
-    owner = property(lambda self: self.path / OWNER)
-    shared = property(lambda self: self.path / SHARED)
-    export = property(lambda self: self.path / EXPORT)
+    # Each file's path by its name above: run.config, run.best, run.export, ...
+    config, split, summary, metrics, skipped, best = map(_named, (CONFIG, SPLIT, SUMMARY, METRICS, SKIPPED, BEST))
+    last, calibration, label, owner, shared, export = map(_named, (LAST, CALIBRATION, LABEL, OWNER, SHARED, EXPORT))
 
     def evaluation(self, split: str) -> EvaluationFiles:
         """Where the cached evaluation of `split` is kept."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Collection, Iterator
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 
 from core.events import EpochDone
@@ -130,7 +130,8 @@ def read_curves(run: str | Path | RunFolder) -> RunCurves:
     for event in events(run, {"EpochDone", "StageStarted"}):
         try:
             if event["event"] == "EpochDone":
-                curves.points.append(CurvePoint(**{f.name: event[f.name] for f in fields(CurvePoint)}))
+                curves.points.append(CurvePoint(**{f.name: event[f.name] for f in fields(CurvePoint)
+                                                   if f.name in event or f.default is MISSING}))  # older logs
             else:
                 curves.stages.append(StageStart(event["stage"], event["name"], event["epoch"], event["step"]))
         except KeyError:

@@ -17,7 +17,7 @@ from core.events import Message
 from gui import words
 from gui.charts import learning_curves_figure
 from gui.context import AppContext, OutsideServedFolders
-from gui.progress import BARS, progress_html, status_html
+from gui.progress import DRAWN, progress_then_result, status_html
 
 SHOWN_SUSPECTS = 24  # the top of the ranking: enough to fix in a sitting, few enough to look at each
 SHOWN_OUTLIERS = 12
@@ -124,21 +124,20 @@ OUTPUTS = 12  # what audit_view yields: progress, shortcut text and pictures, su
 
 def audit_view(ctx: AppContext, text: str, percent: float, stop: threading.Event | None = None) -> Iterator[tuple]:
     """Yield the view's outputs while the dataset is audited: the bar first, then every part of the report."""
-    from core.evaluation.audit import audit_dataset
+    from core.evaluation.audit import Audit, audit_dataset
 
     skip = (gr.skip(),) * (OUTPUTS - 1)
-    audit, said = None, words.NOT_AUDITED
+    said = words.NOT_AUDITED
+
+    def told(message: Message) -> str:  # a phase of the audit, or why it ends early: in the bar, and kept
+        nonlocal said
+        said = message.text
+        return status_html(said)
+
     try:
         root = ctx.resolve_dataset(text)
-        for item in audit_dataset(root, valid_fraction=float(percent or 20) / 100, stop=stop,
-                                  cache_dir=ctx.cache_dir):
-            if type(item) in BARS:
-                yield progress_html(item), *skip
-            elif isinstance(item, Message):
-                said = item.text
-                yield status_html(item.text), *skip
-            else:
-                audit = item
+        items = audit_dataset(root, valid_fraction=float(percent or 20) / 100, stop=stop, cache_dir=ctx.cache_dir)
+        audit = yield from progress_then_result(items, Audit, OUTPUTS - 1, {**DRAWN, Message: told})
     except (OutsideServedFolders, DatasetError, BackboneUnavailable, ValueError) as err:
         yield status_html(words.NOT_AUDITED), _sentence(err), *skip[1:]
         return

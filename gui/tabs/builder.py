@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
+from core.data.archive import ZipLimits
 from core.data.builder import (
     DATASETS_FOLDER,
     Added,
@@ -76,34 +78,90 @@ def _room(ctx: AppContext) -> dict:
     return {"room": ctx.data_root / DATASETS_FOLDER, "max_bytes": ctx.max_data_mb * 2**20}
 
 
+def zip_limits(ctx: AppContext) -> ZipLimits:
+    """The app's limits on an uploaded .zip (a dataset's or a project's): pictures and the datasets folder's budget."""
+    return ZipLimits(picture_bytes=ctx.max_file_mb * 2**20, data_bytes=ctx.max_data_mb * 2**20)
+
+
 def add_zip(ctx: AppContext, name: str, archive: str) -> str:
     """Unpack a .zip of class folders (or train/ valid/) into the dataset."""
     folder = dataset_folder(ctx.data_root, name)
-    room = _room(ctx)
-    added = extract_zip(archive, folder, room=room["room"], room_bytes=room["max_bytes"],
-                        max_member_bytes=ctx.max_file_mb * 2**20)
+    added = extract_zip(archive, folder, zip_limits(ctx), room=_room(ctx)["room"])
     return _report(added,
                    words.FROM_ZIP.format(folder=folder.relative_to(ctx.data_root), archive=Path(archive).name))
+
+
+def _refresh(ctx: AppContext, dataset_name: str, pick: str | None = None) -> tuple:
+    """(folder, class picker, sentence, re-render token) of the dataset re-read from disk; `pick` is selected."""
+    try:
+        path, classes, said = open_dataset(ctx, dataset_name)
+    except DatasetError as err:
+        return "", gr.Radio(choices=[]), words.WARN.format(err), gr.skip()
+    pick = _saved_name(pick)  # a class just typed is selected under the name it was saved as
+    value = pick if pick in classes else (classes[0] if classes else None)
+    return path, gr.Radio(choices=classes, value=value), said, time.monotonic_ns()  # new token: re-render
+
+
+def _guarded(ctx: AppContext, action: Callable[..., str]) -> Callable[..., tuple]:
+    """A builder action as a handler: its DatasetError becomes a sentence, then everything is re-read from disk."""
+    def handler(dataset_name, cls, *args):
+        try:
+            said = action(dataset_name, cls, *args)
+        except DatasetError as err:
+            said = words.WARN.format(err)
+        path, radio, _, token = _refresh(ctx, dataset_name, cls)
+        return path, radio, said, token
+    return handler
+
+
+def _new_class(ctx: AppContext, dataset_name: str, cls: str) -> str:
+    folder = add_class(dataset_folder(ctx.data_root, dataset_name), cls)
+    return words.CLASS_READY.format(name=folder.name)
+
+
+def _forget(ctx: AppContext, dataset_name: str, path: str | None) -> str:
+    if not path:
+        return words.CLICK_FIRST
+    remove_image(dataset_folder(ctx.data_root, dataset_name), path)
+    return words.REMOVED.format(name=Path(path).name)
+
+
+def _wire(ctx: AppContext, c: dict) -> None:
+    """Every action of the sub-tab; each ends by re-reading the dataset (folder, classes, sentence, galleries)."""
+    shown = [c["folder"], c["target"], c["status"], c["version"]]
+    quiet = {"api_visibility": "private", "show_progress": "hidden"}
+    name, target = c["name"], c["target"]
+    c["add"].click(_guarded(ctx, lambda n, _, cls: _new_class(ctx, n, cls)), [name, c["class_name"], c["class_name"]],
+                   shown, **quiet).then(lambda: "", None, c["class_name"], **quiet)
+    c["upload"].upload(_guarded(ctx, lambda n, cls, files: add_pictures(ctx, n, cls, files or [])),
+                       [name, target, c["upload"]], shown, **quiet).then(lambda: None, None, c["upload"], **quiet)
+    c["camera"].input(_guarded(ctx, lambda n, cls, frame: add_pictures(ctx, n, cls, [frame]) if frame is not None
+                               else ""), [name, target, c["camera"]], shown, **quiet)
+    c["archive"].upload(_guarded(ctx, lambda n, cls, z: add_zip(ctx, n, z)), [name, target, c["archive"]], shown,
+                        **quiet).then(lambda: None, None, c["archive"], **quiet)
+    c["remove"].click(_guarded(ctx, lambda n, _, path: _forget(ctx, n, path)), [name, target, c["selected"]], shown,
+                      **quiet)
+    gr.on([name.submit, name.blur], lambda n: _refresh(ctx, n), name, shown, **quiet)
 
 
 def build(ctx: AppContext) -> BuilderOutputs:
     """Lay out the sub-tab; every action re-reads the dataset from disk, so what is shown is what is saved."""
     gr.Markdown(words.BUILDER_INTRO.format(root=ctx.data_root))
-    folder, version, selected = gr.State(""), gr.State(0), gr.State(None)
+    c: dict = {"folder": gr.State(""), "version": gr.State(0), "selected": gr.State(None)}
     with gr.Row():
-        name = gr.Textbox(label=words.DATASET_NAME, value=words.NEW_DATASET_NAME, elem_id="builder-name")
-        class_name = gr.Textbox(label=words.NEW_CLASS, placeholder=words.NEW_CLASS_EXAMPLE,
-                                elem_id="builder-class-name")
-        add = gr.Button(words.ADD_CLASS, elem_id="builder-add-class", scale=0, min_width=120)
-    target = gr.Radio(label=words.ADD_TO_CLASS, elem_id="builder-target")
+        c["name"] = gr.Textbox(label=words.DATASET_NAME, value=words.NEW_DATASET_NAME, elem_id="builder-name")
+        c["class_name"] = gr.Textbox(label=words.NEW_CLASS, placeholder=words.NEW_CLASS_EXAMPLE,
+                                     elem_id="builder-class-name")
+        c["add"] = gr.Button(words.ADD_CLASS, elem_id="builder-add-class", scale=0, min_width=120)
+    c["target"] = gr.Radio(label=words.ADD_TO_CLASS, elem_id="builder-target")
     with gr.Row():
-        upload = gr.File(file_count="multiple", file_types=["image"], type="filepath",
-                         label=words.DROP_PICTURES, elem_id="builder-upload")
-        camera = gr.Image(sources=["webcam"], type="pil", label=words.TAKE_PHOTO, elem_id="builder-camera")
-        archive = gr.File(file_types=[".zip"], type="filepath", label=words.UPLOAD_ZIP, elem_id="builder-zip")
-    status = gr.Markdown(elem_id="builder-status")
+        c["upload"] = gr.File(file_count="multiple", file_types=["image"], type="filepath",
+                              label=words.DROP_PICTURES, elem_id="builder-upload")
+        c["camera"] = gr.Image(sources=["webcam"], type="pil", label=words.TAKE_PHOTO, elem_id="builder-camera")
+        c["archive"] = gr.File(file_types=[".zip"], type="filepath", label=words.UPLOAD_ZIP, elem_id="builder-zip")
+    c["status"] = gr.Markdown(elem_id="builder-status")
 
-    @gr.render(inputs=[folder, version])
+    @gr.render(inputs=[c["folder"], c["version"]])
     def galleries(path, _):
         images = class_images(Path(path)) if path else {}
         for cls, files in images.items():
@@ -111,55 +169,13 @@ def build(ctx: AppContext) -> BuilderOutputs:
             more = words.FIRST_SHOWN.format(count=SHOWN_PER_CLASS) if len(files) > SHOWN_PER_CLASS else ""
             gallery = gr.Gallery(shown, label=words.CLASS_GALLERY.format(name=cls, count=len(files), more=more),
                                  columns=10, height=150, allow_preview=False, elem_classes=["builder-class"])
-            gallery.select(_picker(shown), None, selected, api_visibility="private")
+            gallery.select(_picker(shown), None, c["selected"], api_visibility="private")
 
     with gr.Row():
-        remove = gr.Button(words.REMOVE_PICTURE, size="sm", elem_id="builder-remove")
+        c["remove"] = gr.Button(words.REMOVE_PICTURE, size="sm", elem_id="builder-remove")
         use = gr.Button(words.USE_DATASET, variant="primary", elem_id="builder-use")
-
-    def refresh(dataset_name, pick=None):
-        try:
-            path, classes, said = open_dataset(ctx, dataset_name)
-        except DatasetError as err:
-            return "", gr.Radio(choices=[]), words.WARN.format(err), gr.skip()
-        pick = _saved_name(pick)  # a class just typed is selected under the name it was saved as
-        value = pick if pick in classes else (classes[0] if classes else None)
-        return path, gr.Radio(choices=classes, value=value), said, time.monotonic_ns()  # new token: re-render
-
-    def guarded(action):
-        """Run a builder action; its DatasetError becomes a sentence, then everything is re-read from disk."""
-        def handler(dataset_name, cls, *args):
-            try:
-                said = action(dataset_name, cls, *args)
-            except DatasetError as err:
-                said = words.WARN.format(err)
-            path, radio, _, token = refresh(dataset_name, cls)
-            return path, radio, said, token
-        return handler
-
-    def new_class(dataset_name, _, cls):
-        folder = add_class(dataset_folder(ctx.data_root, dataset_name), cls)
-        return words.CLASS_READY.format(name=folder.name)
-
-    def forget(dataset_name, cls, path):
-        if not path:
-            return words.CLICK_FIRST
-        remove_image(dataset_folder(ctx.data_root, dataset_name), path)
-        return words.REMOVED.format(name=Path(path).name)
-
-    shown = [folder, target, status, version]
-    quiet = {"api_visibility": "private", "show_progress": "hidden"}
-    add.click(guarded(new_class), [name, class_name, class_name], shown, **quiet).then(
-        lambda: "", None, class_name, **quiet)
-    upload.upload(guarded(lambda n, c, files: add_pictures(ctx, n, c, files or [])), [name, target, upload], shown,
-                  **quiet).then(lambda: None, None, upload, **quiet)
-    camera.input(guarded(lambda n, c, frame: add_pictures(ctx, n, c, [frame]) if frame is not None else ""),
-                 [name, target, camera], shown, **quiet)
-    archive.upload(guarded(lambda n, c, z: add_zip(ctx, n, z)), [name, target, archive], shown, **quiet).then(
-        lambda: None, None, archive, **quiet)
-    remove.click(guarded(forget), [name, target, selected], shown, **quiet)
-    gr.on([name.submit, name.blur], refresh, name, shown, **quiet)
-    return BuilderOutputs(use=use, name=name)
+    _wire(ctx, c)
+    return BuilderOutputs(use=use, name=c["name"])
 
 
 def _saved_name(text: str | None) -> str | None:

@@ -9,11 +9,10 @@ import gradio as gr
 from core.data.health import HealthReport, check_dataset
 from core.data.scan import find_datasets, scan_dataset
 from core.errors import DatasetError
-from core.events import CheckProgress
 from gui import words
 from gui.charts import counts_figure
 from gui.context import AppContext, OutsideServedFolders
-from gui.progress import progress_html, status_html
+from gui.progress import progress_then_result, status_html
 from gui.tabs import audit as audit_tab
 from gui.tabs import builder as builder_tab
 
@@ -76,16 +75,12 @@ def health_view(ctx: AppContext, text: str, percent: float, stop: threading.Even
         root = ctx.resolve_dataset(text)
         index = scan_dataset(root, fraction)
         items = check_dataset(root, fraction, cache_dir=ctx.cache_dir, stop=stop, index=index)
-        for item in items:
-            if isinstance(item, CheckProgress):
-                yield progress_html(item), gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()
-            else:
-                report = item
+        report = yield from progress_then_result(items, HealthReport, others=5)
     except (OutsideServedFolders, DatasetError) as err:
         yield (status_html(words.NOT_CHECKED), error_markdown(err), "", None,
                gr.Dataframe(None, label=words.SKIPPED_FILES), [])
         return
-    if stop is not None and stop.is_set():
+    if report is None or (stop is not None and stop.is_set()):
         return
     # Always shown: a table appearing would narrow the chart after Plotly has drawn it at full width.
     rows = gr.Dataframe([[s["path"], s["reason"]] for s in report.skipped],

@@ -1,7 +1,9 @@
 """Evaluate tab: how good a run is and where it fails, on its own validation images or the test/ folder."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import gradio as gr
 import plotly.graph_objects as go
@@ -10,23 +12,26 @@ from core.errors import CheckpointError, DatasetError
 from gui import words
 from gui.charts import TRAIN_COLOUR, VALID_COLOUR
 from gui.context import AppContext
-from gui.progress import progress_html, status_html
+from gui.progress import progress_then_result, status_html
 from gui.tabs.predict import NEWEST, looked_at, refresh, run_choices
+
+if TYPE_CHECKING:
+    from core.evaluation.metrics import Evaluation
 
 SHOWN = 12  # pictures in the mistakes gallery
 PROBLEMS = (LookupError, DatasetError, CheckpointError, ValueError)
 
 
-def evaluate_stream(ctx: AppContext, run_id: str | None, split: str):
-    """Yield (progress, evaluation) while the run is evaluated; the evaluation is None until it is done."""
+def evaluate_stream(ctx: AppContext, run_id: str | None, split: str, others: int = 1,
+                    shown: Callable[[Evaluation], tuple] = lambda evaluation: (evaluation,)):
+    """Yield the bar while the run is evaluated (the `others` outputs after it left as they are), then the full bar
+    and `shown(evaluation)`, the tab's other outputs (by default the evaluation itself)."""
     from core.evaluation.metrics import Evaluation, evaluate_run
 
     run = ctx.run_by_id(run_id)
-    for item in evaluate_run(run.path, split):
-        if isinstance(item, Evaluation):
-            yield status_html(words.FINISHED, done=True), item
-        else:
-            yield progress_html(item), None
+    evaluation = yield from progress_then_result(evaluate_run(run.path, split), Evaluation, others)
+    if evaluation is not None:
+        yield status_html(words.FINISHED, done=True), *shown(evaluation)
 
 
 def summary_markdown(evaluation) -> str:
@@ -174,6 +179,74 @@ def per_class_widgets() -> tuple[gr.Dataframe, gr.Plot]:
     return table, chart
 
 
+def finished_outputs(ctx: AppContext, evaluation) -> tuple:
+    """What the tab shows of a finished evaluation, in the order of its outputs after the bar (OUTPUTS)."""
+    headers = ["true ↓ / said →", *evaluation.predictions.classes]
+    chosen = evaluation.calibration.threshold
+    return (summary_markdown(evaluation), diagnosis_markdown(evaluation, ctx.run_by_id(evaluation.run_id).path),
+            per_class_rows(evaluation), per_class_figure(evaluation),
+            gr.Dataframe(value=confusion_table(evaluation, False), headers=headers),
+            mistake_pictures(ctx, evaluation, False), evaluation, reliability_figure(evaluation),
+            coverage_figure(evaluation, chosen), round(chosen, 2),
+            words.THRESHOLD_EFFECT.format(**threshold_effect(evaluation, chosen)), confusion_figure(evaluation, False))
+
+
+OUTPUTS = ("progress", "summary", "diagnosis", "table", "chart", "matrix", "mistakes", "state", "reliability",
+           "coverage", "threshold", "threshold_said", "heatmap")  # what the Evaluate button fills, in order
+
+
+def _calibration_panel() -> dict[str, gr.components.Component]:
+    """Reliability and coverage side by side, with the "not sure" threshold under them."""
+    c = {}
+    with gr.Row():
+        c["reliability"] = gr.Plot(label=words.RELIABILITY, elem_id="reliability")
+        c["coverage"] = gr.Plot(label=words.COVERAGE, elem_id="coverage")
+    with gr.Row():
+        c["threshold"] = gr.Slider(0, 1, value=0.5, step=0.01, label=words.THRESHOLD_SLIDER, elem_id="threshold")
+        c["keep"] = gr.Button(words.THRESHOLD_BUTTON, elem_id="threshold-save", scale=0, min_width=200)
+    c["threshold_said"] = gr.Markdown(elem_id="threshold-said")
+    return c
+
+
+def _confusion_panel() -> dict[str, gr.components.Component]:
+    """The confusion matrix as a picture and as a table whose cells open their pictures, then the mistakes."""
+    c = {"normalise": gr.Checkbox(False, label=words.NORMALISE, elem_id="confusion-normalise")}
+    with gr.Row():
+        c["heatmap"] = gr.Plot(label=words.CONFUSION_PICTURE, elem_id="confusion-heatmap")
+        c["matrix"] = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
+    c["cell_note"] = gr.Markdown(elem_id="cell-note")
+    c["cell"] = gr.Gallery(label=words.CELL_GALLERY, columns=6, height=220, elem_id="cell-gallery")
+    c["cam"] = gr.Checkbox(False, label=words.SHOW_CAM, elem_id="show-cam")
+    c["mistakes"] = gr.Gallery(label=words.MISTAKES, columns=6, height=260, elem_id="mistakes")
+    return c
+
+
+def _wire_views(ctx: AppContext, c: dict[str, gr.components.Component]) -> None:
+    """What follows a finished evaluation (kept in `state`): a clicked cell, the matrix's normalisation, the
+    threshold (moved and saved) and Grad-CAM on the mistakes."""
+    private = {"api_visibility": "private"}
+
+    def pick(evaluation, evt: gr.SelectData):
+        row, column = evt.index
+        return cell_pictures(ctx, evaluation, row, column)
+
+    def only_evaluated(handler: Callable, outputs: int) -> Callable:
+        """The handler, or its outputs left as they are before anything was evaluated."""
+        skipped = gr.skip() if outputs == 1 else (gr.skip(),) * outputs
+        return lambda evaluation, value: handler(evaluation, value) if evaluation is not None else skipped
+
+    state = c["state"]
+    c["matrix"].select(pick, state, [c["cell"], c["cell_note"]], **private)
+    c["normalise"].change(only_evaluated(lambda e, n: (confusion_table(e, n), confusion_figure(e, n)), 2),
+                          [state, c["normalise"]], [c["matrix"], c["heatmap"]], **private)
+    c["threshold"].release(only_evaluated(lambda e, v: (coverage_figure(e, v), words.THRESHOLD_EFFECT.format(
+        **threshold_effect(e, v))), 2), [state, c["threshold"]], [c["coverage"], c["threshold_said"]], **private)
+    c["keep"].click(lambda e, v: save_threshold(ctx, e, v) if e is not None else "", [state, c["threshold"]],
+                    c["threshold_said"], **private)
+    c["cam"].change(only_evaluated(lambda e, with_cam: mistake_pictures(ctx, e, with_cam), 1), [state, c["cam"]],
+                    c["mistakes"], **private)
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     """Lay out the tab; returns its run picker so that training can refresh it."""
     gr.Markdown(words.EVALUATE_INTRO)
@@ -183,62 +256,23 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         split = gr.Radio(words.SPLIT_CHOICES, value="valid", label=words.EVALUATE_SPLIT, elem_id="evaluate-split",
                          scale=2)
         go_button = gr.Button(words.EVALUATE_BUTTON, variant="primary", elem_id="evaluate-button", scale=1)
-    progress = gr.HTML(status_html(), elem_id="evaluate-progress")
-    summary = gr.Markdown(elem_id="evaluate-summary")
-    diagnosis = gr.Markdown(label=words.DIAGNOSIS, elem_id="evaluate-diagnosis")
-    table, chart = per_class_widgets()
-    with gr.Row():
-        reliability = gr.Plot(label=words.RELIABILITY, elem_id="reliability")
-        coverage = gr.Plot(label=words.COVERAGE, elem_id="coverage")
-    with gr.Row():
-        threshold = gr.Slider(0, 1, value=0.5, step=0.01, label=words.THRESHOLD_SLIDER, elem_id="threshold")
-        keep = gr.Button(words.THRESHOLD_BUTTON, elem_id="threshold-save", scale=0, min_width=200)
-    threshold_said = gr.Markdown(elem_id="threshold-said")
-    normalise = gr.Checkbox(False, label=words.NORMALISE, elem_id="confusion-normalise")
-    with gr.Row():
-        heatmap = gr.Plot(label=words.CONFUSION_PICTURE, elem_id="confusion-heatmap")
-        matrix = gr.Dataframe(label=words.CONFUSION, interactive=False, elem_id="confusion")
-    cell_note = gr.Markdown(elem_id="cell-note")
-    cell = gr.Gallery(label=words.CELL_GALLERY, columns=6, height=220, elem_id="cell-gallery")
-    cam = gr.Checkbox(False, label=words.SHOW_CAM, elem_id="show-cam")
-    mistakes = gr.Gallery(label=words.MISTAKES, columns=6, height=260, elem_id="mistakes")
-    state = gr.State(None)
+    c: dict[str, gr.components.Component] = {
+        "progress": gr.HTML(status_html(), elem_id="evaluate-progress"),
+        "summary": gr.Markdown(elem_id="evaluate-summary"),
+        "diagnosis": gr.Markdown(label=words.DIAGNOSIS, elem_id="evaluate-diagnosis")}
+    c["table"], c["chart"] = per_class_widgets()
+    c.update(_calibration_panel())
+    c.update(_confusion_panel())
+    c["state"] = gr.State(None)
 
     def run_it(run_id, split_name):
         try:
-            for bar, evaluation in evaluate_stream(ctx, run_id, split_name):
-                if evaluation is None:
-                    yield bar, *[gr.skip()] * 12
-                    continue
-                headers = ["true ↓ / said →", *evaluation.predictions.classes]
-                chosen = evaluation.calibration.threshold
-                yield (bar, summary_markdown(evaluation),
-                       diagnosis_markdown(evaluation, ctx.run_by_id(evaluation.run_id).path),
-                       per_class_rows(evaluation), per_class_figure(evaluation),
-                       gr.Dataframe(value=confusion_table(evaluation, False), headers=headers),
-                       mistake_pictures(ctx, evaluation, False), evaluation, reliability_figure(evaluation),
-                       coverage_figure(evaluation, chosen), round(chosen, 2),
-                       words.THRESHOLD_EFFECT.format(**threshold_effect(evaluation, chosen)),
-                       confusion_figure(evaluation, False))
+            yield from evaluate_stream(ctx, run_id, split_name, len(OUTPUTS) - 1,
+                                       lambda evaluation: finished_outputs(ctx, evaluation))
         except PROBLEMS as err:
-            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * 11
-
-    def pick(evaluation, evt: gr.SelectData):
-        row, column = evt.index
-        return cell_pictures(ctx, evaluation, row, column)
+            yield status_html(words.NOT_STARTED), words.WARN.format(err), *[gr.skip()] * (len(OUTPUTS) - 2)
 
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
-    outputs = [progress, summary, diagnosis, table, chart, matrix, mistakes, state, reliability, coverage, threshold,
-               threshold_said, heatmap]
-    go_button.click(run_it, [run, split], outputs, api_name="evaluate", concurrency_limit=1)
-    matrix.select(pick, state, [cell, cell_note], api_visibility="private")
-    normalise.change(lambda e, n: (confusion_table(e, n), confusion_figure(e, n)) if e is not None
-                     else (gr.skip(), gr.skip()), [state, normalise], [matrix, heatmap], api_visibility="private")
-    threshold.release(lambda e, v: (coverage_figure(e, v), words.THRESHOLD_EFFECT.format(**threshold_effect(e, v)))
-                      if e is not None else (gr.skip(), gr.skip()), [state, threshold], [coverage, threshold_said],
-                      api_visibility="private")
-    keep.click(lambda e, v: save_threshold(ctx, e, v) if e is not None else "", [state, threshold], threshold_said,
-               api_visibility="private")
-    cam.change(lambda e, c: mistake_pictures(ctx, e, c) if e is not None else gr.skip(), [state, cam], mistakes,
-               api_visibility="private")
+    go_button.click(run_it, [run, split], [c[name] for name in OUTPUTS], api_name="evaluate", concurrency_limit=1)
+    _wire_views(ctx, c)
     return run

@@ -1,8 +1,6 @@
 """Model tab: backbone, head, freezing mode and the training knobs, with the automatic recipe said in words."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import gradio as gr
 
 from core.config import AUTO, FREEZE_MODES, OPTIMIZER_TITLES, SCHEDULER_TITLES
@@ -11,30 +9,11 @@ from core.models.backbones import BACKBONES, backbone_label
 from core.models.heads import HEADS
 from gui import words
 from gui.context import AppContext
-from gui.form import DEFAULTS, FIELDS
+from gui.form import DEFAULTS, ModelInputs
 from gui.tabs import model_tools
 
 FREEZE_CHOICES = [(words.FREEZE_AUTO, AUTO)] + [(mode.description, name) for name, mode in FREEZE_MODES.items()]
 BALANCE_CHOICES = [(label, name) for name, label in words.BALANCE_CHOICES.items()]
-
-
-@dataclass
-class ModelInputs:
-    """The Model tab's input components by TrainConfig field name."""
-
-    components: dict[str, gr.components.Component]
-    recipe: gr.Markdown
-
-    def as_list(self) -> list[gr.components.Component]:
-        """The inputs in FIELDS order, the order every handler of the form takes them."""
-        return [self.components[name] for name in FIELDS]
-
-    def by_field(self) -> dict[str, gr.components.Component]:
-        """The inputs keyed by FIELDS name, in FIELDS order (for handlers that take them as keyword arguments)."""
-        return {name: self.components[name] for name in FIELDS}
-
-    def __getitem__(self, name: str) -> gr.components.Component:
-        return self.components[name]
 
 
 def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> ModelInputs:

@@ -1,20 +1,14 @@
 """Model tab helpers: the recipe sentence, the model summary and the learning-rate finder."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import gradio as gr
 
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import Progress, StepDone
 from gui import words
 from gui.charts import lr_figure
 from gui.context import AppContext, OutsideServedFolders
-from gui.form import FIELDS, config_from_inputs
-from gui.progress import progress_html, status_html
-
-if TYPE_CHECKING:
-    from gui.tabs.model import ModelInputs
+from gui.form import FIELDS, ModelInputs, config_from_inputs
+from gui.progress import progress_then_result, status_html
 
 PROBLEMS = (OutsideServedFolders, DatasetError, BackboneUnavailable, ValueError, TypeError)
 
@@ -77,21 +71,23 @@ def find_lr_stream(ctx: AppContext, dataset: str, percent, *values):
     try:
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir),
                                     dict(zip(FIELDS, values)))
-        for item in find_lr(config):
-            if isinstance(item, LRFinding):
-                sentence = words.LR_SUGGESTION.format(lr=item.suggestion, trains=item.trains, steps=len(item.lrs),
-                                                      seconds=item.seconds)
-                yield (status_html(words.LR_SWEPT, done=True), lr_figure(item.lrs, item.losses, item.suggestion),
-                       sentence, item.suggestion)
-            elif isinstance(item, (Progress, StepDone)):  # the features pass, then the sweep
-                yield progress_html(item), gr.skip(), gr.skip(), gr.skip()
+        found = yield from progress_then_result(find_lr(config), LRFinding, others=3)  # features, then sweep
+        if found is not None:
+            sentence = words.LR_SUGGESTION.format(lr=found.suggestion, trains=found.trains, steps=len(found.lrs),
+                                                  seconds=found.seconds)
+            yield (status_html(words.LR_SWEPT, done=True), lr_figure(found.lrs, found.losses, found.suggestion),
+                   sentence, found.suggestion)
     except (*PROBLEMS, RuntimeError) as err:
         yield status_html(words.LR_NOT_RUN), gr.skip(), words.WARN.format(err), None
 
 
-def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs: "ModelInputs") -> None:
+def in_order(settings: dict) -> list:
+    """The form's values by field name, in FIELDS order (what the helpers above take); a field left out is None."""
+    return [settings.get(name) for name in FIELDS]
+
+
+def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs: ModelInputs) -> None:
     """The summary and LR-finder panels, and the wiring that keeps the recipe sentence current."""
-    shared = [dataset, valid_percent, *inputs.as_list()]
     with gr.Accordion(words.LR_FINDER, open=False):
         gr.Markdown(words.LR_FINDER_INTRO)
         with gr.Row():
@@ -105,20 +101,23 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider, inputs
         show = gr.Button(words.SHOW_SUMMARY, elem_id="summary-button")
         summary = gr.Markdown(elem_id="model-summary")
 
-    def recipe(dataset, percent, *values):
-        return recipe_markdown(ctx, dataset, percent, *values)
+    # The form's fields reach each handler as keyword arguments named after FIELDS, which also names the
+    # parameters of the /recipe, /model_summary and /find_lr endpoints (as /train's).
+    def recipe(dataset, valid_percent, **settings):
+        return recipe_markdown(ctx, dataset, valid_percent, *in_order(settings))
 
-    def summarize(dataset, percent, *values):
-        return summary_markdown(ctx, dataset, percent, *values)
+    def summarize(dataset, valid_percent, **settings):
+        return summary_markdown(ctx, dataset, valid_percent, *in_order(settings))
 
-    def sweep(dataset, percent, *values):
-        yield from find_lr_stream(ctx, dataset, percent, *values)
+    def sweep(dataset, valid_percent, **settings):
+        yield from find_lr_stream(ctx, dataset, valid_percent, *in_order(settings))
 
+    form = {"inputs": [dataset, valid_percent], "inputs_kwargs": inputs.by_field()}
     triggers = [inputs[name].change for name in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "optimizer",
                                                  "image_size", "balance", "batch", "when_solved")]
-    gr.on(triggers + [valid_percent.release], recipe, shared, inputs.recipe, api_name="recipe",
-          show_progress="hidden")
-    show.click(summarize, shared, summary, api_name="model_summary")
-    find.click(sweep, shared, [progress, plot, result, suggestion], api_name="find_lr", concurrency_limit=1)
+    gr.on(triggers + [valid_percent.release], recipe, outputs=inputs.recipe, api_name="recipe", show_progress="hidden",
+          **form)
+    show.click(summarize, outputs=summary, api_name="model_summary", **form)
+    find.click(sweep, outputs=[progress, plot, result, suggestion], api_name="find_lr", concurrency_limit=1, **form)
     use.click(lambda s, current: current if s is None else float(f"{s:.1e}"), [suggestion, inputs["lr"]],
               inputs["lr"], api_visibility="private")

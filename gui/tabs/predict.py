@@ -9,7 +9,7 @@ from PIL import Image
 from core.errors import CheckpointError
 from gui import words
 from gui.context import AppContext, OutsideServedFolders
-from gui.progress import progress_html, status_html
+from gui.progress import progress_then_result, status_html
 
 TOP_K = 3
 WEBCAM_EVERY_S = 0.1  # frames sent to the model at most this often while the webcam streams
@@ -135,23 +135,19 @@ def folder_stream(ctx: AppContext, text: str, run_id: str | None):
     try:
         folder = ctx.resolve_dataset(text)
         predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
-        for item in predict_folder(predictor, folder, k=TOP_K):
-            if not isinstance(item, FolderTable):
-                yield progress_html(item), gr.skip(), gr.skip()
-                continue
+        table = yield from progress_then_result(predict_folder(predictor, folder, k=TOP_K), FolderTable, others=2)
+        if table is not None:
             out = ctx.download_path(f"{folder.name}-predictions.csv")
-            out.write_text(item.csv)
-            unreadable = words.FOLDER_UNREADABLE.format(count=item.unreadable) if item.unreadable else ""
+            out.write_text(table.csv)
+            unreadable = words.FOLDER_UNREADABLE.format(count=table.unreadable) if table.unreadable else ""
             yield (status_html(words.FINISHED, done=True), str(out),
-                   words.FOLDER_DONE.format(predicted=item.predicted, unreadable=unreadable))
+                   words.FOLDER_DONE.format(predicted=table.predicted, unreadable=unreadable))
     except (OutsideServedFolders, LookupError, CheckpointError, FileNotFoundError) as err:
         yield status_html(words.NOT_STARTED), None, words.WARN.format(err)
 
 
-def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
-    """Lay out the tab; returns the run picker so training can refresh it."""
-    run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN,
-                      allow_custom_value=True, elem_id="run-picker")
+def _gallery_panel(ctx: AppContext, run: gr.Dropdown) -> None:
+    """Dropped images, each drawn with its answer (and "not sure" where the model is not)."""
     files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
                     label=words.DROP_IMAGES, elem_id="predict-files")
     results = gr.State([])
@@ -171,23 +167,6 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
                             gr.Markdown(words.NOT_SURE, elem_classes=["not-sure"])
                         gr.Label(result, num_top_classes=TOP_K, show_label=False, elem_classes=["prediction-label"])
 
-    with gr.Row():
-        with gr.Column():
-            single = with_readable_errors(gr.Image(
-                type="filepath", image_mode=None, sources=["upload", "clipboard"], label=words.PASTE_IMAGE,
-                height=240, elem_id="predict-single",
-            ))
-            single_label = gr.Label(num_top_classes=TOP_K, label=words.PREDICTION, elem_id="single-label")
-            single_note = gr.Markdown(elem_id="single-not-sure")
-            single_answer = gr.JSON(visible=False)  # the `answer` endpoint's output, for scripts
-            show_cam = gr.Checkbox(False, label=words.SHOW_CAM_SINGLE, elem_id="single-cam")
-            cam_image = gr.Image(label=words.CAM_IMAGE, interactive=False, visible=False, height=240,
-                                 elem_id="single-cam-image")
-        with gr.Column():
-            sketch = gr.Sketchpad(type="pil", label=words.DRAW_SHAPE, height=240, canvas_size=(320, 320),
-                                  brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
-            sketch_label = gr.Label(num_top_classes=TOP_K, label=words.DRAWING_SEEN)
-
     def predict_many(images, run):
         if not images:
             return []
@@ -198,11 +177,29 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         except (LookupError, CheckpointError) as err:
             raise gr.Error(str(err)) from None
 
+    files.change(predict_many, [files, run], results, api_visibility="private")
+    run.input(predict_many, [files, run], results, api_visibility="private")
+
+
+def _single_panel(ctx: AppContext, run: gr.Dropdown) -> None:
+    """One pasted or uploaded picture: its answer, "not sure", where the model looked; the `predict` and `answer`
+    endpoints."""
+    single = with_readable_errors(gr.Image(
+        type="filepath", image_mode=None, sources=["upload", "clipboard"], label=words.PASTE_IMAGE,
+        height=240, elem_id="predict-single",
+    ))
+    single_label = gr.Label(num_top_classes=TOP_K, label=words.PREDICTION, elem_id="single-label")
+    single_note = gr.Markdown(elem_id="single-not-sure")
+    single_answer = gr.JSON(visible=False)  # the `answer` endpoint's output, for scripts
+    show_cam = gr.Checkbox(False, label=words.SHOW_CAM_SINGLE, elem_id="single-cam")
+    cam_image = gr.Image(label=words.CAM_IMAGE, interactive=False, visible=False, height=240,
+                         elem_id="single-cam-image")
+
     def predict(image, run):
         return predict_one(ctx, image, run)
 
-    def predict_drawing(sketch, run):
-        return predict_sketch(ctx, sketch, run)
+    def answer(image, run):
+        return answer_one(ctx, image, run)
 
     def look(image, run, wanted):
         if not wanted or image is None:
@@ -216,22 +213,30 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
           api_visibility="private", show_progress="hidden")
     single.change(lambda image, run: sure_note(ctx, image, run), [single, run], single_note, api_visibility="private",
                   show_progress="hidden")
-
-    def answer(image, run):
-        return answer_one(ctx, image, run)
-
     single.change(answer, [single, run], single_answer, api_name="answer", show_progress="hidden")
-    files.change(predict_many, [files, run], results, api_visibility="private")
     single.change(predict, [single, run], single_label, api_name="predict")
-    run.input(predict_many, [files, run], results, api_visibility="private")
     run.input(predict, [single, run], single_label, api_visibility="private")
+
+
+def _sketch_panel(ctx: AppContext, run: gr.Dropdown) -> None:
+    """A shape drawn on the sketchpad, answered as it is drawn."""
+    sketch = gr.Sketchpad(type="pil", label=words.DRAW_SHAPE, height=240, canvas_size=(320, 320),
+                          brush=gr.Brush(default_size=12, colors=["#1f2937", "#e03131", "#1971c2"]))
+    sketch_label = gr.Label(num_top_classes=TOP_K, label=words.DRAWING_SEEN)
+
+    def predict_drawing(sketch, run):
+        return predict_sketch(ctx, sketch, run)
+
     sketch.change(predict_drawing, [sketch, run], sketch_label,
                   api_visibility="private", show_progress="hidden", trigger_mode="always_last")
-    with gr.Accordion(words.WEBCAM_ACCORDION, open=False):
-        with gr.Row():
-            webcam = gr.Image(sources=["webcam"], streaming=True, type="pil", label=words.WEBCAM, height=240,
-                              elem_id="predict-webcam")
-            webcam_label = gr.Label(num_top_classes=TOP_K, label=words.WEBCAM_SEEN, elem_id="webcam-label")
+
+
+def _webcam_panel(ctx: AppContext, run: gr.Dropdown) -> None:
+    """The webcam's frames, answered as they stream (at most every WEBCAM_EVERY_S)."""
+    with gr.Accordion(words.WEBCAM_ACCORDION, open=False), gr.Row():
+        webcam = gr.Image(sources=["webcam"], streaming=True, type="pil", label=words.WEBCAM, height=240,
+                          elem_id="predict-webcam")
+        webcam_label = gr.Label(num_top_classes=TOP_K, label=words.WEBCAM_SEEN, elem_id="webcam-label")
 
     def predict_frame(frame, run):
         if frame is None:
@@ -243,6 +248,10 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
 
     webcam.stream(predict_frame, [webcam, run], webcam_label, stream_every=WEBCAM_EVERY_S, time_limit=WEBCAM_LIMIT_S,
                   concurrency_limit=None, api_visibility="private", show_progress="hidden")
+
+
+def _folder_panel(ctx: AppContext, run: gr.Dropdown) -> None:
+    """A whole folder predicted into a CSV to download; the `predict_folder` endpoint."""
     with gr.Accordion(words.FOLDER_ACCORDION, open=False):
         with gr.Row():
             folder = gr.Textbox(label=words.FOLDER_BOX, elem_id="predict-folder", scale=3)
@@ -256,6 +265,20 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
 
     folder_go.click(whole_folder, [folder, run], [folder_progress, folder_csv, folder_said],
                     api_name="predict_folder", concurrency_limit=1)
+
+
+def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
+    """Lay out the tab; returns the run picker so training can refresh it."""
+    run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN,
+                      allow_custom_value=True, elem_id="run-picker")
+    _gallery_panel(ctx, run)
+    with gr.Row():
+        with gr.Column():
+            _single_panel(ctx, run)
+        with gr.Column():
+            _sketch_panel(ctx, run)
+    _webcam_panel(ctx, run)
+    _folder_panel(ctx, run)
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
     return run
 

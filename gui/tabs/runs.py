@@ -182,85 +182,101 @@ def _row_run(evt: gr.SelectData):
     return evt.row_value[-1] if evt.row_value else gr.skip()
 
 
+def _this_run_panel(ctx: AppContext, opened: gr.Dropdown) -> dict:
+    """The opened run: headline, name and note, sharing, curves (and training it further), evaluation, settings,
+    delete. Returns its components by name, and under "continued" the events of training it further."""
+    c: dict = {"heading": gr.Markdown(elem_id="runs-headline")}
+    with gr.Row():
+        c["name"] = gr.Textbox(label=words.RUN_NAME, max_lines=1, elem_id="runs-name", scale=1)
+        c["note"] = gr.Textbox(label=words.RUN_NOTE, lines=2, elem_id="runs-note", scale=2)
+        c["save"] = gr.Button(words.SAVE_LABEL, elem_id="runs-save-label", scale=0, min_width=120)
+    c["said"] = gr.Markdown(elem_id="runs-said")
+    c["shared"] = gr.Checkbox(False, label=words.SHARE_IN_DEMO, info=words.SHARE_IN_DEMO_INFO, elem_id="runs-shared")
+    with gr.Row():
+        c["loss_plot"] = gr.Plot(label=words.LOSS, elem_id="runs-loss")
+        c["acc_plot"] = gr.Plot(label=words.ACCURACY, elem_id="runs-acc")
+    c["continued"] = runs_continue.build(ctx, opened, c["loss_plot"], c["acc_plot"])
+    c["evaluation"] = gr.Markdown(elem_id="runs-evaluation")
+    with gr.Accordion(words.RUN_CONFIG, open=False):
+        c["config"] = gr.JSON(elem_id="runs-config")
+    with gr.Row():
+        c["delete"] = gr.Button(words.DELETE, variant="stop", elem_id="runs-delete", scale=0, min_width=160)
+        c["confirm"] = gr.Button(words.DELETE_YES.format(run_id=""), variant="stop", visible=False,
+                                 elem_id="runs-delete-yes", scale=0, min_width=260)
+    c["pending"] = gr.State(None)
+    return c
+
+
+def _show(ctx: AppContext, run_id: str | None) -> tuple:
+    """The opened run on the page; a pending deletion is forgotten when another run is opened."""
+    if not run_id:
+        return ("", *[gr.skip()] * 6, None, _confirm_button(None))
+    try:
+        return (*open_run(ctx, run_id), None, _confirm_button(None))
+    except (LookupError, OSError, ValueError) as err:
+        return (words.WARN.format(err), *[gr.skip()] * 6, None, _confirm_button(None))
+
+
+def _asked(ctx: AppContext, run_id: str | None) -> tuple:
+    sentence, waiting = ask_delete(ctx, run_id)
+    return sentence, waiting, _confirm_button(waiting)
+
+
+def _wire(ctx: AppContext, tab: gr.Tab, c: dict) -> list:
+    """Every handler of the tab; returns the events after which runs changed."""
+    quiet = {"api_visibility": "private", "show_progress": "hidden"}
+    private = {"api_visibility": "private"}
+    pickers = [c[name] for name in ("dataset", "opened", "several", "run_a", "run_b")]
+    refreshing = dict(fn=lambda *values: refreshed(ctx, *values), inputs=pickers,
+                      outputs=[c["dataset"], c["table"], *pickers[1:]], **quiet)
+    showing = dict(fn=lambda run_id: _show(ctx, run_id), inputs=c["opened"],
+                   outputs=[c[name] for name in ("heading", "loss_plot", "acc_plot", "config", "evaluation", "name",
+                                                 "note", "pending", "confirm")], **quiet)
+    tab.select(**refreshing)
+    c["reload"].click(**refreshing)
+    c["dataset"].change(lambda d: table_frame(run_records(ctx.runs_dir), d), c["dataset"], c["table"], **quiet)
+    c["opened"].change(**showing)
+    c["opened"].change(lambda r: demo_view.is_shown(ctx, r), c["opened"], c["shared"], **quiet)
+    c["shared"].input(lambda r, on: demo_view.mark_shared(ctx, r, on), [c["opened"], c["shared"]], c["said"],
+                      **private)
+    c["table"].select(_row_run, None, c["opened"], **quiet)
+    c["several"].change(lambda ids: overlay(ctx, ids), c["several"], [c["overlay_acc"], c["overlay_loss"]], **quiet)
+    c["save"].click(lambda r, n, t: save_label(ctx, r, n, t), [c["opened"], c["name"], c["note"]], c["said"],
+                    **private).then(**refreshing).then(**showing)
+    c["delete"].click(lambda r: _asked(ctx, r), c["opened"], [c["said"], c["pending"], c["confirm"]], **private)
+    deleted = c["confirm"].click(lambda p: (confirm_delete(ctx, p), None, _confirm_button(None)), c["pending"],
+                                 [c["said"], c["pending"], c["confirm"]], **private).then(**refreshing)
+    # after more epochs the stream's own curves stay (they mark where it continued); the rest is re-read
+    after = [event.then(**refreshing).then(lambda r: _summary(ctx, r), c["opened"],
+                                           [c["heading"], c["config"], c["evaluation"]], **quiet)
+             for event in c["continued"]]
+    return [deleted, *after, c["opened_project"].then(**refreshing)]
+
+
 def build(ctx: AppContext, tab: gr.Tab) -> list:
     """Lay out the tab; returns the events after which runs changed, so that other tabs' pickers follow."""
     gr.Markdown(words.RUNS_INTRO)
+    c: dict = {}
     with gr.Row():
-        dataset = gr.Dropdown(choices=[(words.ALL_DATASETS, ALL)], value=ALL, label=words.DATASET_FILTER,
-                              elem_id="runs-dataset", scale=3)
-        reload = gr.Button(words.RUNS_REFRESH, elem_id="runs-refresh", scale=1)
-    table = gr.Dataframe(value=table_frame([]), headers=words.RUNS_COLUMNS, interactive=False, wrap=True,
-                         datatype=["str"] * 5 + ["number"] * 3 + ["str"] * 3, label=words.RUNS_TABLE,
-                         elem_id="runs-table")
+        c["dataset"] = gr.Dropdown(choices=[(words.ALL_DATASETS, ALL)], value=ALL, label=words.DATASET_FILTER,
+                                   elem_id="runs-dataset", scale=3)
+        c["reload"] = gr.Button(words.RUNS_REFRESH, elem_id="runs-refresh", scale=1)
+    c["table"] = gr.Dataframe(value=table_frame([]), headers=words.RUNS_COLUMNS, interactive=False, wrap=True,
+                              datatype=["str"] * 5 + ["number"] * 3 + ["str"] * 3, label=words.RUNS_TABLE,
+                              elem_id="runs-table")
     with gr.Row():
         # Run ids typed by a script through the API are allowed too: every handler checks them (ctx.run_folder)
-        opened = gr.Dropdown(label=words.OPEN_RUN, elem_id="runs-open", scale=1, allow_custom_value=True)
-        several = gr.Dropdown(multiselect=True, label=words.SEVERAL_RUNS, elem_id="runs-several", scale=1,
-                              allow_custom_value=True)
+        c["opened"] = gr.Dropdown(label=words.OPEN_RUN, elem_id="runs-open", scale=1, allow_custom_value=True)
+        c["several"] = gr.Dropdown(multiselect=True, label=words.SEVERAL_RUNS, elem_id="runs-several", scale=1,
+                                   allow_custom_value=True)
     with gr.Tabs():
         with gr.Tab(words.SUBTAB_THIS_RUN, id="this-run"):
-            heading = gr.Markdown(elem_id="runs-headline")
-            with gr.Row():
-                name = gr.Textbox(label=words.RUN_NAME, max_lines=1, elem_id="runs-name", scale=1)
-                note = gr.Textbox(label=words.RUN_NOTE, lines=2, elem_id="runs-note", scale=2)
-                save = gr.Button(words.SAVE_LABEL, elem_id="runs-save-label", scale=0, min_width=120)
-            said = gr.Markdown(elem_id="runs-said")
-            shared = gr.Checkbox(False, label=words.SHARE_IN_DEMO, info=words.SHARE_IN_DEMO_INFO, elem_id="runs-shared")
-            with gr.Row():
-                loss_plot = gr.Plot(label=words.LOSS, elem_id="runs-loss")
-                acc_plot = gr.Plot(label=words.ACCURACY, elem_id="runs-acc")
-            continued = runs_continue.build(ctx, opened, loss_plot, acc_plot)
-            evaluation = gr.Markdown(elem_id="runs-evaluation")
-            with gr.Accordion(words.RUN_CONFIG, open=False):
-                config = gr.JSON(elem_id="runs-config")
-            with gr.Row():
-                delete = gr.Button(words.DELETE, variant="stop", elem_id="runs-delete", scale=0, min_width=160)
-                confirm = gr.Button(words.DELETE_YES.format(run_id=""), variant="stop", visible=False,
-                                    elem_id="runs-delete-yes", scale=0, min_width=260)
-            pending = gr.State(None)
+            c.update(_this_run_panel(ctx, c["opened"]))
         with gr.Tab(words.SUBTAB_SIDE_BY_SIDE, id="side-by-side"), gr.Row():
-            overlay_acc = gr.Plot(label=words.OVERLAY_ACCURACY, elem_id="runs-overlay-acc")
-            overlay_loss = gr.Plot(label=words.OVERLAY_LOSS, elem_id="runs-overlay-loss")
+            c["overlay_acc"] = gr.Plot(label=words.OVERLAY_ACCURACY, elem_id="runs-overlay-acc")
+            c["overlay_loss"] = gr.Plot(label=words.OVERLAY_LOSS, elem_id="runs-overlay-loss")
         with gr.Tab(words.SUBTAB_PICTURES, id="pictures"):
-            run_a, run_b = runs_compare.build(ctx)
+            c["run_a"], c["run_b"] = runs_compare.build(ctx)
         with gr.Tab(words.SUBTAB_SHARE, id="share"):
-            opened_project = runs_share.build(ctx, opened, several)
-
-    def refresh(*values):
-        return refreshed(ctx, *values)
-
-    def show(run_id):
-        """The opened run on the page; a pending deletion is forgotten when another run is opened."""
-        if not run_id:
-            return ("", *[gr.skip()] * 6, None, _confirm_button(None))
-        try:
-            return (*open_run(ctx, run_id), None, _confirm_button(None))
-        except (LookupError, OSError, ValueError) as err:
-            return (words.WARN.format(err), *[gr.skip()] * 6, None, _confirm_button(None))
-
-    def asked(run_id):
-        sentence, waiting = ask_delete(ctx, run_id)
-        return sentence, waiting, _confirm_button(waiting)
-
-    quiet = {"api_visibility": "private", "show_progress": "hidden"}
-    refreshing = dict(fn=refresh, inputs=[dataset, opened, several, run_a, run_b],
-                      outputs=[dataset, table, opened, several, run_a, run_b], **quiet)
-    showing = dict(fn=show, inputs=opened, outputs=[heading, loss_plot, acc_plot, config, evaluation, name, note,
-                                                    pending, confirm], **quiet)
-    tab.select(**refreshing)
-    reload.click(**refreshing)
-    dataset.change(lambda d: table_frame(run_records(ctx.runs_dir), d), dataset, table, **quiet)
-    opened.change(**showing)
-    opened.change(lambda r: demo_view.is_shown(ctx, r), opened, shared, **quiet)
-    shared.input(lambda r, on: demo_view.mark_shared(ctx, r, on), [opened, shared], said, api_visibility="private")
-    table.select(_row_run, None, opened, **quiet)
-    several.change(lambda ids: overlay(ctx, ids), several, [overlay_acc, overlay_loss], **quiet)
-    save.click(lambda r, n, t: save_label(ctx, r, n, t), [opened, name, note], said, api_visibility="private") \
-        .then(**refreshing).then(**showing)
-    delete.click(asked, opened, [said, pending, confirm], api_visibility="private")
-    deleted = confirm.click(lambda p: (confirm_delete(ctx, p), None, _confirm_button(None)), pending,
-                            [said, pending, confirm], api_visibility="private").then(**refreshing)
-    # after more epochs the stream's own curves stay (they mark where it continued); the rest is re-read
-    after = [event.then(**refreshing).then(lambda r: _summary(ctx, r), opened, [heading, config, evaluation],
-                                           **quiet) for event in continued]
-    return [deleted, *after, opened_project.then(**refreshing)]
+            c["opened_project"] = runs_share.build(ctx, c["opened"], c["several"])
+    return _wire(ctx, tab, c)

@@ -10,7 +10,7 @@ import gradio as gr
 from core.errors import CheckpointError, DatasetError
 from gui import words
 from gui.context import AppContext
-from gui.progress import progress_html, status_html
+from gui.progress import progress_then_result, status_html
 
 SHOWN = 48  # pictures per gallery; the sentence gives the full counts
 PROBLEMS = (LookupError, ValueError, DatasetError, CheckpointError, FileNotFoundError)
@@ -67,16 +67,14 @@ def compare_stream(ctx: AppContext, run_a: str | None, run_b: str | None, split:
         if run_a and run_a == run_b:
             raise ValueError(words.COMPARE_SAME)
         path_a, path_b = ctx.run_folder(run_a), ctx.run_folder(run_b)
-        for item in compare_runs(path_a, path_b, split):
-            if not isinstance(item, RunDiff):
-                yield progress_html(item), *[gr.skip()] * 6
-                continue
-            fixed, hidden_fixed = change_pictures(ctx, item.fixed)
-            broken, hidden_broken = change_pictures(ctx, item.broken)
+        diff = yield from progress_then_result(compare_runs(path_a, path_b, split), RunDiff, others=6)
+        if diff is not None:
+            fixed, hidden_fixed = change_pictures(ctx, diff.fixed)
+            broken, hidden_broken = change_pictures(ctx, diff.broken)
             hidden = hidden_fixed + hidden_broken
             note = words.COMPARE_HIDDEN.format(count=len(hidden), names=", ".join(hidden[:20])) if hidden else ""
-            yield (status_html(words.FINISHED, done=True), diff_sentence(item, _name(path_a), _name(path_b)),
-                   per_class_rows(item), config_rows(item) or [[words.SAME_SETTINGS, "", ""]], fixed, broken, note)
+            yield (status_html(words.FINISHED, done=True), diff_sentence(diff, _name(path_a), _name(path_b)),
+                   per_class_rows(diff), config_rows(diff) or [[words.SAME_SETTINGS, "", ""]], fixed, broken, note)
     except PROBLEMS as err:
         yield status_html(words.NOT_STARTED), words.WARN.format(err), [], [], [], [], ""
 

@@ -1,19 +1,18 @@
 """Runs tab, one run: train it N more epochs in its own folder, or resume a failed run, with its curves growing."""
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import gradio as gr
 
 from core.errors import CheckpointError, DatasetError
-from core.events import EpochDone, RunFinished, StageStarted, StepDone
+from core.events import EpochDone, RunFinished, StageStarted
 from gui import words
 from gui.charts import epoch_figure
 from gui.context import AppContext
 from gui.progress import status_html
 from gui.queue import TRAINING_HANDLERS
-from gui.tabs.train import REFRESH_S, SHOWN_AT_ONCE, BarState, place_in_line, waiting
+from gui.training_job import TrainingPage, train_in_line
 
 MORE_EPOCHS = 5
 PROBLEMS = (LookupError, ValueError, CheckpointError, DatasetError)  # each says why in a sentence
@@ -53,6 +52,32 @@ class _Chart:
                      for metric in ("loss", "accuracy"))
 
 
+class ContinuePage(TrainingPage):
+    """The Runs tab's view of a run trained further: the bar, its whole curves (old epochs, then the new ones), and
+    the status."""
+
+    between = 2  # loss chart, accuracy chart
+
+    def __init__(self, chart: _Chart) -> None:
+        super().__init__()
+        self.chart = chart
+
+    def add(self, event) -> None:
+        self.chart.add(event)
+        super().add(event)
+        if isinstance(event, RunFinished):
+            self.bar.finished, self.status = event, ended_sentence(event)
+
+    def middle(self, final: bool) -> tuple:
+        return self.chart.figures(force=final)
+
+    def failed(self, err: Exception) -> None:
+        if isinstance(err, PROBLEMS):
+            self.status = words.WARN.format(err)
+        else:
+            super().failed(err)
+
+
 def continue_stream(ctx: AppContext, run_id: str | None, epochs: int | None,
                     request: gr.Request) -> Iterator[tuple]:
     """Carry a run on (`epochs` more, or None to resume a failed run's plan) and yield (progress, loss figure,
@@ -66,36 +91,14 @@ def continue_stream(ctx: AppContext, run_id: str | None, epochs: int | None,
     except PROBLEMS as err:
         yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), words.WARN.format(err)
         return
-    bar, status, idle, last_yield = BarState(), words.TRAINING, words.NOT_STARTED, 0.0
-    with ctx.training_runs() as claim:
+    with ctx.training_runs() as claim:  # claimed before it waits: nobody deletes or continues it meanwhile
         if not claim(run_id) or _still_running(path):
             yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), words.WARN.format(
                 words.ALREADY_TRAINING.format(run_id=run_id))
             return
-        with ctx.job("train", request.session_hash) as stop, place_in_line(ctx) as ticket:
-            for bar_html, said in waiting(ctx, ticket, stop):  # one training at a time per app: wait for the turn
-                yield bar_html, gr.skip(), gr.skip(), said
-            if stop.is_set():
-                yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), words.LEFT_LINE
-                return
-            try:
-                for event in continue_run(path, None if epochs is None else int(epochs), stop):
-                    if isinstance(event, StepDone):
-                        ctx.trainings.report(ticket, event.eta_s)
-                    chart.add(event)
-                    bar.add(event)
-                    if isinstance(event, RunFinished):
-                        bar.finished, status = event, ended_sentence(event)
-                    now = time.monotonic()
-                    if now - last_yield >= REFRESH_S or isinstance(event, SHOWN_AT_ONCE):
-                        last_yield = now
-                        yield bar.html(), *chart.figures(), status
-            except PROBLEMS as err:
-                status = words.WARN.format(err)
-            except Exception as err:  # noqa: BLE001 -- the run folder keeps its last good checkpoint; the app stays up
-                status, idle = words.TRAINING_FAILED.format(kind=type(err).__name__, error=err), words.FAILED
-    bar.latest = None
-    yield bar.html(idle), *chart.figures(force=True), status
+        more = None if epochs is None else int(epochs)
+        yield from train_in_line(ctx, request.session_hash, lambda stop: continue_run(path, more, stop),
+                                 ContinuePage(chart))
 
 
 def _still_running(path) -> bool:

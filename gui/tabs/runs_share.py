@@ -9,6 +9,7 @@ import gradio as gr
 from core.errors import CheckpointError, DatasetError
 from gui import words
 from gui.context import AppContext
+from gui.tabs.builder import zip_limits
 
 PROBLEMS = (LookupError, ValueError, DatasetError, CheckpointError, FileNotFoundError)
 DEFAULT_FORMATS = ["onnx", "torchscript"]
@@ -68,12 +69,12 @@ def save(ctx: AppContext, run_ids: list[str] | None) -> tuple[str | None, str]:
 
 def open_zip(ctx: AppContext, upload: str | None) -> str:
     """Unpack a project .zip into this app's runs and data folders; a sentence of what came back and what not."""
-    from core.runstore.project import open_project
+    from core.runstore.project_open import open_project
 
     if not upload:
         return words.WARN.format(words.PROJECT_NO_FILE)
     try:
-        opened = open_project(upload, ctx.runs_dir, ctx.data_root)
+        opened = open_project(upload, ctx.runs_dir, ctx.data_root, zip_limits(ctx))
     except (ValueError, DatasetError, CheckpointError, OSError) as err:  # ProjectError is a ValueError
         return words.WARN.format(err)
     runs = ", ".join(path.name for path in opened.runs.values())

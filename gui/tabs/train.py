@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import errno
+import math
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,18 +14,19 @@ import gradio as gr
 
 from core.config import FREEZE_MODES
 from core.errors import BackboneUnavailable, DatasetError
-from core.events import EpochDone, Event, Message, Progress, RunFinished, RunStarted, StageStarted, StepDone, dispatch
+from core.events import EpochDone, Event, Message, RunFinished, RunStarted, StageStarted, dispatch
 from gui import words
 from gui.charts import Curves
 from gui.context import AppContext, OutsideServedFolders
-from gui.form import FIELDS, config_from_inputs
-from gui.progress import in_line, progress_html, status_html
-from gui.queue import TRAINING_HANDLERS, Ticket
-from gui.tabs.model import ModelInputs
+from gui.form import FIELDS, ModelInputs, config_from_inputs
+from gui.progress import status_html
+from gui.queue import TRAINING_HANDLERS
+from gui.training_job import TrainingPage, train_in_line
 
-REFRESH_S = 0.5
 LOG_LINES = 12
-SHOWN_AT_ONCE = (RunStarted, EpochDone, RunFinished)  # sent to the page without waiting for REFRESH_S
+# Building both charts costs Plotly about 75 ms of CPU (growing with the steps): on 2 cores, time taken from the
+# training. While it trains they are redrawn at most this often; the bar and the log at every draw (REFRESH_S).
+CHARTS_EVERY_S = 2.0
 BASELINES_DIR = "baselines"  # scratch comparison runs live here, so "Newest run" stays the user's own model
 
 
@@ -75,130 +76,85 @@ def log_line(event: Event, scratch: bool = False) -> str | None:
     return words.SCRATCH_LOG.format(line=line) if line and scratch else line
 
 
-def _keep(name: str) -> Callable[[Event, "BarState"], None]:
-    return lambda event, bar: setattr(bar, name, event)
-
-
-@dataclass
-class BarState:
-    """What the progress bar follows: the run's start and stage, its latest step or pass, the user's run's end."""
-
-    started: RunStarted | None = None
-    stage: StageStarted | None = None
-    latest: Progress | StepDone | None = None  # None between passes, and once a run ended
-    finished: RunFinished | None = None  # the user's own run, which a from-scratch comparison may follow
-    what: str = ""  # names the run followed when it is not the user's own
-
-    def add(self, event: Event) -> None:
-        dispatch(BAR_UPDATES, event, self)
-
-    def html(self, idle: str = words.STARTING) -> str:
-        """The bar now: the latest step or pass, else how the user's run ended, else `idle`."""
-        if self.latest is not None:
-            return progress_html(self.latest, self.started, self.stage, self.what)
-        return progress_html(self.finished) if self.finished else status_html(idle)
-
-
-BAR_UPDATES: dict[type, Callable[[Event, BarState], None]] = {
-    RunStarted: _keep("started"), StageStarted: _keep("stage"), Progress: _keep("latest"), StepDone: _keep("latest"),
-    RunFinished: lambda event, bar: setattr(bar, "latest", None),
-}
-
-
-def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool):
-    """(is_scratch, event): the run's own events, then, if asked and it finished, a from-scratch CNN's on the same
-    data, split, batch and number of epochs, so both runs share the step axis."""
+def runs_with_baseline(config, stop: threading.Event, compare_scratch: bool) -> Iterator[Event]:
+    """The run's own events, then, if asked and it finished, a from-scratch CNN's on the same data, split, batch
+    and number of epochs, so both runs share the step axis (its events are those after the run's RunFinished)."""
     from core.training.trainer import train
 
     started = finished = None
     for event in train(config, stop):
         started = event if isinstance(event, RunStarted) else started
         finished = event if isinstance(event, RunFinished) else finished
-        yield False, event
+        yield event
     if not compare_scratch or finished is None or finished.stopped or stop.is_set():
         return
     baseline = replace(config, backbone="scratch_cnn", freeze="finetune", epochs=started.epochs, stage1_epochs=None,
                        lr=None, out=str(Path(config.out) / BASELINES_DIR))
-    for event in train(baseline, stop):
-        yield True, event
+    yield from train(baseline, stop)
 
 
-@contextmanager
-def place_in_line(ctx: AppContext) -> Iterator[Ticket]:
-    """A ticket in the app's one line of trainings, given up when the block ends (also when the page goes away)."""
-    ticket = ctx.trainings.join()
-    try:
-        yield ticket
-    finally:
-        ctx.trainings.leave(ticket)
+class TrainPage(TrainingPage):
+    """The Train tab's view of a training: the bar, both charts, the log and the status; after the user's run, the
+    from-scratch comparison's curves over its own and its bar named."""
 
+    between = 3  # loss chart, accuracy chart, log
 
-def waiting(ctx: AppContext, ticket: Ticket, stop: threading.Event) -> Iterator[tuple[str, str]]:
-    """(bar, status) while trainings ahead of the ticket run, at every look (a repeat is gr.skip()), so that a
-    cancelled request is noticed; ends at its turn or once `stop` is set (the caller then checks `stop`)."""
-    said = None
-    for standing in ctx.trainings.wait(ticket, stop):
-        text = in_line(standing.place, standing.eta_s)
-        yield (gr.skip(), gr.skip()) if text == said else (status_html(text), words.QUEUED.format(in_line=text))
-        said = text
+    def __init__(self, compare_scratch: bool) -> None:
+        super().__init__()
+        self.compare_scratch, self.scratch = compare_scratch, False
+        self.curves, self.log, self.own_status, self.drawn, self.charted_at = Curves(), [], "", -1, -math.inf
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, RunStarted) and self.bar.finished is not None:  # the user's run ended: the comparison
+            self.scratch = True
+            self.curves.baseline, self.bar.stage, self.bar.latest, self.bar.what = Curves(), None, None, words.SCRATCH
+        (self.curves.baseline if self.scratch else self.curves).add(event)
+        super().add(event)
+        line = log_line(event, self.scratch)
+        if line:
+            self.log.append(line)
+        if isinstance(event, RunFinished) and self.scratch:
+            self.status = f"{self.own_status} {scratch_sentence(event)}"
+        elif isinstance(event, RunFinished):
+            self.bar.finished, self.own_status = event, finished_sentence(event)
+            self.status = self.own_status + (words.SCRATCH_NEXT if self.compare_scratch and not event.stopped else "")
+
+    def middle(self, final: bool) -> tuple:
+        # Re-sending unchanged figures would make the browser redraw both charts for nothing.
+        now = time.monotonic()
+        if final or (self.curves.points != self.drawn and now - self.charted_at >= CHARTS_EVERY_S):
+            plots = (self.curves.figure("loss"), self.curves.figure("accuracy"))
+            self.drawn, self.charted_at = self.curves.points, now
+        else:
+            plots = (gr.skip(), gr.skip())
+        return *plots, "\n".join(self.log[-LOG_LINES:])
+
+    def failed(self, err: Exception) -> None:
+        if isinstance(err, BackboneUnavailable):  # the hint the Model tab's recipe box gives before a start
+            self.status = words.WARN.format(words.WEIGHTS_MISSING.format(sentence=err))
+        elif isinstance(err, DatasetError):
+            self.status = words.WARN.format(err)
+        elif self.scratch:
+            self.status = words.SCRATCH_FAILED.format(status=self.own_status, kind=type(err).__name__, error=err)
+        elif getattr(err, "errno", None) == errno.ENOSPC:  # core's DiskFull says what is kept and what to do
+            self.status, self.idle = words.WARN.format(err), words.FAILED
+        else:
+            super().failed(err)
 
 
 def train_stream(ctx: AppContext, dataset: str, valid_percent, settings: dict, request: gr.Request,
                  compare_scratch: bool = False):
     """Run core.train and yield (progress, loss plot, accuracy plot, log, status) at most every REFRESH_S."""
-    curves, log, bar = Curves(), [], BarState()
     try:
         config = config_from_inputs(str(ctx.resolve_dataset(dataset)), valid_percent, str(ctx.runs_dir), settings)
         config.validate()
     except (OutsideServedFolders, ValueError, TypeError) as err:
-        yield (status_html(words.NOT_STARTED), curves.figure("loss"), curves.figure("accuracy"), "",
+        empty = Curves()
+        yield (status_html(words.NOT_STARTED), empty.figure("loss"), empty.figure("accuracy"), "",
                words.WARN.format(err))
         return
-    status, own_status, idle, last_yield, drawn = words.TRAINING, "", words.NOT_STARTED, 0.0, -1
-    with ctx.job("train", request.session_hash) as stop, ctx.training_runs() as claim, place_in_line(ctx) as ticket:
-        for bar_html, said in waiting(ctx, ticket, stop):  # one training at a time per app: wait for the turn
-            yield bar_html, gr.skip(), gr.skip(), gr.skip(), said
-        if stop.is_set():
-            yield status_html(words.NOT_STARTED), gr.skip(), gr.skip(), gr.skip(), words.LEFT_LINE
-            return
-        try:
-            for is_scratch, event in runs_with_baseline(config, stop, compare_scratch):
-                if isinstance(event, StepDone):
-                    ctx.trainings.report(ticket, event.eta_s)  # the wait those behind it are told
-                if isinstance(event, RunStarted):  # the Runs tab will not delete or continue it meanwhile
-                    claim(event.run_id)
-                if is_scratch and curves.baseline is None:
-                    curves.baseline, bar.stage, bar.latest, bar.what = Curves(), None, None, words.SCRATCH
-                (curves.baseline if is_scratch else curves).add(event)
-                bar.add(event)
-                line = log_line(event, is_scratch)
-                if line:
-                    log.append(line)
-                if isinstance(event, RunFinished) and is_scratch:
-                    status = f"{own_status} {scratch_sentence(event)}"
-                elif isinstance(event, RunFinished):
-                    bar.finished, own_status = event, finished_sentence(event)
-                    status = own_status + (words.SCRATCH_NEXT if compare_scratch and not event.stopped else "")
-                now = time.monotonic()
-                if now - last_yield >= REFRESH_S or isinstance(event, SHOWN_AT_ONCE):
-                    last_yield = now
-                    # Re-sending unchanged figures would make the browser redraw both charts for nothing.
-                    plots = ((gr.skip(), gr.skip()) if curves.points == drawn
-                             else (curves.figure("loss"), curves.figure("accuracy")))
-                    drawn = curves.points
-                    yield bar.html(), *plots, "\n".join(log[-LOG_LINES:]), status
-        except (DatasetError, BackboneUnavailable) as err:
-            status = words.WARN.format(err)
-        except Exception as err:  # the run folder keeps its last good checkpoint; the app stays up
-            if bar.what == words.SCRATCH:
-                status = words.SCRATCH_FAILED.format(status=own_status, kind=type(err).__name__, error=err)
-            elif getattr(err, "errno", None) == errno.ENOSPC:  # core's DiskFull says what is kept and what to do
-                status, idle = words.WARN.format(err), words.FAILED
-            else:
-                status = words.TRAINING_FAILED.format(kind=type(err).__name__, error=err)
-                idle = words.FAILED
-    bar.latest = None  # the run is over: the bar shows how the user's run ended
-    yield bar.html(idle), curves.figure("loss"), curves.figure("accuracy"), "\n".join(log[-LOG_LINES:]), status
+    yield from train_in_line(ctx, request.session_hash, lambda stop: runs_with_baseline(config, stop, compare_scratch),
+                             TrainPage(compare_scratch))
 
 
 def terminal_commands(ctx: AppContext, dataset: str, valid_percent, settings: dict) -> str:

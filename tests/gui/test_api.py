@@ -132,3 +132,22 @@ def test_a_bad_upload_gets_a_sentence_and_the_app_keeps_predicting(served_app, t
     except AppError as err:
         assert "holiday.jpg cannot be used" in str(err), str(err)
     assert _same_answer(client.predict(image=handle_file(str(good)), api_name="/predict"), _top3(run_dir, good))
+
+
+def test_the_model_tab_endpoints_take_the_form_fields_by_name(served_app, tiny_dataset):
+    """/recipe, /model_summary and /find_lr name their parameters as /train does (no param_0, param_1 ...), and a
+    script that names only a few of them gets the form's defaults for the rest."""
+    from gui.form import FIELDS
+
+    demo, _ = served_app
+    client = Client(demo.local_url, verbose=False)
+    named = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    expected = ["dataset", "valid_percent", *FIELDS]
+    for endpoint in ("/recipe", "/model_summary", "/find_lr"):
+        assert [p["parameter_name"] for p in named[endpoint]["parameters"]] == expected, endpoint
+    assert [p["parameter_name"] for p in named["/train"]["parameters"]] == [*expected, "compare_scratch"]
+    frozen = client.predict(dataset=str(tiny_dataset), freeze="frozen", epochs=7, api_name="/recipe")
+    two_stage = client.predict(dataset=str(tiny_dataset), freeze="two_stage", epochs=7, api_name="/recipe")
+    assert frozen != two_stage and "7" in frozen, (frozen, two_stage)
+    summary = client.predict(dataset=str(tiny_dataset), freeze="frozen", image_size=64, api_name="/model_summary")
+    assert "64×64" in summary, summary

@@ -159,3 +159,13 @@ def test_delete_removes_the_run_folder_and_nothing_its_links_point_to(runs, froz
     assert not run.exists() and (keep / "precious.txt").read_text() == "mine"
     assert [r.run_id for r in run_records(runs)] == [two_stage_run.run_id]
     assert sorted(p.name for p in runs.iterdir()) == [two_stage_run.run_id], "no hidden leftovers"
+
+
+def test_curves_read_epochs_logged_before_they_told_the_eta(tmp_path):
+    from core.runstore.folder import RunFolder
+
+    older = {"event": "EpochDone", "epoch": 1, "step": 2, "train_loss": 1.0, "train_acc": 0.5, "valid_loss": 0.9,
+             "valid_acc": 0.6, "is_best": True, "elapsed_s": 3.0}  # no eta_s
+    RunFolder(tmp_path).metrics.write_text(json.dumps(older) + "\n")
+    (point,) = read_curves(tmp_path).points
+    assert (point.epoch, point.valid_acc, point.eta_s) == (1, 0.6, None)

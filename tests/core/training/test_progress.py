@@ -2,7 +2,7 @@
 images that went through the backbone."""
 import pytest
 
-from core import FeaturesProgress, RunStarted, StageStarted, StepDone
+from core import EpochDone, FeaturesProgress, RunStarted, StageStarted, StepDone
 from core.training.batches import steps_per_epoch
 from core.training.recipes import finetune_images_per_s
 from core.training.stages import EVAL_SPEEDUP
@@ -58,3 +58,14 @@ def test_a_stage_clock_uses_its_estimate_until_it_has_run_then_its_own_pace():
     clock.pace_from(102.0)  # a halved batch: the steps before no longer tell the pace
     clock.done = 6  # 2 steps in 2 s
     assert clock.seconds_left(now=104.0) == pytest.approx(4.0)
+
+
+def test_an_epochs_end_tells_the_eta_with_its_validation_and_checkpoints_counted(frozen_run):
+    """A step's ETA in the first epoch is paced on its steps alone; from the epoch's end on (EpochDone) the pace
+    counts its validation and checkpoints too, so the bar is right once the first epoch ends."""
+    events = frozen_run.events
+    ends = [i for i, e in enumerate(events) if isinstance(e, EpochDone)]
+    last_steps = [[e for e in events[:i] if isinstance(e, StepDone)][-1] for i in ends]
+    assert all(events[i].eta_s >= step.eta_s for i, step in zip(ends, last_steps))
+    assert events[ends[0]].eta_s > last_steps[0].eta_s  # validation and best.pt took time
+    assert events[ends[-1]].eta_s == 0

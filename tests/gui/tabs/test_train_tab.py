@@ -58,6 +58,19 @@ def test_without_the_box_only_the_users_run_is_drawn(tiny_dataset, tmp_path):
     assert "from scratch" not in status and not (tmp_path / "runs" / BASELINES_DIR).exists()
 
 
+def test_a_backbone_whose_weights_go_missing_says_at_the_end_what_the_model_tab_says(tiny_dataset, tmp_path,
+                                                                                     monkeypatch):
+    from gui import AppContext, words
+    from gui.tabs.model_tools import recipe_markdown
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    ctx = AppContext(data_root=tiny_dataset.parent, runs_dir=tmp_path / "runs", initial_dataset=tiny_dataset)
+    settings = _settings(backbone="resnet18", freeze="frozen", epochs=1)
+    *_, status = list(train_stream(ctx, str(tiny_dataset), 20, settings, SimpleNamespace(session_hash="s")))[-1]
+    before = recipe_markdown(ctx, str(tiny_dataset), 20, *settings.values())
+    assert status == before and words.WEIGHTS_MISSING.format(sentence="").strip("; ") in status
+
+
 def test_terminal_commands_repeat_the_choices_for_the_cli_and_torchrun(tiny_dataset, tmp_path):
     from gui import AppContext
     from gui.tabs.train import terminal_commands
