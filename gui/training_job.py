@@ -147,9 +147,9 @@ class _Urgency:
         return isinstance(event, (RunStarted, StageStarted, RunFinished))
 
 
-def _taken(out: queue.SimpleQueue, wait: float | None) -> list:
-    """What `out` holds: the first item waited for (`wait` seconds at most, None: for as long as it takes), then
-    all that are there already; empty when none came in time."""
+def _taken(out: queue.SimpleQueue, wait: float) -> list:
+    """What `out` holds: the first item waited for (`wait` seconds at most), then all that are there already;
+    empty when none came in time."""
     try:
         items = [out.get(timeout=wait)]
     except queue.Empty:
@@ -160,35 +160,47 @@ def _taken(out: queue.SimpleQueue, wait: float | None) -> list:
     return items
 
 
-def in_turns(events: Iterable[Event], stop: threading.Event, refresh_s: float = REFRESH_S) -> Iterator[list[Event]]:
-    """Run `events` (a training) in a thread of its own and yield what came in lists: at once when one must be
-    drawn at once (_Urgency), else at most every `refresh_s` (what came meanwhile waits at most that long). What the
-    training raised is raised here, after the events before it. Closing this sets `stop` and waits for the
-    training to end."""
-    out: queue.SimpleQueue = queue.SimpleQueue()
-    worker = threading.Thread(target=_pump, args=(events, out), name="training", daemon=True)
-    worker.start()
+class Training:
+    """A training in a thread of its own: its events go into a queue, then what it raised (if it did), then _END."""
+
+    def __init__(self, events: Iterable[Event]):
+        self.out: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=_pump, args=(events, self.out), name="training", daemon=True)
+        self.thread.start()
+
+    def then(self, release: Callable[[], None]) -> None:
+        """Call `release` once the training has ended: now if it has, else from a thread of its own, so that the
+        caller never waits (Gradio closes a handler on its event loop, which must not stand still meanwhile)."""
+        if not self.thread.is_alive():
+            self.thread.join()
+            release()
+            return
+        threading.Thread(target=lambda: (self.thread.join(), release()), name="training-end", daemon=True).start()
+
+
+def in_turns(training: Training, refresh_s: float = REFRESH_S, beat_s: float = 1.0) -> Iterator[list[Event]]:
+    """What `training` yields, in lists: at once when one must be drawn at once (_Urgency), else at most every
+    `refresh_s` (what came meanwhile waits at most that long); an empty list after `beat_s` without any, so that
+    the page can be closed between two looks. What the training raised is raised here, after the events before it."""
     batch: list[Event] = []
     drawn_at, urgent, urgency = -math.inf, False, _Urgency()
-    try:
-        while True:
-            wait = None if not batch else max(0.0, drawn_at + refresh_s - time.monotonic())
-            for item in _taken(out, wait):  # all that came meanwhile, or nothing once it is time to draw
-                if item is _END or isinstance(item, _Failed):
-                    if batch:
-                        yield batch
-                    if isinstance(item, _Failed):
-                        raise item.error
-                    return
-                batch.append(item)
-                urgent = urgency(item) or urgent
-            if batch and (urgent or time.monotonic() - drawn_at >= refresh_s):
-                yield batch
-                batch, drawn_at, urgent = [], time.monotonic(), False
-    finally:
-        if worker.is_alive():  # the page went away or was closed: stop after the current step
-            stop.set()
-        worker.join()
+    while True:
+        wait = beat_s if not batch else max(0.0, drawn_at + refresh_s - time.monotonic())
+        came = _taken(training.out, wait)  # all that came meanwhile, or nothing once it is time to draw
+        if not came and not batch:
+            yield []
+        for item in came:
+            if item is _END or isinstance(item, _Failed):
+                if batch:
+                    yield batch
+                if isinstance(item, _Failed):
+                    raise item.error
+                return
+            batch.append(item)
+            urgent = urgency(item) or urgent
+        if batch and (urgent or time.monotonic() - drawn_at >= refresh_s):
+            yield batch
+            batch, drawn_at, urgent = [], time.monotonic(), False
 
 
 def _noted(ctx: AppContext, ticket: Ticket, claim: Callable[[str], bool], events: Iterable[Event]) -> Iterator[Event]:
@@ -205,20 +217,29 @@ def _noted(ctx: AppContext, ticket: Ticket, claim: Callable[[str], bool], events
 def train_in_line(ctx: AppContext, session: str, events: Callable[[threading.Event], Iterable[Event]],
                   page: TrainingPage) -> Iterator[tuple]:
     """The session's "train" job (its Stop stops it): wait for its turn in the app's line, then train (`events`,
-    given the stop event) and yield the page's outputs (bar, `page.between` outputs, status) as it goes."""
-    rest = (gr.skip(),) * page.between
-    with ctx.job("train", session) as stop, ctx.training_runs() as claim, place_in_line(ctx) as ticket:
+    given the stop event) and yield the page's outputs (bar, `page.between` outputs, status) as it goes. If the
+    page goes away, the training stops after its current step, and its job, run and place in line are given up
+    when it has ended, without this handler waiting for it."""
+    quiet = (gr.skip(),) * (page.between + 2)
+    with contextlib.ExitStack() as held:
+        stop = held.enter_context(ctx.job("train", session))
+        claim = held.enter_context(ctx.training_runs())
+        ticket = held.enter_context(place_in_line(ctx))
         for bar_html, said in waiting(ctx, ticket, stop):  # one training at a time per app: wait for the turn
-            yield bar_html, *rest, said
+            yield bar_html, *quiet[2:], said
         if stop.is_set():
-            yield status_html(words.NOT_STARTED), *rest, words.LEFT_LINE
+            yield status_html(words.NOT_STARTED), *quiet[2:], words.LEFT_LINE
             return
-        try:
-            with contextlib.closing(in_turns(_noted(ctx, ticket, claim, events(stop)), stop)) as turns:
-                for batch in turns:
-                    for event in batch:
-                        page.add(event)
-                    yield page.draw()
-        except Exception as err:  # noqa: BLE001 -- the run folder keeps its last good checkpoint; the app stays up
-            page.failed(err)
+        training, release = Training(_noted(ctx, ticket, claim, events(stop))), held.pop_all().close
+    try:
+        for batch in in_turns(training):
+            for event in batch:
+                page.add(event)
+            yield page.draw() if batch else quiet
+    except Exception as err:  # noqa: BLE001 -- the run folder keeps its last good checkpoint; the app stays up
+        page.failed(err)
+    finally:
+        if training.thread.is_alive():  # the page went away or was closed: stop after the current step
+            stop.set()
+        training.then(release)
     yield page.end()

@@ -139,7 +139,6 @@ def extract_zip(zip_path: str | Path, target: Path, limits: ZipLimits = ZipLimit
             if problem:
                 result.rejected.append({"name": member.name, "reason": problem})
                 continue
-            destination.parent.mkdir(parents=True, exist_ok=True)
             destination = _free_path(destination.parent, destination.name)
             try:
                 unpack(archive, member, destination)

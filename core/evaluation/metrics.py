@@ -138,6 +138,8 @@ def evaluate_run(run_dir: str | Path, split: str = "valid", stop=None) -> Iterat
     buffer = io.BytesIO()
     np.savez(buffer, logits=predictions.logits, labels=predictions.labels, paths=np.asarray(predictions.paths))
     atomic_write(files.arrays, buffer.getvalue())
+    if split == "test":
+        RunFolder(run_dir).remove_old_test_evaluation()
     yield evaluation
 
 

@@ -26,6 +26,8 @@ SHARED = "shared.json"  # the owner's mark: shown in the demo view or not
 EXPORT = "export"  # exported bundles (a folder), made again on demand
 BASELINES = "baselines"  # the runs folder's sub-folder of from-scratch comparison runs
 EVALUATION_SPLITS = {"valid": "", "test": ".test"}  # evaluation.json / evaluation.test.json and their companions
+# Where a test/ evaluation was written before one module named the files (read by nothing): removed when it is redone.
+OLD_TEST_EVALUATION = ("evaluation.json.test", "predictions.csv.test", "evaluation.npz.test")
 LOG_ONLY = (CONFIG, METRICS)  # files whose writing says the run is alive (before and after its first epoch)
 
 
@@ -79,6 +81,11 @@ class RunFolder:
         suffix = split_suffix(split)
         return EvaluationFiles(self.path / f"evaluation{suffix}.json", self.path / f"predictions{suffix}.csv",
                                self.path / f"evaluation{suffix}.npz")
+
+    def remove_old_test_evaluation(self) -> None:
+        """Delete a test/ evaluation kept under the names used before (OLD_TEST_EVALUATION)."""
+        for name in OLD_TEST_EVALUATION:
+            (self.path / name).unlink(missing_ok=True)
 
     def is_run(self) -> bool:
         """Whether the folder is a run (it has its config); a link to a folder elsewhere never is."""
@@ -139,7 +146,7 @@ class RunFolder:
         """The exact DatasetIndex the run trained on."""
         try:
             return index_from_split_record(self.read_split_record())
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise DatasetError(f"{self.run_id}'s split.json is damaged ({type(err).__name__}: {err}).") from None
 
     def split_items(self, split: str = "valid") -> tuple[list[str], list[tuple[Path, int]]]:

@@ -9,6 +9,7 @@ import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.data.archive import MB, ZipLimits
 from core.data.builder import safe_name
 from core.errors import DatasetError
 from core.runstore.folder import BEST, EVALUATION_SPLITS, EXPORT, OWNER, RunFolder, is_run_id
@@ -88,8 +89,30 @@ def _run_files(folder: Path) -> list[Path]:
                   and p.relative_to(folder).parts[0] != EXPORT and p.name != OWNER)
 
 
-def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path) -> ProjectSaved:
-    """Write the runs and the images their splits use into one .zip (atomically), to reopen them elsewhere."""
+def _check_fits(run_files: list[Path], pictures: list[Path], limits: ZipLimits) -> None:
+    """Refuse, before anything is written, a project that opening would refuse: too many files, a picture or a
+    run file over its cap, or more bytes in all than one project may unpack."""
+    if len(run_files) + len(pictures) + 1 > limits.files:
+        raise ProjectError(f"These runs and their pictures are {len(run_files) + len(pictures):,} files; a project "
+                           f"holds at most {limits.files - 1:,}. Save fewer runs at a time.")
+    total = 0
+    for paths, cap, kind in ((run_files, limits.run_file_bytes, "run file"), (pictures, limits.picture_bytes,
+                                                                             "picture")):
+        for path in paths:
+            size = path.stat().st_size
+            total += size
+            if size > cap:
+                raise ProjectError(f"{path} is {size / MB:,.0f} MB; a project carries at most {cap / MB:,.0f} MB per "
+                                   f"{kind}, so it could not be opened again. Make it smaller or leave that run out.")
+    if total > limits.total_bytes:
+        raise ProjectError(f"These runs and their pictures come to {total / MB:,.0f} MB; a project holds at most "
+                           f"{limits.total_bytes / MB:,.0f} MB. Save fewer runs at a time.")
+
+
+def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path,
+                 limits: ZipLimits = ZipLimits()) -> ProjectSaved:
+    """Write the runs and the images their splits use into one .zip (atomically), to reopen them elsewhere; a
+    project that opening with `limits` would refuse is refused before anything is written."""
     runs_dir, out = Path(runs_dir), Path(out)
     if not run_ids:
         raise ProjectError("Choose at least one run to save in the project.")
@@ -104,6 +127,8 @@ def save_project(runs_dir: str | Path, run_ids: list[str], out: str | Path) -> P
         datasets[key]["files"].update(split["files"])
     images = {key: [p for p in sorted(d["files"]) if (Path(d["root"]) / p).is_file()] for key, d in datasets.items()}
     missing = [str(Path(d["root"]) / p) for key, d in datasets.items() for p in sorted(d["files"] - set(images[key]))]
+    _check_fits([p for folder, _ in runs.values() for p in _run_files(folder)],
+                [Path(d["root"]) / p for key, d in datasets.items() for p in images[key]], limits)
     manifest = {"format": "transfer-studio-project", "format_version": FORMAT_VERSION, "app": APP_NAME,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "runs": [{"run_id": run_id, "dataset": datasets[os.path.realpath(split["root"])]["name"],

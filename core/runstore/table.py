@@ -141,7 +141,10 @@ def find_run(runs_dir: str | Path, run_id: str | None = None) -> RunRecord | Non
     if not is_run_id(run_id):
         return None
     path = Path(runs_dir) / run_id
-    record = read_record(path) if path.is_dir() and not path.is_symlink() else None
+    try:
+        record = read_record(path) if path.is_dir() and not path.is_symlink() else None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):  # a damaged run is none to predict with
+        return None
     return record if record is not None and record.can_predict else None
 
 

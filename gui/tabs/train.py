@@ -15,6 +15,7 @@ import gradio as gr
 from core.config import FREEZE_MODES
 from core.errors import BackboneUnavailable, DatasetError
 from core.events import EpochDone, Event, Message, RunFinished, RunStarted, StageStarted, dispatch
+from core.runstore.folder import BASELINES
 from gui import words
 from gui.charts import Curves
 from gui.context import AppContext, OutsideServedFolders
@@ -27,7 +28,7 @@ LOG_LINES = 12
 # Building both charts costs Plotly about 75 ms of CPU (growing with the steps): on 2 cores, time taken from the
 # training. While it trains they are redrawn at most this often; the bar and the log at every draw (REFRESH_S).
 CHARTS_EVERY_S = 2.0
-BASELINES_DIR = "baselines"  # scratch comparison runs live here, so "Newest run" stays the user's own model
+BASELINES_DIR = BASELINES  # scratch comparison runs live here, so "Newest run" stays the user's own model
 
 
 def finished_sentence(event: RunFinished) -> str:

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from core.events import EpochDone, Message, RunStarted, StepDone
-from gui.training_job import BarState, in_turns
+from gui.training_job import BarState, Training, in_turns, train_in_line
 
 STARTED = RunStarted(run_id="r", run_dir="runs/r", classes=["a", "b"], train_size=4, valid_size=2, epochs=3,
                      steps_per_epoch=2, device="cpu", mode="frozen")
@@ -35,7 +35,7 @@ def test_the_training_goes_on_while_the_page_draws_and_nothing_is_lost():
             yield _step(n)
 
     received, batches = [], 0
-    for batch in in_turns(training(), stop, refresh_s=0.1):
+    for batch in in_turns(Training(training()), refresh_s=0.1):
         received += batch
         batches += 1
         time.sleep(0.3)  # building and sending the charts
@@ -51,7 +51,7 @@ def test_the_start_and_a_runs_first_epoch_are_drawn_at_once_the_rest_at_most_eve
             time.sleep(0.05)
             yield event
 
-    batches = list(in_turns(training(), threading.Event(), refresh_s=10))
+    batches = [b for b in in_turns(Training(training()), refresh_s=10) if b]
     assert batches[0] == [STARTED] and batches[1] == [_step(1), _epoch(1)]
     assert batches[2:] == [[_step(2), _epoch(2), Message(text="done")]], "a later epoch waits for the next draw"
 
@@ -64,27 +64,52 @@ def test_what_the_training_raised_is_raised_to_the_page_after_the_events_before_
 
     received = []
     with pytest.raises(OSError, match="disk full"):
-        for batch in in_turns(training(), threading.Event(), refresh_s=10):
+        for batch in in_turns(Training(training()), refresh_s=10):
             received += batch
     assert received == [STARTED, _step(1)]
 
 
-def test_a_page_that_goes_away_stops_the_training_and_waits_for_its_end():
-    stop, ended = threading.Event(), threading.Event()
+def test_a_page_that_goes_away_stops_the_training_without_waiting_and_its_place_is_kept_until_it_ends(tmp_path):
+    """Gradio closes a handler on its event loop: closing must not wait for the training's last validation and
+    checkpoints, and the run, the job and the place in line stay taken until the training has really ended."""
+    from gui.context import AppContext
+    from gui.training_job import TrainingPage
 
-    def training():
+    ctx = AppContext(data_root=tmp_path, runs_dir=tmp_path / "runs", initial_dataset=tmp_path)
+    ended = threading.Event()
+
+    def training(stop):
         try:
             yield STARTED
             while not stop.is_set():  # as core.train: it checks its stop event between steps
                 time.sleep(0.01)
                 yield _step(1)
+            time.sleep(1.0)  # then validates and writes its checkpoints
         finally:
             ended.set()
 
-    turns = in_turns(training(), stop, refresh_s=0.05)
-    assert next(turns) == [STARTED]
-    turns.close()
-    assert stop.is_set() and ended.is_set(), "closing returns only once the training has ended"
+    page = train_in_line(ctx, "s", training, TrainingPage())
+    next(page)  # the run started: drawn at once
+    assert ctx.training_ids() == {"r"}
+    started = time.monotonic()
+    page.close()
+    assert time.monotonic() - started < 0.5, "closing waited for the training"
+    assert not ended.is_set() and ctx.training_ids() == {"r"} and len(ctx.trainings) == 1
+    assert ended.wait(5)
+    deadline = time.monotonic() + 5
+    while (ctx.training_ids() or len(ctx.trainings)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert ctx.training_ids() == frozenset() and len(ctx.trainings) == 0, "given up once the training ended"
+
+
+def test_a_quiet_training_still_lets_the_page_look_every_beat():
+    def training():
+        yield STARTED
+        time.sleep(0.5)  # a long validation: no event
+        yield _step(1)
+
+    batches = list(in_turns(Training(training()), refresh_s=0.01, beat_s=0.1))
+    assert [] in batches and [e for b in batches for e in b] == [STARTED, _step(1)]
 
 
 def test_the_bar_takes_the_eta_an_epochs_end_tells():

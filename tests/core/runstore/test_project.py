@@ -238,3 +238,15 @@ def test_the_cli_saves_and_opens_a_project_as_json(two_stage_run, tmp_path, caps
     assert Path(opened["runs"][run.name]).is_dir() and opened["refused"] == []
     assert main(["project", "open", str(tmp_path / "missing.zip"), "--runs", str(tmp_path / "new")]) == 2
     assert "not a readable .zip" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("limits, match", [
+    (ZipLimits(picture_bytes=100), "per picture, so it could not be opened again"),
+    (ZipLimits(run_file_bytes=1000), "per run file"),
+    (ZipLimits(total_bytes=10_000_000), "a project holds at most"),
+    (ZipLimits(files=5), r"[0-9,]+ files; a project holds at most 4\."),
+])
+def test_a_project_that_opening_would_refuse_is_not_saved(project, tmp_path, limits, match):
+    with pytest.raises(ProjectError, match=match):
+        save_project(project.runs, [project.frozen.name], tmp_path / "p.zip", limits)
+    assert list(tmp_path.iterdir()) == []

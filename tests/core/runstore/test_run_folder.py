@@ -13,7 +13,7 @@ from core.runstore.folder import RunFolder
 ROOT = Path(__file__).resolve().parents[3]
 RUN_FILES = [names.CONFIG, names.SPLIT, names.SUMMARY, names.METRICS, names.SKIPPED, names.BEST, names.LAST,
              names.CALIBRATION, names.LABEL, names.OWNER, names.SHARED, "evaluation.json", "evaluation.test.json",
-             "predictions.csv", "evaluation.npz"]
+             "predictions.csv", "evaluation.npz", names.BASELINES]
 # The exported bundle's standalone predict.py imports nothing of the app, so it names its own bundle files.
 STANDALONE = ROOT / "core" / "export" / "standalone_predict.py"
 
@@ -66,3 +66,24 @@ def test_a_split_it_cannot_read_is_a_sentence(tmp_path):
     with pytest.raises(ValueError, match="split must be one of"):
         run.evaluation("train")
     assert run.read_config() == {} and run.read_skipped() == {} and not run.is_run()
+
+
+def test_a_damaged_split_or_summary_never_breaks_a_lookup(frozen_run, tmp_path):
+    from core.runstore.table import find_run
+
+    run = RunFolder(frozen_run.copy_into(tmp_path / "runs"))
+    assert find_run(run.path.parent, run.run_id).run_id == run.run_id
+    run.split.write_text('{"root": ".", "layout": "flat", "classes": ["a"], "splits": [1, 2]}')
+    with pytest.raises(DatasetError, match="damaged"):
+        run.dataset_index()
+    assert not run.evaluation_current("valid")
+    run.write_summary({**run.read_summary(), "epochs_run": "three"})
+    assert find_run(run.path.parent, run.run_id) is None
+
+
+def test_a_test_evaluation_under_the_old_names_is_removed_when_it_is_redone(tmp_path):
+    run = RunFolder(tmp_path)
+    for name in names.OLD_TEST_EVALUATION:
+        (tmp_path / name).write_text("{}")
+    run.remove_old_test_evaluation()
+    assert list(tmp_path.iterdir()) == []
