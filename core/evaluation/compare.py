@@ -77,7 +77,7 @@ class RunDiff:
 
 def config_changes(run_a: str | Path, run_b: str | Path) -> list[ConfigChange]:
     """The config.json fields whose values differ between two runs (where each was written left out)."""
-    a, b = (_config(Path(run)) for run in (run_a, run_b))
+    a, b = (RunFolder(run).read_config() for run in (run_a, run_b))
     names = list(a) + [name for name in b if name not in a]
     return [ConfigChange(name, a.get(name), b.get(name)) for name in names
             if name not in NOT_COMPARED and a.get(name) != b.get(name)]
@@ -113,10 +113,6 @@ def compare_runs(run_a: str | Path, run_b: str | Path, split: str = "valid",
         diff.per_class.append(ClassChange(name, len(own), accuracy_a, accuracy_b,
                                           None if not own else accuracy_b - accuracy_a))
     yield diff
-
-
-def _config(run_dir: Path) -> dict:
-    return RunFolder(run_dir).read_config()
 
 
 def _same_data(run_a: Path, run_b: Path, split: str) -> list[str]:
