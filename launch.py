@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         demo.block_thread()
     except KeyboardInterrupt:
+        ctx.shares.stop_all()  # the links made in the Share tab stop answering with the app
         demo.close()
 
 

@@ -15,6 +15,7 @@ from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
 from gui.tabs import runs as runs_tab
 from gui.tabs import settings as settings_tab
+from gui.tabs import share as share_tab
 from gui.tabs import train as train_tab
 
 CSS = """
@@ -37,22 +38,30 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
     with gr.Blocks(title=words.APP_TITLE) as demo:
         gr.Markdown(words.APP_INTRO)
         add_link_banner(link, demo)
-        with gr.Tab(words.TAB_DATA, id="data"):
-            dataset, valid_percent = data_tab.build(ctx, demo)
-        with gr.Tab(words.TAB_MODEL, id="model") as model_page:
-            model = model_tab.build(ctx, dataset, valid_percent)
-        with gr.Tab(words.TAB_TRAIN, id="train"):
-            training = train_tab.build(ctx, dataset, valid_percent, model)
-        with gr.Tab(words.TAB_EVALUATE, id="evaluate"):
-            evaluate_picker = evaluate_tab.build(ctx, demo)
-        with gr.Tab(words.TAB_PREDICT, id="predict"):
-            run_picker = predict_tab.build(ctx, demo)
-        with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
-            runs_changed = runs_tab.build(ctx, runs_page)
-        with gr.Tab(words.TAB_SETTINGS, id="settings"):
-            settings_tab.build(ctx, demo)
+        with gr.Tabs() as tabs:
+            with gr.Tab(words.TAB_DATA, id="data"):
+                dataset, valid_percent = data_tab.build(ctx, demo)
+            with gr.Tab(words.TAB_MODEL, id="model") as model_page:
+                model = model_tab.build(ctx, dataset, valid_percent)
+            with gr.Tab(words.TAB_TRAIN, id="train"):
+                training = train_tab.build(ctx, dataset, valid_percent, model)
+            with gr.Tab(words.TAB_EVALUATE, id="evaluate"):
+                evaluate_picker = evaluate_tab.build(ctx, demo)
+            with gr.Tab(words.TAB_PREDICT, id="predict"):
+                run_picker = predict_tab.build(ctx, demo)
+                share_from_predict = gr.Button(words.SHARE_THIS, size="sm", elem_id="predict-share")
+            with gr.Tab(words.TAB_SHARE, id="share"):
+                share_picker = share_tab.build(ctx, demo)
+            with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
+                runs_changed, opened_run = runs_tab.build(ctx, runs_page)
+                share_from_runs = gr.Button(words.SHARE_THIS, size="sm", elem_id="runs-share")
+            with gr.Tab(words.TAB_SETTINGS, id="settings"):
+                settings_tab.build(ctx, demo)
+        for button, picker in ((share_from_predict, run_picker), (share_from_runs, opened_run)):
+            button.click(lambda run_id: (gr.Tabs(selected="share"), run_id or predict_tab.NEWEST), picker,
+                         [tabs, share_picker], api_visibility="private", show_progress="hidden")
         for event in [training, *runs_changed]:  # trained, continued, deleted or opened: the pickers follow
-            event.then(lambda: (predict_tab.refresh(ctx),) * 2, None, [run_picker, evaluate_picker],
+            event.then(lambda: (predict_tab.refresh(ctx),) * 3, None, [run_picker, evaluate_picker, share_picker],
                        api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
                           [dataset, valid_percent, *model.as_list()], model.recipe, api_visibility="private",

@@ -18,6 +18,7 @@ from core.system import default_cache_dir
 from gui import words
 from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
 from gui.queue import TrainingQueue
+from gui.share_servers import ShareServers
 
 DOWNLOAD_KEEP_S = 600.0  # a download's file outlives the handler that wrote it by this long (Gradio copies it)
 JobKind = Literal["train", "check", "audit"]  # a session runs at most one job of each kind at a time
@@ -43,6 +44,7 @@ class AppContext:
     max_file_mb: int = MAX_FILE_MB  # one picture added to a dataset (dropped, or unpacked from a zip)
     max_files: int = MAX_FILES  # files in one drop
     trainings: TrainingQueue = field(default_factory=TrainingQueue, init=False, repr=False, compare=False)
+    shares: ShareServers = field(default_factory=ShareServers, init=False, repr=False, compare=False)
     _jobs: dict[tuple[JobKind, str], threading.Event] = field(default_factory=dict, init=False, repr=False)
     _jobs_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     _training: set[str] = field(default_factory=set, init=False, repr=False)  # run ids training now (same lock)

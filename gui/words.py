@@ -330,3 +330,4 @@ NOT_SHOWN = "Not shown (outside the folders this app serves): {names}"
 # The Runs tab and sharing the app (demo view, passwords, visitors) have their words in a sibling module, read
 # through this one: `words.TAB_RUNS` works as every other name does.
 from gui.words_runs import *  # noqa: F401, F403
+from gui.words_share import *  # noqa: F401, F403, E402

@@ -5,7 +5,7 @@ out; read them through `gui.words` like every other word.
 from __future__ import annotations
 
 # Runs tab
-TAB_RUNS = "6. Runs"
+TAB_RUNS = "7. Runs"
 RUNS_INTRO = ("Every run in one table: open one to see its curves, name it, train it further or delete it; put several "
               "side by side; compare two picture by picture; export one, or save chosen runs as a project.")
 DATASET_FILTER, ALL_DATASETS = "Dataset", "All datasets"
@@ -113,7 +113,7 @@ SHARE_IN_DEMO = "Share in the demo view"
 SHARE_IN_DEMO_INFO = "When no run is ticked, the demo view shows the newest finished run."
 SHARED_ON = "{run_id} is shown in the demo view (from the next page load)."
 SHARED_OFF = "{run_id} is no longer shown in the demo view."
-TAB_SETTINGS = "7. Settings"
+TAB_SETTINGS = "8. Settings"
 SETTINGS_INTRO = ("**Password**: set one to open the full app to others behind a login (also through `--share`). "
                   "It takes effect the next time the app starts; only a salted hash of it is kept, in {path}.")
 SETTINGS_USER, SETTINGS_PASSWORD, SETTINGS_REPEAT = "User name", "Password", "Password again"

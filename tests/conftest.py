@@ -133,4 +133,5 @@ def served_app(tiny_dataset, tmp_path):
     try:
         yield demo, ctx
     finally:
+        ctx.shares.stop_all()  # what the Share tab started
         demo.close()

@@ -253,8 +253,9 @@ def _wire(ctx: AppContext, tab: gr.Tab, c: dict) -> list:
     return [deleted, *after, c["opened_project"].then(**refreshing)]
 
 
-def build(ctx: AppContext, tab: gr.Tab) -> list:
-    """Lay out the tab; returns the events after which runs changed, so that other tabs' pickers follow."""
+def build(ctx: AppContext, tab: gr.Tab) -> tuple[list, gr.Dropdown]:
+    """Lay out the tab; returns the events after which runs changed (so that other tabs' pickers follow) and the
+    opened run's picker."""
     gr.Markdown(words.RUNS_INTRO)
     c: dict = {}
     with gr.Row():
@@ -279,4 +280,4 @@ def build(ctx: AppContext, tab: gr.Tab) -> list:
             c["run_a"], c["run_b"] = runs_compare.build(ctx)
         with gr.Tab(words.SUBTAB_SHARE, id="share"):
             c["opened_project"] = runs_share.build(ctx, c["opened"], c["several"])
-    return _wire(ctx, tab, c)
+    return _wire(ctx, tab, c), c["opened"]
