@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
+WEB_RUNTIME := assets/onnxruntime-web/.fetched
 
 .PHONY: run test screenshots bench bench-recipes clean
 
@@ -13,22 +14,28 @@ $(VENV)/.installed: requirements.txt
 	@set -o pipefail; $(PY) -m pip install -q -r requirements.txt 2>&1 | { grep -v "is ignored: it is neither a file nor a directory" || true; }
 	@touch $@
 
-run: $(VENV)/.installed
+# onnxruntime-web for the web page export: pinned and checked in core/export/web_runtime.py, fetched, not committed.
+$(WEB_RUNTIME): core/export/web_runtime.py $(VENV)/.installed
+	$(PY) -m core.export.web_runtime
+	@touch $@
+
+run: $(VENV)/.installed $(WEB_RUNTIME)
 	@$(PY) launch.py $(ARGS)  # not echoed: ARGS may hold --auth user:password
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed $(WEB_RUNTIME)
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 screenshots: $(VENV)/.installed
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/gui/test_browser.py -k screenshot
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed $(WEB_RUNTIME)
 	$(PY) bench/speed.py
 	$(PY) bench/demo_run.py
 	$(PY) bench/health_check.py
 	$(PY) bench/eta.py
 	$(PY) bench/export.py
+	$(PY) bench/web_page.py
 
 bench-recipes: $(VENV)/.installed
 	$(PY) bench/recipes.py

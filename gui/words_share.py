@@ -51,7 +51,8 @@ SHARE_PAGE_INTRO = (
     "long as the host keeps the files; it costs nothing to run.")
 SHARE_PAGE_BUTTON = "Make the web page"
 SHARE_PAGE_FILE = "Web page (.zip)"
-SHARE_PAGE_MADE = ("Made {name} ({size}; the model is {model} of it). Checked before writing: {parity} "
+SHARE_PAGE_MADE = ("Made {name} ({size}; {unpacked} unpacked, most of it the browser's model runtime). Checked "
+                   "before writing: {parity} "
                    "Unzip it and put the folder on any web host; it needs no server code.")
 SHARE_SPACE_HEADING = "### 3. A Hugging Face Space"
 SHARE_SPACE_INTRO = (

@@ -86,8 +86,12 @@ def _demo(parser: argparse.ArgumentParser) -> None:
 
 def _export(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", required=True, help="run folder")
-    parser.add_argument("--format", default="onnx,torchscript", help="onnx, torchscript or both (comma-separated)")
-    parser.add_argument("--out", help="the .zip to write (default: <run folder>/export/<run id>.zip)")
+    parser.add_argument("--format", default="onnx,torchscript",
+                        help="onnx, torchscript or both (comma-separated): model files and predict.py in one .zip; "
+                             "web: a page that classifies in the visitor's browser (a .zip); space: a Hugging Face "
+                             "Space folder")
+    parser.add_argument("--out", help="the .zip (or, for space, the folder) to write (default: under <run "
+                                      "folder>/export/)")
 
 
 def _project(parser: argparse.ArgumentParser) -> None:
@@ -121,8 +125,9 @@ COMMANDS: dict[str, Command] = {
     "lr-find": Command(training.lr_find, "learning-rate finder: loss against learning rate and a suggestion, as JSON",
                        _lr_find),
     "demo-data": Command(tools.demo, "write the generated shapes dataset", _demo, torch=False),
-    "export": Command(tools.export, "a run as one .zip (ONNX/TorchScript, predict.py, model card), checked against "
-                                    "the app on every validation image; prints JSON", _export),
+    "export": Command(tools.export, "a run as one .zip (ONNX/TorchScript, predict.py, model card), a web page or a "
+                                    "Space folder, checked against the app on every validation image; prints JSON",
+                      _export),
     "project": Command(tools.project, "save runs and their images as one .zip, or open one; prints JSON", _project,
                        torch=False),
     "runs": Command(tools.runs, "every run folder (settings, result, status, name, note), newest first, as JSON",

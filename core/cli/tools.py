@@ -3,6 +3,7 @@ project, runs, compare); each prints JSON on standard output."""
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 
@@ -99,10 +100,22 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+# The whole-page and Space formats, each a module's exporter (run, out) -> result; any other --format is a list of
+# model file formats for the bundle.
+EXPORTERS = {"web": ("core.export.web", "export_web"), "space": ("core.export.space", "export_space")}
+
+
 def export(args: argparse.Namespace) -> int:
     from core.export.bundle import export_run
 
-    print(json.dumps(export_run(args.run, args.out, args.format).to_dict(), indent=1), flush=True)
+    chosen = args.format.strip().lower()
+    if chosen in EXPORTERS:
+        module, name = EXPORTERS[chosen]
+        exporter = getattr(importlib.import_module(module), name)
+    else:
+        def exporter(run, out):
+            return export_run(run, out, args.format)
+    print(json.dumps(exporter(args.run, args.out).to_dict(), indent=1), flush=True)
     return 0
 
 

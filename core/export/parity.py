@@ -32,6 +32,14 @@ class FormatParity:
     def top1_agreement(self) -> float:
         return self.agreed / self.images if self.images else 0.0
 
+    def add(self, paths: list[str], got: np.ndarray, want: np.ndarray) -> None:
+        """Count a batch: the export's probabilities `got` against the app's `want`, one row per picture."""
+        same = got.argmax(axis=1) == want.argmax(axis=1)
+        self.images += len(paths)
+        self.agreed += int(same.sum())
+        self.max_abs_prob_diff = max(self.max_abs_prob_diff, float(np.abs(got - want).max()))
+        self.disagreements += [path for path, ok in zip(paths, same, strict=True) if not ok]
+
     def to_dict(self) -> dict:
         """This format's figures for parity.json (the first 20 disagreeing pictures named)."""
         return {"images": self.images, "top1_agreed": self.agreed, "top1_agreement": self.top1_agreement,
@@ -45,6 +53,7 @@ class Parity:
     formats: dict[str, FormatParity]
     temperature: float
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    exported_input: str = "pixels from predict.py's own decoding, resizing and cropping"
 
     def total(self) -> dict:
         images, agreed = sum(p.images for p in self.formats.values()), sum(p.agreed for p in self.formats.values())
@@ -60,7 +69,7 @@ class Parity:
     def to_dict(self) -> dict:
         """parity.json."""
         return {"reference": "the app's PyTorch model (its image decoder, eval transform and checkpoint)",
-                "exported_input": "pixels from predict.py's own decoding, resizing and cropping",
+                "exported_input": self.exported_input,
                 "temperature": self.temperature, "bar": PARITY_BAR,
                 "formats": {name: p.to_dict() for name, p in self.formats.items()}, "total": self.total(),
                 "skipped": [{"path": path, "reason": reason} for path, reason in self.skipped]}
@@ -116,11 +125,5 @@ def check_parity(reference: Callable[[list[Image.Image]], torch.Tensor], models:
         want = softmax(reference(images).float().numpy().astype(np.float64), temperature)
         batch = np.stack(pixels)
         for name, run in models.items():
-            got = softmax(run(batch).astype(np.float64), temperature)
-            same = got.argmax(axis=1) == want.argmax(axis=1)
-            p = parity.formats[name]
-            p.images += len(kept)
-            p.agreed += int(same.sum())
-            p.max_abs_prob_diff = max(p.max_abs_prob_diff, float(np.abs(got - want).max()))
-            p.disagreements += [path for path, ok in zip(kept, same, strict=True) if not ok]
+            parity.formats[name].add(kept, softmax(run(batch).astype(np.float64), temperature), want)
     return parity

@@ -99,6 +99,32 @@ def softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
     return e / e.sum()
 
 
+class Model:
+    """The exported model read from its folder (labels, preprocessing, calibration, an onnxruntime session): the
+    one way this script and the Space's app.py answer for a decoded picture."""
+
+    def __init__(self, folder: str | Path) -> None:
+        import onnxruntime as ort
+
+        folder = Path(folder)
+        self.labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
+        self.preprocessing = json.loads((folder / PREPROCESSING).read_text(encoding="utf-8"))
+        calibration_file = folder / CALIBRATION
+        calibration = json.loads(calibration_file.read_text()) if calibration_file.is_file() else {}
+        self.temperature, self.threshold = calibration.get("temperature", 1.0), calibration.get("threshold")
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(str(folder / MODEL), options, providers=["CPUExecutionProvider"])
+        self.input = self.session.get_inputs()[0].name
+
+    def answer(self, img: Image.Image, k: int = 3) -> dict:
+        """{"top": [[label, probability], ...] (k best, calibrated), "not_sure"} for one decoded picture."""
+        probs = softmax(self.session.run(None, {self.input: pixels(img, self.preprocessing)})[0][0], self.temperature)
+        top = np.argsort(-probs, kind="stable")[:min(k, len(self.labels))]
+        return {"top": [[self.labels[i], round(float(probs[i]), 6)] for i in top],
+                "not_sure": self.threshold is not None and float(probs[top[0]]) < self.threshold}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the app's JSON line for each picture named; exit code 1 when one could not be read."""
     parser = argparse.ArgumentParser(prog="predict.py", description="Top classes of pictures, one JSON line each")
@@ -110,28 +136,16 @@ def main(argv: list[str] | None = None) -> int:
         print("this export has no model.onnx (it was exported without the onnx format); export it again with "
               "--format onnx to use this script", file=sys.stderr)
         return 2
-    import onnxruntime as ort
-
-    labels = json.loads((folder / LABELS).read_text(encoding="utf-8"))
-    preprocessing = json.loads((folder / PREPROCESSING).read_text(encoding="utf-8"))
-    calibration_file = folder / CALIBRATION
-    calibration = json.loads(calibration_file.read_text()) if calibration_file.is_file() else {}
-    temperature, threshold = calibration.get("temperature", 1.0), calibration.get("threshold")
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    session = ort.InferenceSession(str(folder / MODEL), options, providers=["CPUExecutionProvider"])
-    name = session.get_inputs()[0].name
+    model = Model(folder)
     failed = 0
     for path in args.images:
         try:
-            probs = softmax(session.run(None, {name: pixels(load_rgb(path), preprocessing)})[0][0], temperature)
+            answer = model.answer(load_rgb(path), args.k)
         except (OSError, ValueError) as err:
             failed += 1
             print(json.dumps({"path": path, "error": f"not a readable image ({type(err).__name__})"}), flush=True)
             continue
-        top = np.argsort(-probs, kind="stable")[:min(args.k, len(labels))]
-        print(json.dumps({"path": path, "top": [[labels[i], round(float(probs[i]), 6)] for i in top],
-                          "not_sure": threshold is not None and float(probs[top[0]]) < threshold}), flush=True)
+        print(json.dumps({"path": path, **answer}), flush=True)
     return 1 if failed else 0
 
 

@@ -40,9 +40,9 @@ def pixels_example(image_size: int) -> torch.Tensor:
 
 
 def export_onnx(module: nn.Module, image_size: int, path: Path, example: torch.Tensor | None = None,
-                outputs: tuple[str, ...] = ("outputs",)) -> Path:
+                outputs: tuple[str, ...] = ("outputs",), opset: int = ONNX_OPSET) -> Path:
     """Export `module` with a dynamic batch axis (input: float NCHW images unless `example` says otherwise; one
-    output per name in `outputs`), written atomically."""
+    output per name in `outputs`; ONNX opset `opset`), written atomically."""
     if example is None:
         example = torch.zeros(2, 3, image_size, image_size)
     name = "pixels" if example.dtype == torch.uint8 else "images"
@@ -53,7 +53,7 @@ def export_onnx(module: nn.Module, image_size: int, path: Path, example: torch.T
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
             torch.onnx.export(
-                module, (example,), buffer, dynamo=False, opset_version=ONNX_OPSET,
+                module, (example,), buffer, dynamo=False, opset_version=opset,
                 input_names=[name], output_names=list(outputs),
                 dynamic_axes={name: {0: "batch"}, **{output: {0: "batch"} for output in outputs}},
             )

@@ -83,7 +83,7 @@ def make_page(ctx: AppContext, run_id: str | None) -> tuple[str | None, str]:
     except PROBLEMS as err:  # ExportRefused is a ValueError
         return None, words.WARN.format(err)
     return str(result.path), words.SHARE_PAGE_MADE.format(
-        name=result.path.name, size=_megabytes(result.bytes), model=_megabytes(result.model_bytes),
+        name=result.path.name, size=_megabytes(result.bytes), unpacked=_megabytes(result.page_bytes),
         parity=_parity(result.parity))
 
 
