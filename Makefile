@@ -19,7 +19,9 @@ $(WEB_RUNTIME): core/export/web_runtime.py $(VENV)/.installed
 	$(PY) -m core.export.web_runtime
 	@touch $@
 
-run: $(VENV)/.installed $(WEB_RUNTIME)
+# The app starts without onnxruntime-web (offline, behind a proxy): only the web page export needs it, and says so.
+run: $(VENV)/.installed
+	@$(MAKE) -s $(WEB_RUNTIME) || echo "Note: onnxruntime-web could not be fetched; the app runs, but the web page export needs it (make again when online)."
 	@$(PY) launch.py $(ARGS)  # not echoed: ARGS may hold --auth user:password
 
 test: $(VENV)/.installed $(WEB_RUNTIME)

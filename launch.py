@@ -170,8 +170,8 @@ def main(argv: list[str] | None = None) -> None:
     if not args.no_browser:
         webbrowser.open(url)
     try:
-        demo.block_thread()
-    except KeyboardInterrupt:
+        demo.block_thread()  # returns on Ctrl+C (Gradio catches it)
+    finally:
         ctx.shares.stop_all()  # the links made in the Share tab stop answering with the app
         demo.close()
 

@@ -15,7 +15,7 @@ from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
 from gui.tabs import runs as runs_tab
 from gui.tabs import settings as settings_tab
-from gui.tabs import share as share_tab
+from gui.tabs import share as share_tab_module
 from gui.tabs import train as train_tab
 
 CSS = """
@@ -27,9 +27,16 @@ CSS = """
 """
 
 
-def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = None) -> gr.Blocks:
-    """The full app's tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict, every run in Runs, and
-    Settings; or, for view="demo", the demo view (gui.demo), which registers none of the others' endpoints."""
+def _share_button(elem_id: str) -> gr.Button:
+    """"Share this model..." under a tab: opens the Share tab."""
+    return gr.Button(words.SHARE_THIS, size="sm", elem_id=elem_id)
+
+
+def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = None, share_tab: bool = True) -> gr.Blocks:
+    """The full app's tabs, wired together: Data -> Model -> Train -> Evaluate -> Predict -> Share, every run in
+    Runs, and Settings; or, for view="demo", the demo view (gui.demo), which registers none of the others'
+    endpoints. A full app served through the Share tab has no Share tab: its visitors may not start, stop or
+    publish the owner's shares."""
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
     link = link or PublicLink(view=view)
@@ -49,19 +56,21 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
                 evaluate_picker = evaluate_tab.build(ctx, demo)
             with gr.Tab(words.TAB_PREDICT, id="predict"):
                 run_picker = predict_tab.build(ctx, demo)
-                share_from_predict = gr.Button(words.SHARE_THIS, size="sm", elem_id="predict-share")
-            with gr.Tab(words.TAB_SHARE, id="share"):
-                share_picker = share_tab.build(ctx, demo)
+                to_share = [(_share_button("predict-share"), run_picker)] if share_tab else []
+            if share_tab:
+                with gr.Tab(words.TAB_SHARE, id="share"):
+                    share_picker = share_tab_module.build(ctx, demo)
             with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
                 runs_changed, opened_run = runs_tab.build(ctx, runs_page)
-                share_from_runs = gr.Button(words.SHARE_THIS, size="sm", elem_id="runs-share")
+                to_share += [(_share_button("runs-share"), opened_run)] if share_tab else []
             with gr.Tab(words.TAB_SETTINGS, id="settings"):
                 settings_tab.build(ctx, demo)
-        for button, picker in ((share_from_predict, run_picker), (share_from_runs, opened_run)):
+        pickers = [run_picker, evaluate_picker, *([share_picker] if share_tab else [])]
+        for button, picker in to_share:  # the Share tab opens on the run the tab showed
             button.click(lambda run_id: (gr.Tabs(selected="share"), run_id or predict_tab.NEWEST), picker,
                          [tabs, share_picker], api_visibility="private", show_progress="hidden")
         for event in [training, *runs_changed]:  # trained, continued, deleted or opened: the pickers follow
-            event.then(lambda: (predict_tab.refresh(ctx),) * 3, None, [run_picker, evaluate_picker, share_picker],
+            event.then(lambda: (predict_tab.refresh(ctx),) * len(pickers), None, pickers,
                        api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
                           [dataset, valid_percent, *model.as_list()], model.recipe, api_visibility="private",
@@ -70,12 +79,12 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
     return demo
 
 
-def start(ctx: AppContext, host: str, port: int, share: bool = False, view: str = "full",
-          auth: Callable[[str, str], bool] | None = None) -> gr.Blocks:
+def start(ctx: AppContext, host: str, port: int | None, share: bool = False, view: str = "full",
+          auth: Callable[[str, str], bool] | None = None, share_tab: bool = True) -> gr.Blocks:
     """Build the app (full or demo view) and serve it in the background, behind Gradio's login when `auth` is given;
     the caller closes it (or blocks on it). The page shows the public link once Gradio has made it."""
     link = PublicLink(requested=share, view=view)
-    demo = build_app(ctx, view, link)
+    demo = build_app(ctx, view, link, share_tab)
     demo.launch(server_name=host, server_port=port, share=share, quiet=True, prevent_thread_lock=True, auth=auth,
                 auth_message=words.LOGIN_MESSAGE if auth else None, **launch_kwargs(ctx, view))
     link.url, link.local_url = demo.share_url, demo.local_url

@@ -3,6 +3,7 @@ password the owner chose, the full app) on a public Gradio link, or on this comp
 Wi-Fi. Each is a Gradio server of its own on a port of its own; the app's context owns them, so nothing is global."""
 from __future__ import annotations
 
+import contextvars
 import hmac
 import socket
 import threading
@@ -15,7 +16,10 @@ from core.runstore.sharing import MIN_PASSWORD
 from gui import words
 
 ShareKind = Literal["public", "network"]
-NO_ROUTE = "10.255.255.255"  # connecting a UDP socket sends nothing: it only asks the OS which address it would use
+NO_ROUTE = "10.254.254.254"  # connecting a UDP socket sends nothing: it only asks the OS which address it would use
+# Gradio keeps the Blocks being built in class attributes (gradio.context.Context), shared by every thread: two
+# share servers built at once would mix their components, so one is built at a time.
+_BUILDING = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -101,17 +105,19 @@ class ShareServers:
         password, facts = _password(password, full), KINDS[kind]
         self.stop(kind)
         view = "full" if full else "demo"
-        blocks = _outside_handler(lambda: start(ctx, facts.host, None, share=facts.public_link, view=view,
-                                                auth=visitor_check(password) if password else None))
+        with _BUILDING:  # in a context of its own: inside a handler, Gradio takes new components as page updates
+            blocks = contextvars.Context().run(
+                start, ctx, facts.host, None, share=facts.public_link, view=view,
+                auth=visitor_check(password) if password else None, share_tab=False)
         url = blocks.share_url if facts.public_link else _network_url(blocks.server_port)
         if not url:
-            blocks.close()
+            close_server(blocks)
             return None
         shared = Shared(kind, blocks, url, blocks.local_url, view, password is not None, time.time())
         with self._lock:
             previous, self._servers[kind] = self._servers.get(kind), shared
         if previous is not None:  # another click started one meanwhile
-            previous.blocks.close()
+            close_server(previous.blocks)
         return shared
 
     def stop(self, kind: ShareKind) -> bool:
@@ -120,7 +126,7 @@ class ShareServers:
             shared = self._servers.pop(kind, None)
         if shared is None:
             return False
-        shared.blocks.close()
+        close_server(shared.blocks)
         return True
 
     def stop_all(self) -> None:
@@ -129,24 +135,16 @@ class ShareServers:
             self.stop(kind)
 
 
-def _outside_handler(build: Callable[[], object]) -> object:
-    """Run `build` on a thread of its own: inside a Gradio handler, components made are taken as updates of the
-    running page (Gradio keeps that in context variables), and a new thread starts with none of them."""
-    result: list = []
+def close_server(blocks) -> None:
+    """Close a share server and the tunnel process behind its public link: Gradio's close frees the port but leaves
+    the tunnel forwarding the old public address to it, which the next server on that port would answer."""
+    from gradio import tunneling
 
-    def run() -> None:
-        try:
-            result.append((True, build()))
-        except BaseException as err:  # handed back to the caller's thread
-            result.append((False, err))
-
-    worker = threading.Thread(target=run, name="share-server-start", daemon=True)
-    worker.start()
-    worker.join()
-    ok, value = result[0]
-    if not ok:
-        raise value
-    return value
+    port = blocks.server_port
+    blocks.close(verbose=False)
+    for tunnel in [t for t in tunneling.CURRENT_TUNNELS if t.local_port == port]:
+        tunnel.kill()
+        tunneling.CURRENT_TUNNELS.remove(tunnel)
 
 
 def _network_url(port: int) -> str:

@@ -4,8 +4,10 @@ and a Hugging Face Space folder (made here, or published with a token that is us
 from __future__ import annotations
 
 import html
-import shutil
+import tempfile
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import gradio as gr
 
@@ -64,12 +66,14 @@ def stop(ctx: AppContext, kind: str) -> tuple:
 
 
 def _parity(parity) -> str:
+    """How the export agreed with the app on the validation pictures, in one sentence."""
     total = parity.total()
     agreed = sum(p.agreed for p in parity.formats.values())
     return words.SHARE_PARITY.format(agreed=agreed, images=total["images_compared"], diff=total["max_abs_prob_diff"])
 
 
 def _megabytes(size: int) -> str:
+    """A size in MB, as the app writes it."""
     return words.MEGABYTES.format(mb=size / 1e6)
 
 
@@ -87,14 +91,14 @@ def make_page(ctx: AppContext, run_id: str | None) -> tuple[str | None, str]:
         parity=_parity(result.parity))
 
 
+@contextmanager
 def _space_folder(ctx: AppContext, run_id: str | None):
-    """The run's Space folder, made now in this app's downloads folder (proven first)."""
+    """The run's Space folder, made now in a temporary folder that goes when the block ends (proven first)."""
     from core.export.space import export_space
 
     run = ctx.run_by_id(run_id)
-    folder = ctx.download_path(f"{run.run_id}-space")
-    shutil.rmtree(folder, ignore_errors=True)
-    return export_space(run.path, folder)
+    with tempfile.TemporaryDirectory(prefix="transfer-studio-space-") as tmp:
+        yield export_space(run.path, Path(tmp) / f"{run.run_id}-space")
 
 
 def make_space(ctx: AppContext, run_id: str | None) -> tuple[str | None, str]:
@@ -102,8 +106,8 @@ def make_space(ctx: AppContext, run_id: str | None) -> tuple[str | None, str]:
     from core.export.space import zip_folder
 
     try:
-        result = _space_folder(ctx, run_id)
-        archive = zip_folder(result.path, ctx.download_path(f"{result.path.name}.zip"))
+        with _space_folder(ctx, run_id) as result:
+            archive = zip_folder(result.path, ctx.download_path(f"{result.path.name}.zip"))
     except PROBLEMS as err:
         return None, words.WARN.format(err)
     return str(archive), words.SHARE_SPACE_MADE.format(name=archive.name, size=_megabytes(archive.stat().st_size),
@@ -113,13 +117,14 @@ def make_space(ctx: AppContext, run_id: str | None) -> tuple[str | None, str]:
 def publish(ctx: AppContext, run_id: str | None, token: str | None, space: str | None, api_factory=None) -> tuple:
     """Make the Space folder and publish it with the owner's token; (the emptied token box, the sentence). The token
     is passed on once and is never kept, logged or shown (errors are worded without it)."""
-    from core.export.space import publish_space
+    from core.export.space import publish_space, split_space_id
 
     if not (token or "").strip():
         return "", words.WARN.format(words.SHARE_NO_TOKEN)
     try:
-        result = _space_folder(ctx, run_id)
-        url = publish_space(result.path, (space or "").strip(), token.strip(), api_factory=api_factory)
+        split_space_id((space or "").strip())  # a bad name is said before minutes of export, not after
+        with _space_folder(ctx, run_id) as result:
+            url = publish_space(result.path, (space or "").strip(), token.strip(), api_factory=api_factory)
     except PROBLEMS as err:  # PublishError is a ValueError whose sentence never holds the token
         return "", words.WARN.format(err)
     return "", words.SHARE_PUBLISHED.format(url=url)
@@ -132,6 +137,7 @@ def state(ctx: AppContext) -> tuple:
 
 
 def _server_row(kind: str, start_word: str, stop_word: str, box_word: str) -> dict:
+    """Start and Stop for one kind of share server, its address with a copy button, its QR code and sentence."""
     with gr.Row():
         start_button = gr.Button(start_word, variant="primary", elem_id=f"share-{kind}-start")
         stop_button = gr.Button(stop_word, elem_id=f"share-{kind}-stop")
@@ -175,9 +181,10 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
 
     for kind, row in rows.items():
         row["start"].click(lambda p, f, kind=kind: start(ctx, kind, p, f), [password, full], row["shown"],
-                           api_name=f"share_{kind}", concurrency_limit=1, concurrency_id="share")
+                           api_name=f"share_{kind}", concurrency_limit=1, concurrency_id="share",
+                           api_visibility="private")  # it takes a password: not listed for scripts
         row["stop"].click(lambda kind=kind: stop(ctx, kind), None, row["shown"], api_name=f"stop_share_{kind}",
-                          concurrency_id="share")
+                          concurrency_id="share", api_visibility="private")
     page_button.click(lambda r: make_page(ctx, r), run, [page_file, page_said], api_name="export_web",
                       concurrency_limit=1, concurrency_id="export")
     space_button.click(lambda r: make_space(ctx, r), run, [space_file, space_said], api_name="export_space",

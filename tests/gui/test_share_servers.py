@@ -111,7 +111,37 @@ def test_the_whole_app_is_shared_only_behind_the_password(sharing_ctx):
     shared = ctx.shares.get("network")
     assert shared.view == "full" and box.value == shared.url and "<img" in qr and "whole" not in said
     assert words.VIEW_NAMES["full"] in said and words.SHARE_WITH_PASSWORD in said
+    base = _local(shared)
+    right = urllib.parse.urlencode({"username": "anyone", "password": VISITOR_PASSWORD}).encode()
+    cookie = _post(f"{base}login", right, kind="application/x-www-form-urlencoded")[2].split(";")[0]
+    config = _get(f"{base}config", cookie)[1].decode()
+    assert words.TAB_TRAIN in config and words.TAB_SHARE not in config  # visitors cannot share or stop shares
+    assert "share_network" not in config and "publish_space" not in config
     assert share_tab.stop(ctx, "network")[2] == words.SHARE_STOPPED
+
+
+def test_stopping_kills_the_tunnel_behind_a_public_link(sharing_ctx):
+    """Gradio's close leaves its tunnel process forwarding the old public address to the freed port; stop kills it.
+    (No tunnel can be made here: a real child process stands in for Gradio's frpc.)"""
+    import subprocess
+    import sys
+
+    from gradio import tunneling
+
+    ctx, _ = sharing_ctx
+    shared = ctx.shares.start(ctx, "network")
+    tunnel = tunneling.Tunnel("share.example", 7000, "127.0.0.1", shared.blocks.server_port, "token", None)
+    tunnel.proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    tunneling.CURRENT_TUNNELS.append(tunnel)
+    child = tunnel.proc
+    try:
+        assert ctx.shares.stop("network")
+        assert child.wait(timeout=10) is not None and tunnel not in tunneling.CURRENT_TUNNELS
+    finally:
+        if child.poll() is None:
+            child.kill()
+        if tunnel in tunneling.CURRENT_TUNNELS:
+            tunneling.CURRENT_TUNNELS.remove(tunnel)
 
 
 def test_the_qr_code_holds_the_address():
