@@ -8,8 +8,8 @@ Trains a small feature-extractor run (the bundled efficientnet_lite0) on the gen
 a web page, serves the unzipped folder on 127.0.0.1 and opens it in /usr/bin/chromium (1 WebAssembly thread: a
 plain static server is not cross-origin isolated): the time from navigation to `transferStudio.ready` in 3 fresh
 browser contexts (no cache), then every validation picture classified in the page (bytes handed over first, timed
-in the page) against the app's PyTorch answers, and a 12-megapixel JPEG (shrunk by the page to 1024 px on the short
-side first). Writes bench/results/web_page.json.
+in the page) against the app's PyTorch answers, and a 12-megapixel JPEG (decoded by the page at half size, 2000x1500,
+as the app's decoder does with Pillow's JPEG draft). Writes bench/results/web_page.json.
 """
 from __future__ import annotations
 

@@ -29,7 +29,6 @@ from core.runstore.folder import RunFolder
 from core.system import atomic_write
 
 
-
 class ExportRefused(ValueError):
     """The exported model does not give the app's answers (or cannot be checked); the sentence gives the figures."""
 
@@ -133,8 +132,14 @@ class ExportResult:
                 "formats": self.formats, "parity": self.parity.summary()}
 
 
-def _evaluation(run_dir: Path) -> Evaluation:
-    """The run's evaluation on its validation pictures (read back from the run folder when unchanged)."""
+def as_json(data) -> bytes:
+    """An export's JSON file: indented, UTF-8 (names as they are, not escaped), ending with a newline."""
+    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
+
+
+def validation_evaluation(run_dir: Path) -> Evaluation:
+    """The run's evaluation on its validation pictures (read back from the run folder when unchanged): what an export
+    reports; ExportRefused when none of them can be read (the export could not be checked either)."""
     evaluation = evaluation_of(run_dir, "valid")
     if evaluation is None or not evaluation.predictions.paths:
         raise ExportRefused(f"None of the validation pictures of {run_dir.name} could be read, so the export cannot "
@@ -145,9 +150,6 @@ def _evaluation(run_dir: Path) -> Evaluation:
 def _texts(run_dir: Path, meta: CheckpointMeta, preprocessing: dict, metrics: dict, parity: Parity,
            formats: list[str], calibration: tuple[float, float] | None) -> dict[str, bytes]:
     """Every small file of the bundle, by name."""
-    def as_json(data) -> bytes:
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-
     texts = {"MODEL_CARD.md": model_card(run_dir, meta, metrics, parity.to_dict(), formats, calibration).encode(),
              standalone.LABELS: as_json(list(meta.classes)), standalone.PREPROCESSING: as_json(preprocessing),
              "parity.json": as_json(parity.to_dict()), "predict.py": Path(standalone.__file__).read_bytes()}
@@ -172,7 +174,7 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, formats: str 
     if not run.has_checkpoint():
         raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
     _, items = run.split_items("valid")
-    evaluation = _evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
+    evaluation = validation_evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
     predictor = load_predictor(run_dir, engine="pytorch")
     meta, calibration = predictor.meta, run.read_calibration()
     preprocessing = preprocessing_record(meta)

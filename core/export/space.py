@@ -6,14 +6,10 @@ pinned to this install's versions and README.md (the Space's front matter, then 
 """
 from __future__ import annotations
 
-import contextlib
 import importlib.metadata
 import json
-import os
 import re
-import shutil
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -24,6 +20,7 @@ from torch import nn
 
 from core.export import standalone_predict as standalone
 from core.export.bundle import export_run
+from core.export.folders import replace_folder
 from core.export.parity import Parity
 from core.runstore.folder import RunFolder
 from core.system import atomic_write, read_json_object
@@ -104,26 +101,18 @@ def folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def replace_folder(out_dir: Path, build: Callable[[Path], None]) -> Path:
-    """Build a folder in a hidden sibling, then rename it to `out_dir`: half a folder never stands there, and an
-    existing `out_dir` is replaced only once `build` has succeeded (if it fails, nothing changes)."""
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out_dir.parent, prefix=f".{out_dir.name}.", suffix=".tmp"))
-    old = staging.with_name(staging.name[:-len(".tmp")] + ".old.tmp")
-    try:
-        build(staging)
-        if out_dir.exists():
-            os.rename(out_dir, old)
-        os.rename(staging, out_dir)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            if old.exists() and not out_dir.exists():
-                os.rename(old, out_dir)  # put the previous folder back
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
-    return out_dir
+def refuse_foreign_folder(out_dir: Path) -> None:
+    """ValueError with a sentence when `out_dir` holds files an export did not make (`--out ~/Desktop` must never
+    replace a Desktop): only a missing or empty folder, or an earlier Space export, is replaced."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise ValueError(f"{out_dir} is a file, not a folder; choose a new folder for the Space.")
+    foreign = sorted(p.name for p in out_dir.iterdir() if p.name not in MADE_FILES)
+    if foreign:
+        raise ValueError(f"{out_dir} already holds files a Space export did not make ({', '.join(foreign[:3])}"
+                         f"{', ...' if len(foreign) > 3 else ''}); choose a new or empty folder: nothing was "
+                         "written.")
 
 
 def export_space(run_dir: str | Path, out_dir: str | Path | None = None, module: nn.Module | None = None
@@ -133,6 +122,7 @@ def export_space(run_dir: str | Path, out_dir: str | Path | None = None, module:
     start = time.perf_counter()
     run_dir = Path(run_dir)
     out_dir = Path(out_dir) if out_dir else default_space_path(run_dir)
+    refuse_foreign_folder(out_dir)
     versions = installed_versions()
     proven = {}
 
@@ -147,9 +137,11 @@ def export_space(run_dir: str | Path, out_dir: str | Path | None = None, module:
             card = bundle.read(CARD).decode("utf-8")
         zipped.unlink()
         (folder / "app.py").write_bytes(APP_TEMPLATE.read_bytes())
-        (folder / "requirements.txt").write_text("".join(f"{n}=={v}\n" for n, v in versions.items()), "utf-8")
-        (folder / "README.md").write_text(readme(space_title(run_dir), card, versions), "utf-8")
-        (folder / ".gitattributes").write_text(GITATTRIBUTES, "utf-8")
+        # gradio is the Space's SDK: sdk_version in README.md installs it, so requirements.txt leaves it out
+        pins = "".join(f"{n}=={v}\n" for n, v in versions.items() if n != "gradio")
+        for name, text in (("requirements.txt", pins), ("README.md", readme(space_title(run_dir), card, versions)),
+                           (".gitattributes", GITATTRIBUTES)):
+            (folder / name).write_text(text, "utf-8", newline="\n")  # the same bytes on every system
 
     replace_folder(out_dir, build)
     return SpaceExportResult(out_dir, folder_bytes(out_dir), time.perf_counter() - start, proven["parity"])

@@ -8,11 +8,12 @@ GRADIO_SERVER_PORT say (as on a Space), and serves nothing of its folder.
 """
 from __future__ import annotations
 
+import html
 import json
 from pathlib import Path
 
 import gradio as gr
-from predict import Model, load_rgb
+from predict import Model, UnreadableImage, load_rgb
 
 FOLDER = Path(__file__).resolve().parent
 TOP = 3
@@ -61,8 +62,9 @@ def build(folder: Path = FOLDER) -> gr.Interface:
             raise gr.Error("Give a picture first.")
         try:
             answer = model.answer(load_rgb(path), TOP)
-        except (OSError, ValueError) as err:
-            raise gr.Error(f"This file is not a picture the model can read: {err}") from None
+        except (OSError, ValueError) as err:  # the reason predict.py gives, never a path of this server
+            reason = str(err) if isinstance(err, UnreadableImage) else type(err).__name__
+            raise gr.Error(f"This file is not a picture the model can read: {reason}") from None
         return {str(label): p for label, p in answer["top"]}, not_sure_line(answer, model.threshold)
 
     return gr.Interface(
@@ -70,7 +72,7 @@ def build(folder: Path = FOLDER) -> gr.Interface:
         inputs=gr.Image(type="filepath", image_mode=None, sources=["upload", "webcam", "clipboard"],
                         label="Picture"),
         outputs=[gr.Label(num_top_classes=TOP, label="Answer"), gr.Markdown()],
-        title=front_matter_title(folder / "README.md"), description=describe(model), flagging_mode="never",
+        title=html.escape(front_matter_title(folder / "README.md")), description=describe(model), flagging_mode="never",
         api_name="predict", delete_cache=DELETE_UPLOADS,
     )
 

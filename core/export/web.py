@@ -1,5 +1,5 @@
 """Export a run as a web page that classifies pictures in the visitor's browser: one .zip holding one folder
-(index.html, app.js, style.css, model.onnx, labels.json, parity.json and onnxruntime-web's files), to put on any
+(index.html, app.js, style.css, model.onnx, model.json, parity.json and onnxruntime-web's files), to put on any
 static host. Proven first, like the bundle: the page's graph, fed the app's decoded pixels, must give the app's
 answers on every validation picture of the run, else nothing is written.
 
@@ -11,7 +11,6 @@ integrity, `make` fetches it once, and every export checks each file's sha256 be
 from __future__ import annotations
 
 import datetime
-import json
 import tempfile
 import time
 import zipfile
@@ -23,8 +22,8 @@ from PIL import Image
 from torch import nn
 
 from core.calibration import softmax
-from core.data.images import DRAFT_SIDE, MIN_SIDE, NEUTRAL, UnreadableImage, load_image
-from core.export.bundle import ExportRefused, _evaluation, preprocessing_record
+from core.data.images import DRAFT_SIDE, MAX_PIXELS, MIN_SIDE, NEUTRAL, UnreadableImage, load_image
+from core.export.bundle import ExportRefused, as_json, preprocessing_record, validation_evaluation
 from core.export.model_card import APP_VERSION
 from core.export.parity import BATCH, FormatParity, Parity
 from core.export.web_graph import INPUT, OUTPUT, web_graph_runner, write_web_graph
@@ -37,10 +36,19 @@ from core.system import atomic_write
 
 PAGE_DIR = Path(__file__).with_name("web_page")
 PAGE_FILES = ("index.html", "app.js", "style.css", "LICENSE-onnxruntime-web.txt")
-MODEL, LABELS, PARITY = "model.onnx", "labels.json", "parity.json"
+# model.json, not labels.json: the bundle's labels.json is a plain list, this one the page's facts (never confused)
+MODEL, FACTS, PARITY = "model.onnx", "model.json", "parity.json"
 FORMAT = "web"  # the name of the page's graph in parity.json
-WEB_INPUT = ("the app's decoded picture (its decoder, full size) as uint8 RGB pixels, resized and cropped inside "
-             "the page's graph; the browser decodes the picture itself")
+WEB_INPUT = ("the app's decoded picture (its decoder: big JPEGs at Pillow's draft scale) as uint8 RGB pixels, "
+             "resized and cropped inside the page's graph; the browser decodes the picture itself")
+DRAFT_SCALES = (8, 4, 2, 1)  # Pillow's JPEG draft scales (JpegImageFile.draft), the largest that fits is taken
+DECODING_RULE = (
+    f"as the app's decoder (Pillow): EXIF orientation applied, colour profiles (ICC, PNG gamma) ignored, "
+    f"transparency composited on grey {tuple(NEUTRAL)}; refused under {MIN_SIDE} px on a side or over "
+    f"{MAX_PIXELS:,} pixels. A JPEG file (its first bytes FF D8 FF) is decoded at 1/scale, scale the largest of "
+    f"{', '.join(map(str, DRAFT_SCALES))} not above min(width // {DRAFT_SIDE}, height // {DRAFT_SIDE}), to "
+    f"ceil(width / scale) x ceil(height / scale) px (Pillow's draft; the page shrinks on a canvas, smoothing high), "
+    f"so only JPEGs of at least {2 * DRAFT_SIDE} px on the short side are reduced; every other format at full size")
 
 
 @dataclass
@@ -65,7 +73,7 @@ def default_web_export_path(run_dir: str | Path) -> Path:
 
 
 def check_web_parity(predictor: Predictor, graph, paths: list[Path], temperature: float) -> Parity:
-    """The page's graph (fed each picture's full decoded pixels) against the app's model (fed the same decoded
+    """The page's graph (fed each picture's pixels as the app decodes them) against the app's model (fed the same decoded
     picture) on `paths`: top-1 agreement and the largest difference of calibrated probabilities."""
     parity = Parity({FORMAT: FormatParity()}, temperature, exported_input=WEB_INPUT)
     for first in range(0, len(paths), BATCH):
@@ -84,9 +92,9 @@ def check_web_parity(predictor: Predictor, graph, paths: list[Path], temperature
     return parity
 
 
-def labels_record(run_dir: Path, meta: CheckpointMeta, calibration: tuple[float, float | None],
-                  preprocessing: dict, metrics: dict, parity: Parity, files: dict[str, int]) -> dict:
-    """labels.json: what the page needs (classes, temperature, threshold, decoding) and shows (the model's facts,
+def facts_record(run_dir: Path, meta: CheckpointMeta, calibration: tuple[float, float | None],
+                 preprocessing: dict, metrics: dict, parity: Parity, files: dict[str, int]) -> dict:
+    """model.json: what the page needs (classes, temperature, threshold, decoding) and shows (the model's facts,
     the check against the app, each file's size)."""
     total = parity.total()
     return {
@@ -96,16 +104,13 @@ def labels_record(run_dir: Path, meta: CheckpointMeta, calibration: tuple[float,
         "validation": {k: metrics.get(k) for k in metrics if k != "per_class"},
         "checked": {"images": total["images_compared"], "top1_agreement": total["top1_agreement"],
                     "max_abs_prob_diff": total["max_abs_prob_diff"]},
-        "decoding": {"min_side": MIN_SIDE, "max_short_side": DRAFT_SIDE, "background": list(NEUTRAL)},
+        "decoding": {"min_side": MIN_SIDE, "max_pixels": MAX_PIXELS, "background": list(NEUTRAL),
+                     "jpeg_draft_side": DRAFT_SIDE, "jpeg_draft_scales": list(DRAFT_SCALES), "rule": DECODING_RULE},
         "model": {"file": MODEL, "input": INPUT, "input_layout": "uint8 [1, height, width, 3] RGB, any size",
                   "output": OUTPUT, "output_meaning": "calibrated probabilities, one per class, in classes' order"},
         "files": files, "onnxruntime_web": RUNTIME_VERSION, "app_version": APP_VERSION,
         "exported": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
-
-
-def _as_json(data) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
 
 
 def export_web(run_dir: str | Path, out: str | Path | None = None, module: nn.Module | None = None,
@@ -125,7 +130,7 @@ def export_web(run_dir: str | Path, out: str | Path | None = None, module: nn.Mo
     if not run.has_checkpoint():
         raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
     _, items = run.split_items("valid")
-    evaluation = _evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
+    evaluation = validation_evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
     predictor = load_predictor(run_dir, engine="pytorch")
     meta, calibration = predictor.meta, run.read_calibration() or (1.0, None)
     preprocessing = preprocessing_record(meta)
@@ -143,10 +148,10 @@ def export_web(run_dir: str | Path, out: str | Path | None = None, module: nn.Mo
         if refusal:
             raise ExportRefused(refusal)
         files = {**{name: PAGE_DIR / name for name in PAGE_FILES}, MODEL: graph_path, **runtime_paths}
-        texts = {PARITY: _as_json(parity.to_dict())}
+        texts = {PARITY: as_json(parity.to_dict())}
         sizes = {name: path.stat().st_size for name, path in files.items()} | {PARITY: len(texts[PARITY])}
-        texts[LABELS] = _as_json(labels_record(run_dir, meta, calibration, preprocessing, evaluation.metrics(),
-                                               parity, sizes))
+        texts[FACTS] = as_json(facts_record(run_dir, meta, calibration, preprocessing, evaluation.metrics(),
+                                            parity, sizes))
         folder = f"{run_dir.name}-web"
 
         def entry(name: str) -> zipfile.ZipInfo:  # readable by all once unzipped, whatever the temporary's mode
@@ -161,5 +166,5 @@ def export_web(run_dir: str | Path, out: str | Path | None = None, module: nn.Mo
                 for name, path in files.items():
                     page.writestr(entry(name), path.read_bytes())
         atomic_write(out, write)
-    page_bytes = sum(sizes.values()) + len(texts[LABELS])
+    page_bytes = sum(sizes.values()) + len(texts[FACTS])
     return WebExportResult(out, out.stat().st_size, time.perf_counter() - start, parity, page_bytes)

@@ -9,16 +9,16 @@ Users need no Node.js: the fetch runs beside pip in the Makefile.
 """
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import io
-import os
-import shutil
 import sys
 import tarfile
-import tempfile
 import urllib.request
 from pathlib import Path
+
+from core.export.folders import replace_folder
 
 VERSION = "1.31.1"
 TARBALL = f"https://registry.npmjs.org/onnxruntime-web/-/onnxruntime-web-{VERSION}.tgz"
@@ -55,6 +55,7 @@ def runtime_files(folder: str | Path | None = None) -> dict[str, Path]:
 
 
 def _sha256(path: Path) -> str:
+    """A file's sha256 in hex, read in 1 MB blocks (the WebAssembly binary is 12 MB)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -85,17 +86,12 @@ def extract(tarball: bytes, folder: str | Path, pinned: dict[str, str] = FILES) 
         if name not in found or hashlib.sha256(found[name]).hexdigest() != digest:
             problem = "not the pinned one" if name in found else "missing"
             raise RuntimeTampered(f"the onnxruntime-web tarball's {name} is {problem}; nothing was installed.")
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=folder.parent, prefix=f".{folder.name}.", suffix=".tmp"))
-    staging.chmod(0o755)
-    for name, data in found.items():
-        (staging / name).write_bytes(data)
-    old = folder.with_name(f".{folder.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if folder.exists():
-        os.replace(folder, old)
-    os.replace(staging, folder)
-    shutil.rmtree(old, ignore_errors=True)
+
+    def build(staging: Path) -> None:
+        staging.chmod(0o755)  # mkdtemp's 0o700 would hide the files from a web server run as another user
+        for name, data in found.items():
+            (staging / name).write_bytes(data)
+    replace_folder(folder, build)
     return {name: folder / name for name in pinned}
 
 
@@ -114,9 +110,13 @@ def fetch(folder: str | Path | None = None, url: str = TARBALL) -> dict[str, Pat
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m core.export.web_runtime [FOLDER]`: fetch the runtime (once) and say where it is."""
-    args = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(prog="python -m core.export.web_runtime",
+                                     description=f"Fetch onnxruntime-web {VERSION} for the web page export, once, "
+                                                 "checked against its pinned hashes.")
+    parser.add_argument("folder", nargs="?", default=None, help=f"where to put it (default: {DEFAULT_DIR})")
+    args = parser.parse_args(argv)
     try:
-        files = fetch(args[0] if args else None)
+        files = fetch(args.folder)
     except (OSError, RuntimeTampered) as err:
         print(f"onnxruntime-web {VERSION} could not be installed: {err}", file=sys.stderr)
         return 1

@@ -2,12 +2,12 @@
 // ONNX Runtime Web (WebAssembly). Everything it loads is in this folder; after `ready` it makes no request.
 //
 // window.transferStudio, for people and scripts:
-//   ready                 Promise of labels.json (the model's facts) once the model is loaded and warmed up
+//   ready                 Promise of model.json (the model's facts) once the model is loaded and warmed up
 //   classify(picture)     Promise of EVERY class as {label, confidence}, best first (calibrated probabilities
 //                         that sum to 1); picture: a Blob or File, or anything createImageBitmap takes
 //                         (an <img>, a canvas, an ImageBitmap, ImageData)
 //   show(picture)         classify, then show the picture and its top 3 on the page (same Promise)
-//   isSure(ranked)        whether the top confidence reaches labels.json's not_sure_below
+//   isSure(ranked)        whether the top confidence reaches model.json's not_sure_below
 //   picturesPerSecond()   this device's speed, measured on the pictures classified so far (or at load)
 "use strict";
 (() => {
@@ -16,7 +16,7 @@
   const $ = (id) => document.getElementById(id);
   const timings = []; // milliseconds per picture: decoding, resizing and the model, the last 50
   const warmup = []; // milliseconds per model run at load, on a grey picture
-  let loaded = null; // labels.json, once ready
+  let loaded = null; // model.json, once ready
   const facts = () => loaded;
 
   ort.env.wasm.wasmPaths = folder;
@@ -36,41 +36,76 @@
       throw new Error("This page must be served by a web server (for instance `python3 -m http.server` in " +
                       "its folder); opened as a file, the browser does not let it load its model.");
     }
-    const labels = await (await fetchOk("labels.json")).json();
-    const model = new Uint8Array(await (await fetchOk(labels.model.file)).arrayBuffer());
+    const info = await (await fetchOk("model.json")).json();
+    const model = new Uint8Array(await (await fetchOk(info.model.file)).arrayBuffer());
     const session = await ort.InferenceSession.create(model, {executionProviders: ["wasm"]});
-    const side = labels.resize_short_side;
+    const side = info.resize_short_side;
     const grey = new ort.Tensor("uint8", new Uint8Array(side * side * 3).fill(128), [1, side, side, 3]);
     for (let i = 0; i < 4; i += 1) { // the first run prepares the kernels: timed but not counted
       const start = performance.now();
-      await session.run({[labels.model.input]: grey});
+      await session.run({[info.model.input]: grey});
       if (i > 0) warmup.push(performance.now() - start);
     }
-    return {labels, session};
+    return {info, session};
   }
 
-  // The picture as the model's input: upright (EXIF applied by the browser), transparency on grey, the short
-  // side at most decoding.max_short_side px (the app decodes big JPEGs at a reduced scale too), RGB bytes.
-  async function decode(picture, labels) {
-    const {min_side: minSide, max_short_side: maxSide, background} = labels.decoding;
-    let bitmap;
-    try {
-      bitmap = await createImageBitmap(picture, {imageOrientation: "from-image"});
-    } catch (err) {
-      throw new Error("This file is not a picture this browser can read.");
+  // createImageBitmap's options, most wanted first: the EXIF orientation applied, and the pixels as they are in
+  // the file (no colour profile or PNG gamma applied, alpha not premultiplied), as the app's decoder (Pillow)
+  // reads them. A browser that does not know an option throws TypeError: then it is asked with fewer.
+  const BITMAP_OPTIONS = [
+    {imageOrientation: "from-image", colorSpaceConversion: "none", premultiplyAlpha: "none"},
+    {imageOrientation: "from-image", colorSpaceConversion: "none"},
+    {imageOrientation: "from-image"},
+    undefined,
+  ];
+
+  async function bitmapOf(picture) {
+    for (const options of BITMAP_OPTIONS) {
+      try {
+        return await createImageBitmap(picture, options);
+      } catch (err) {
+        if (!(err instanceof TypeError)) break; // the picture itself is unreadable: no option will help
+      }
     }
+    throw new Error("This file is not a picture this browser can read.");
+  }
+
+  // Whether the app would read the picture as a JPEG (Pillow goes by the file's first bytes, not its name or type).
+  async function isJpeg(picture) {
+    if (!(picture instanceof Blob)) return false;
+    const head = new Uint8Array(await picture.slice(0, 3).arrayBuffer());
+    return head.length === 3 && head[0] === 0xff && head[1] === 0xd8 && head[2] === 0xff;
+  }
+
+  // The app decodes a big JPEG at 1/scale (Pillow's draft): the largest scale of jpeg_draft_scales not above
+  // min(width // jpeg_draft_side, height // jpeg_draft_side), to ceil(width / scale) x ceil(height / scale) px.
+  function draftScale(width, height, decoding) {
+    const most = Math.min(Math.floor(width / decoding.jpeg_draft_side), Math.floor(height / decoding.jpeg_draft_side));
+    return decoding.jpeg_draft_scales.find((scale) => most >= scale) || 1;
+  }
+
+  // The picture as the model's input, decoded as the app decodes it (model.json's decoding.rule): upright,
+  // transparency on grey, big JPEGs reduced as the app reduces them (other formats at full size), RGB bytes.
+  async function decode(picture, info) {
+    const decoding = info.decoding;
+    const jpeg = await isJpeg(picture);
+    const bitmap = await bitmapOf(picture);
     const {width, height} = bitmap;
-    if (Math.min(width, height) < minSide) {
+    const refusal = Math.min(width, height) < decoding.min_side
+      ? `The picture is too small (${width}x${height} px; at least ${decoding.min_side} px on each side).`
+      : width * height > decoding.max_pixels
+        ? `The picture has too many pixels (${width}x${height}; at most ${decoding.max_pixels.toLocaleString("en")}).`
+        : null;
+    if (refusal) {
       bitmap.close();
-      throw new Error(`The picture is too small (${width}x${height} px; at least ${minSide} px on each side).`);
+      throw new Error(refusal);
     }
-    const shrink = Math.min(width, height) > maxSide; // then the short side becomes exactly maxSide
-    const scale = maxSide / Math.min(width, height);
+    const scale = jpeg ? draftScale(width, height, decoding) : 1;
     const canvas = document.createElement("canvas");
-    canvas.width = !shrink ? width : width <= height ? maxSide : Math.round(width * scale);
-    canvas.height = !shrink ? height : height < width ? maxSide : Math.round(height * scale);
+    canvas.width = Math.ceil(width / scale);
+    canvas.height = Math.ceil(height / scale);
     const context = canvas.getContext("2d", {willReadFrequently: true});
-    context.fillStyle = `rgb(${background.join(", ")})`;
+    context.fillStyle = `rgb(${decoding.background.join(", ")})`;
     context.fillRect(0, 0, canvas.width, canvas.height);
     context.imageSmoothingEnabled = true;
     context.imageSmoothingQuality = "high";
@@ -87,14 +122,14 @@
   }
 
   async function run(picture) {
-    const {labels, session} = await ready;
+    const {info, session} = await ready;
     const start = performance.now();
-    const {canvas, tensor} = await decode(picture, labels);
-    const output = await session.run({[labels.model.input]: tensor});
+    const {canvas, tensor} = await decode(picture, info);
+    const output = await session.run({[info.model.input]: tensor});
     timings.push(performance.now() - start);
     if (timings.length > 50) timings.shift();
-    const probabilities = output[labels.model.output].data;
-    const ranked = Array.from(probabilities, (confidence, i) => ({label: labels.classes[i], confidence}));
+    const probabilities = output[info.model.output].data;
+    const ranked = Array.from(probabilities, (confidence, i) => ({label: info.classes[i], confidence}));
     ranked.sort((a, b) => b.confidence - a.confidence);
     showSpeed();
     return {canvas, ranked};
@@ -159,20 +194,20 @@
     }
   }
 
-  function showFacts(labels) {
-    const files = labels.files;
+  function showFacts(info) {
+    const files = info.files;
     const total = Object.values(files).reduce((a, b) => a + b, 0);
-    const accuracy = labels.validation.accuracy;
-    $("title").textContent = `${labels.run_id}: ${labels.classes.length} classes`;
+    const accuracy = info.validation.accuracy;
+    $("title").textContent = `${info.run_id}: ${info.classes.length} classes`;
     $("facts").textContent = [
-      `Model: ${labels.backbone} (${labels.head} head), trained with Transfer Studio ${labels.app_version}.`,
+      `Model: ${info.backbone} (${info.head} head), trained with Transfer Studio ${info.app_version}.`,
       accuracy === null || accuracy === undefined ? "" :
-        `Validation accuracy ${percent(accuracy)} on ${labels.validation.images} pictures.`,
-      labels.not_sure_below === null ? "" : `Below ${percent(labels.not_sure_below)} it says "not sure".`,
-      `Download: ${megabytes(total)} (model ${megabytes(files[labels.model.file])}, ONNX Runtime Web ` +
-        `${labels.onnxruntime_web} ${megabytes(total - files[labels.model.file])} with this page).`,
+        `Validation accuracy ${percent(accuracy)} on ${info.validation.images} pictures.`,
+      info.not_sure_below === null ? "" : `Below ${percent(info.not_sure_below)} it says "not sure".`,
+      `Download: ${megabytes(total)} (model ${megabytes(files[info.model.file])}, ONNX Runtime Web ` +
+        `${info.onnxruntime_web} ${megabytes(total - files[info.model.file])} with this page).`,
     ].filter(Boolean).join(" ");
-    $("classes").textContent = `It knows only these classes: ${labels.classes.join(", ")}.`;
+    $("classes").textContent = `It knows only these classes: ${info.classes.join(", ")}.`;
   }
 
   function firstPicture(files) {
@@ -204,16 +239,16 @@
     });
   }
 
-  const ready = load().then(({labels, session}) => {
-    loaded = labels;
-    showFacts(labels);
+  const ready = load().then(({info, session}) => {
+    loaded = info;
+    showFacts(info);
     showSpeed();
-    return {labels, session};
+    return {info, session};
   });
   ready.catch((err) => {
     $("facts").textContent = `The model could not be loaded: ${err.message}`;
     $("facts").className = "error";
   });
   listen();
-  window.transferStudio = {ready: ready.then(({labels}) => labels), classify, show, isSure, picturesPerSecond};
+  window.transferStudio = {ready: ready.then(({info}) => info), classify, show, isSure, picturesPerSecond};
 })();

@@ -91,7 +91,7 @@ def test_the_space_folder_holds_the_proven_bundle_the_app_and_its_pinned_require
     calibration = json.loads((folder / "calibration.json").read_text())
     assert (calibration["temperature"], calibration["threshold"]) == RunFolder(run_dir).read_calibration()
     pins = dict(line.split("==") for line in (folder / "requirements.txt").read_text().splitlines())
-    assert pins == {n: importlib.metadata.version(n) for n in ("gradio", "onnxruntime", "pillow", "numpy")}
+    assert pins == {n: importlib.metadata.version(n) for n in ("onnxruntime", "pillow", "numpy")}  # gradio: the SDK
     assert (folder / ".gitattributes").read_text() == "*.onnx filter=lfs diff=lfs merge=lfs -text\n"
 
 
@@ -118,7 +118,7 @@ def test_the_template_is_copied_never_imported_and_imports_only_what_a_space_has
     tree = ast.parse((ROOT / "core" / "export" / "space_app.py").read_text(encoding="utf-8"))
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
-    assert roots == {"__future__", "json", "pathlib", "gradio", "predict"}, roots
+    assert roots == {"__future__", "html", "json", "pathlib", "gradio", "predict"}, roots
     importers = [p for p in [*ROOT.glob("core/**/*.py"), *ROOT.glob("gui/**/*.py"), *ROOT.glob("tests/**/*.py")]
                  if "space_app" in p.read_text(encoding="utf-8") and "space_app" in _imported(p)]
     assert importers == [], "core.export.space reads the template as a file: nothing imports it"
@@ -150,6 +150,15 @@ def test_a_disagreeing_model_is_refused_and_the_existing_folder_is_left_as_it_wa
     with pytest.raises(ExportRefused):
         export_space(space.run_dir, folder.parent / "another-space", module=model)
     assert snapshot() == before, "no new folder either"
+
+
+def test_a_folder_of_other_files_is_never_replaced(frozen_run, tmp_path):
+    desktop = tmp_path / "Desktop"
+    desktop.mkdir()
+    (desktop / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match=r"already holds files a Space export did not make \(notes.txt\)"):
+        export_space(frozen_run.run_dir, desktop)
+    assert [p.name for p in desktop.iterdir()] == ["notes.txt"] and len(list(tmp_path.iterdir())) == 1
 
 
 def test_a_folder_is_replaced_only_by_a_complete_one(tmp_path):

@@ -1,6 +1,7 @@
 """The web page export: one folder in the zip with the page, the graph, the runtime and the facts; a graph that takes
 pictures of any size and resizes them as the app does; the refusal of a model that disagrees; onnxruntime-web's
-files refused when missing, changed, or smuggled in a tarball by another name."""
+files refused when missing, changed, or smuggled in a tarball by another name; the page's decoding rule, as
+model.json states it, gives the app's decoded size."""
 from __future__ import annotations
 
 import base64
@@ -18,6 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
+from core.data.images import load_image
 from core.data.transforms import eval_resize_crop
 from core.evaluation.metrics import evaluation_of
 from core.export import web_runtime
@@ -29,7 +31,7 @@ from core.export.web_runtime import RuntimeTampered, check_integrity, extract, f
 from core.inference.predict import load_predictor
 from core.runstore.folder import RunFolder
 
-FOLDER_FILES = {*PAGE_FILES, "model.onnx", "labels.json", "parity.json", *web_runtime.FILES}
+FOLDER_FILES = {*PAGE_FILES, "model.onnx", "model.json", "parity.json", *web_runtime.FILES}
 ADDRESS = re.compile(r"\b(?:https?|wss?|ftp):|(?<![\w:/])//\w", re.IGNORECASE)  # absolute or scheme-less URLs
 
 
@@ -47,7 +49,7 @@ def test_the_zip_holds_one_folder_with_the_page_the_graph_the_runtime_and_the_mo
     assert result.page_bytes == sum(p.stat().st_size for p in folder.iterdir())
     assert not [p for p in result.path.parent.iterdir() if p.name.endswith(".tmp")], "no temporary file left"
     assert default_web_export_path(run_dir) == run_dir / "export" / f"{run_dir.name}-web.zip"
-    labels, summary = _json(folder, "labels.json"), _json(run_dir, "summary.json")
+    labels, summary = _json(folder, "model.json"), _json(run_dir, "summary.json")
     temperature, threshold = RunFolder(run_dir).read_calibration()
     metrics = evaluation_of(run_dir, "valid").metrics()
     assert labels["classes"] == summary["classes"]
@@ -56,7 +58,7 @@ def test_the_zip_holds_one_folder_with_the_page_the_graph_the_runtime_and_the_mo
     assert (labels["run_id"], labels["backbone"], labels["app_version"]) == (run_dir.name, "efficientnet_lite0",
                                                                             APP_VERSION)
     assert labels["validation"]["accuracy"] == metrics["accuracy"] and labels["validation"]["images"] == 20
-    assert labels["files"] == {p.name: p.stat().st_size for p in folder.iterdir() if p.name != "labels.json"}
+    assert labels["files"] == {p.name: p.stat().st_size for p in folder.iterdir() if p.name != "model.json"}
     for name, path in runtime_files().items():
         assert (folder / name).read_bytes() == path.read_bytes(), name
     for name in ("index.html", "app.js", "style.css"):
@@ -66,6 +68,26 @@ def test_the_zip_holds_one_folder_with_the_page_the_graph_the_runtime_and_the_mo
     assert parity["formats"]["web"]["images"] == 20 and parity["formats"]["web"]["top1_agreement"] == 1.0
     assert result.parity.total()["top1_agreement"] == 1.0 and result.to_dict()["parity"]["images_compared"] == 20
     assert result.parity.total()["max_abs_prob_diff"] < 0.02, result.parity.total()
+
+
+def _page_size(width: int, height: int, jpeg: bool, decoding: dict) -> tuple[int, int]:
+    """The size app.js decodes a picture to, by model.json's decoding record (app.js's draftScale, in Python)."""
+    most = min(width // decoding["jpeg_draft_side"], height // decoding["jpeg_draft_side"])
+    scale = next((s for s in decoding["jpeg_draft_scales"] if most >= s), 1) if jpeg else 1
+    return -(-width // scale), -(-height // scale)
+
+
+def test_the_decoding_rule_in_model_json_gives_the_apps_decoded_size(web_export, tmp_path):
+    decoding = _json(web_export.folder, "model.json")["decoding"]
+    assert (decoding["min_side"], decoding["background"], decoding["jpeg_draft_side"]) == (8, [128, 128, 128], 1024)
+    assert "JPEG" in decoding["rule"] and "ICC" in decoding["rule"] and "full size" in decoding["rule"]
+    sizes = [(2047, 3001), (2048, 2049), (3001, 4097), (4097, 8193), (8193, 9001), (1500, 1100)]
+    for (width, height), suffix in [(size, ".jpg") for size in sizes] + [((4100, 2050), ".png")]:
+        path = tmp_path / f"{width}x{height}{suffix}"
+        Image.new("RGB", (width, height), (40, 90, 160)).save(path)
+        got = load_image(path).size
+        assert got == _page_size(width, height, suffix == ".jpg", decoding), (width, height, suffix, got)
+    assert _page_size(4097, 8193, True, decoding) == (1025, 2049)  # scale 4: not 8, and rounded up
 
 
 def test_the_graph_takes_pictures_of_any_size_and_answers_like_the_app(web_export):
