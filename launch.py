@@ -1,5 +1,5 @@
 """Start Transfer Studio: `python launch.py [--data DIR] [--share] [--demo] [--auth-file FILE | --auth USER:PASSWORD]
-[--no-browser] [--host H] [--port P]`.
+[--keep-predictions] [--no-browser] [--host H] [--port P]`.
 
 Who sees what: the full app, unless --demo, or --share without a password (--auth-file, --auth or one set in
 Settings), which serve the demo view (predict and evaluate the shared runs, nothing else). A password puts Gradio's
@@ -42,6 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--data", help="dataset folder to start with (default: the bundled shapes demo)")
     parser.add_argument("--data-root", default=str(HERE / "data"), help="folder the data browser shows")
     parser.add_argument("--runs", default=str(HERE / "runs"), help="folder that holds one folder per run")
+    parser.add_argument("--keep-predictions", action="store_true",
+                        help="keep the pictures the model is shown (Predict, the demo view, its links, the HTTP "
+                             "endpoint) for review in the Review tab, for this start; Settings turns it on for good")
     parser.add_argument("--max-data-mb", type=int, default=None,
                         help="the datasets built in the app may not grow past this many MB (default 2000)")
     return parser.parse_args(argv)
@@ -142,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     data_root = Path(args.data_root)
     dataset = Path(args.data) if args.data else ensure_demo_dataset(data_root)
     limits = {} if args.max_data_mb is None else {"max_data_mb": args.max_data_mb}
-    ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset, **limits)
+    ctx = AppContext(data_root=data_root, runs_dir=Path(args.runs), initial_dataset=dataset,
+                     keep_predictions=args.keep_predictions, **limits)
     for run_id in mark_abandoned(ctx.runs_dir):  # runs whose process was killed: failed, and can be resumed
         print(words.MARKED_FAILED.format(run_id=run_id), flush=True)
     check = password_check(pairs, password_path(ctx.cache_dir))
@@ -164,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
               else words.SHARE_FAILED.format(url=url), flush=True)
         if view == "demo" and not args.demo:
             print(words.SHARE_DEMO_NOTE.format(view=words.VIEW_NAMES[view]), flush=True)
+    if ctx.keeper.on:
+        print(words.KEEPING_ON_START.format(folder=ctx.keeper.folder), flush=True)
     exposed = exposure_message(args.host, view, check is not None)
     if exposed:
         print(exposed, flush=True)

@@ -13,6 +13,7 @@ from gui.tabs import evaluate as evaluate_tab
 from gui.tabs import model as model_tab
 from gui.tabs import model_tools
 from gui.tabs import predict as predict_tab
+from gui.tabs import review as review_tab
 from gui.tabs import runs as runs_tab
 from gui.tabs import settings as settings_tab
 from gui.tabs import share as share_tab_module
@@ -40,8 +41,8 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
     if view not in VIEWS:
         raise ValueError(f"view must be one of {VIEWS}, not {view!r}")
     link = link or PublicLink(view=view)
-    if view == "demo":
-        return build_demo(ctx, link)
+    if view == "demo":  # visitors' pictures come through a link, unless the owner serves the demo view here
+        return build_demo(ctx, link, "link" if link.requested or not share_tab else "demo")
     with gr.Blocks(title=words.APP_TITLE) as demo:
         gr.Markdown(words.APP_INTRO)
         add_link_banner(link, demo)
@@ -57,9 +58,11 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
             with gr.Tab(words.TAB_PREDICT, id="predict"):
                 run_picker = predict_tab.build(ctx, demo)
                 to_share = [(_share_button("predict-share"), run_picker)] if share_tab else []
-            if share_tab:
+            if share_tab:  # the owner's own page: visitors of a shared full app get neither
                 with gr.Tab(words.TAB_SHARE, id="share"):
                     share_picker = share_tab_module.build(ctx, demo)
+                with gr.Tab(words.TAB_REVIEW, id="review"):
+                    retrained = review_tab.build(ctx, demo)
             with gr.Tab(words.TAB_RUNS, id="runs") as runs_page:
                 runs_changed, opened_run = runs_tab.build(ctx, runs_page)
                 to_share += [(_share_button("runs-share"), opened_run)] if share_tab else []
@@ -69,7 +72,7 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
         for button, picker in to_share:  # the Share tab opens on the run the tab showed
             button.click(lambda run_id: (gr.Tabs(selected="share"), run_id or predict_tab.NEWEST), picker,
                          [tabs, share_picker], api_visibility="private", show_progress="hidden")
-        for event in [training, *runs_changed]:  # trained, continued, deleted or opened: the pickers follow
+        for event in [training, *runs_changed, *(retrained if share_tab else [])]:  # trained, continued, deleted or opened: the pickers follow
             event.then(lambda: (predict_tab.refresh(ctx),) * len(pickers), None, pickers,
                        api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),

@@ -17,6 +17,7 @@ from core.runstore.table import RunRecord, find_run, list_runs
 from core.system import default_cache_dir
 from gui import words
 from gui.limits import MAX_DATA_MB, MAX_FILE_MB, MAX_FILES
+from gui.keeping import Keeper
 from gui.queue import TrainingQueue
 from gui.share_servers import ShareServers
 
@@ -43,6 +44,7 @@ class AppContext:
     max_data_mb: int = MAX_DATA_MB  # the builder's datasets folder may not grow past this
     max_file_mb: int = MAX_FILE_MB  # one picture added to a dataset (dropped, or unpacked from a zip)
     max_files: int = MAX_FILES  # files in one drop
+    keep_predictions: bool = False  # launch.py --keep-predictions: keep what the model is shown, for this start
     trainings: TrainingQueue = field(default_factory=TrainingQueue, init=False, repr=False, compare=False)
     shares: ShareServers = field(default_factory=ShareServers, init=False, repr=False, compare=False)
     _jobs: dict[tuple[JobKind, str], threading.Event] = field(default_factory=dict, init=False, repr=False)
@@ -138,6 +140,11 @@ class AppContext:
                 if now - old.stat().st_mtime > keep_s:
                     old.unlink()
         return self._downloads / name
+
+    @cached_property
+    def keeper(self) -> Keeper:
+        """The owner's switch and store for the pictures the model is shown (gui.keeping)."""
+        return Keeper(self.runs_dir, self.cache_dir, self.keep_predictions)
 
     @cached_property
     def predictors(self):

@@ -92,7 +92,7 @@ def run_picker(ctx: AppContext) -> gr.Dropdown:
     return gr.Dropdown(choices=[(run.label(), run.run_id) for run in runs], value=runs[0].run_id if runs else None)
 
 
-def _predict_part(ctx: AppContext, run: gr.Dropdown) -> None:
+def _predict_part(ctx: AppContext, run: gr.Dropdown, source: str) -> None:
     """Drop a picture: its top classes, "not sure", and where the model looked. (No sketchpad here: Gradio decodes
     every layer a visitor sends it before any handler could refuse one, so a public page would decode without
     limit.)"""
@@ -109,13 +109,13 @@ def _predict_part(ctx: AppContext, run: gr.Dropdown) -> None:
                            elem_id="single-cam-image")
 
     def predict(image, run):  # the names and order of the full app's endpoints, so that a script works with both
-        return predict_tab.predict_one(ctx, image, _run_id(ctx, run))
+        return predict_tab.predict_one(ctx, image, _run_id(ctx, run), source)
 
     def answer_it(image, run):
-        return predict_tab.answer_one(ctx, image, _run_id(ctx, run))
+        return predict_tab.answer_one(ctx, image, _run_id(ctx, run), source)
 
     def sure(image, run_id):
-        return predict_tab.sure_note(ctx, image, _run_id(ctx, run_id)) if image is not None else ""
+        return predict_tab.sure_note(ctx, image, _run_id(ctx, run_id), source) if image is not None else ""
 
     def look(image, run_id, wanted):
         if not wanted or image is None:
@@ -164,18 +164,26 @@ def _evaluate_part(ctx: AppContext, run: gr.Dropdown) -> None:
                  api_name="evaluate", concurrency_limit=1)
 
 
-def build_demo(ctx: AppContext, link: PublicLink | None = None) -> gr.Blocks:
-    """The demo view's page: the public link, the shared run picker, Predict and a read-only Evaluate."""
+def keeping_notice(ctx: AppContext) -> str:
+    """The one line visitors read while the owner keeps the pictures they drop (nothing otherwise)."""
+    return words.KEEPING_NOTICE if ctx.keeper.on else ""
+
+
+def build_demo(ctx: AppContext, link: PublicLink | None = None, source: str = "demo") -> gr.Blocks:
+    """The demo view's page: the public link, the shared run picker, Predict and a read-only Evaluate. `source`
+    says where its pictures come from when the owner keeps them: "demo" (this computer), "link" (a shared link)."""
     # Visitors' uploads are deleted after 15 minutes (checked every 10), so a public page cannot fill the disk.
     with gr.Blocks(title=words.DEMO_TITLE, delete_cache=(600, 900)) as demo:
         gr.Markdown(words.DEMO_INTRO)
         add_link_banner(link or PublicLink(view="demo"), demo)
         # any value reaches the handlers, which answer only for a shared run (the choices change as the owner shares)
+        notice = gr.Markdown(elem_id="keeping-notice")
         run = gr.Dropdown(label=words.SHARED_RUN, allow_custom_value=True, elem_id="run-picker")
         with gr.Tab(words.DEMO_PREDICT, id="predict"):
-            _predict_part(ctx, run)
+            _predict_part(ctx, run, source)
         with gr.Tab(words.DEMO_EVALUATE, id="evaluate"):
             _evaluate_part(ctx, run)
         demo.load(lambda: run_picker(ctx), None, run, api_visibility="private")
+        demo.load(lambda: keeping_notice(ctx), None, notice, api_visibility="private", show_progress="hidden")
     demo.queue(default_concurrency_limit=4)
     return demo

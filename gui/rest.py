@@ -51,6 +51,7 @@ def _predict(ctx: AppContext, data: bytes, run_id: str | None, k: int, view: str
     try:
         run = _run_for(ctx, view, run_id)
         answer = ctx.predictors.get(run.path).answer([data], k=k)[0]
+        ctx.keeper.keep(data, run.run_id, answer.top, answer.sure, "api")
     except LookupError as err:
         return JSONResponse({"error": str(err)}, status_code=404)
     except CheckpointError as err:  # the run's model file on this server cannot be used

@@ -314,7 +314,8 @@ NO_CHANGES = "No change made to the folders yet."
 CHANGES = "**Changes made to the folders ({count})**, newest first:"
 CHANGE_LINE, CHANGE_UNDONE = "- {what}", "- ~~{what}~~ (undone)"
 CHANGE_KINDS = {"move": "{name} moved from `{source}` to `{target}`",
-                "set_aside": "{name} set aside from `{source}` to `{target}`"}
+                "set_aside": "{name} set aside from `{source}` to `{target}`",
+                "add": "{name} added to `{target}`"}
 CURVES_HEADING = "### How many more pictures"
 CURVES_TITLE = "Validation recall per class against its training pictures"
 CURVES_AXIS = "training pictures of the class"
@@ -331,3 +332,4 @@ NOT_SHOWN = "Not shown (outside the folders this app serves): {names}"
 # through this one: `words.TAB_RUNS` works as every other name does.
 from gui.words_runs import *  # noqa: F401, F403
 from gui.words_share import *  # noqa: F401, F403, E402
+from gui.words_review import *  # noqa: F401, F403, E402

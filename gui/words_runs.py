@@ -5,14 +5,14 @@ out; read them through `gui.words` like every other word.
 from __future__ import annotations
 
 # Runs tab
-TAB_RUNS = "7. Runs"
+TAB_RUNS = "8. Runs"
 RUNS_INTRO = ("Every run in one table: open one to see its curves, name it, train it further or delete it; put several "
               "side by side; compare two picture by picture; export one, or save chosen runs as a project.")
 DATASET_FILTER, ALL_DATASETS = "Dataset", "All datasets"
 RUNS_REFRESH = "Re-read the runs folder"
 RUNS_TABLE = "Runs (click a header to sort, a row to open that run)"
 RUNS_COLUMNS = ["date", "name", "dataset", "backbone", "recipe", "epochs", "best valid acc (%)", "training time (s)",
-                "status", "note", "run"]
+                "status", "note", "pictures from use", "run"]
 OPEN_RUN = "Open a run"
 SEVERAL_RUNS = "Runs side by side (also what Save project saves)"
 RUN_CHOICE = "{name} · {dataset} · {acc} · {status}"
@@ -21,6 +21,7 @@ SUBTAB_THIS_RUN, SUBTAB_SIDE_BY_SIDE = "This run", "Side by side"
 SUBTAB_PICTURES, SUBTAB_SHARE = "Picture by picture", "Export and share"
 PICK_A_RUN = "Pick a run first."
 RUN_HEADLINE = "**{name}**{run_id} · {dataset} · {status} · {epochs} epoch(s) · best validation accuracy {acc}"
+RUN_FIELD_PART = " · learned from {count} picture(s) it met in use"
 RUN_ID_PART = " · run {run_id}"
 RUN_FAILED_HINT = "\n\nThis run did not end normally: *Resume* carries it on from its last saved epoch."
 RUN_NAME, RUN_NOTE, SAVE_LABEL = "Name", "Note", "Save name and note"
@@ -113,7 +114,7 @@ SHARE_IN_DEMO = "Share in the demo view"
 SHARE_IN_DEMO_INFO = "When no run is ticked, the demo view shows the newest finished run."
 SHARED_ON = "{run_id} is shown in the demo view (from the next page load)."
 SHARED_OFF = "{run_id} is no longer shown in the demo view."
-TAB_SETTINGS = "8. Settings"
+TAB_SETTINGS = "9. Settings"
 SETTINGS_INTRO = ("**Password**: set one to open the full app to others behind a login (also through `--share`). "
                   "It takes effect the next time the app starts; only a salted hash of it is kept, in {path}.")
 SETTINGS_USER, SETTINGS_PASSWORD, SETTINGS_REPEAT = "User name", "Password", "Password again"

@@ -70,3 +70,8 @@ SHARE_PUBLISHED = ("Published: your Space is at {url} . Hugging Face builds it i
                    "open it, even when this computer is off.")
 SHARE_NO_TOKEN = "Paste a Hugging Face access token first (a write token from huggingface.co/settings/tokens)."
 SHARE_PARITY = "it gives the app's answer on {agreed} of {images} validation pictures (largest difference {diff:.4f})."
+
+# Keeping what the model is shown, and learning from it (the Review tab, Settings)
+KEEPING_NOTICE = ("The owner of this page keeps the pictures you drop here, to improve the model; they are never "
+                  "shown to other visitors.")
+KEEPING_ON_START = "Keeping the pictures the model is shown, for review (in {folder}); turn it off in Settings."

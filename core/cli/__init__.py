@@ -1,7 +1,7 @@
 """`python -m core …`: the headless twin of the GUI, with the same TrainConfig and defaults.
 
 The parser and its table of subcommands are in `parser`, the flags each TrainConfig field gets in `flags`, the
-commands in `training` (train, plan, lr-find) and `tools` (data and runs).
+commands in `training` (train, plan, lr-find), `tools` (data and runs) and `field` (pictures kept from use).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable
 
-from core.cli import tools, training
+from core.cli import field, tools, training
 from core.cli.flags import add_config_arguments, field_help
 from core.config import TrainConfig
 from core.models.backbones import BACKBONES
@@ -134,6 +134,8 @@ COMMANDS: dict[str, Command] = {
                     _runs_folder, torch=False),
     "compare": Command(tools.compare, "run B against run A on the same images: what it fixed and broke, as JSON",
                        _compare),
+    "field": Command(field.field, "pictures kept from use in the order to review them, and verdicts on them (right, "
+                                  "unknown, a class: filed into a dataset), as JSON", field.arguments),
     "audit": Command(tools.audit, "likely mislabelled pictures, shortcuts, outliers, near-duplicates and how many "
                                   "more pictures each class needs; prints one JSON object", _audit),
 }

@@ -1,17 +1,18 @@
-"""Fix labels on disk without a file manager: move a picture to another class or set it aside, every change
-written to a journal in the dataset folder and undoable; nothing is ever deleted or overwritten."""
+"""Fix labels on disk without a file manager: move a picture to another class, set it aside, or add one from
+outside (a kept picture); every change written to a journal in the dataset folder and undoable; nothing is ever
+deleted or overwritten (but an added copy, by its undo)."""
 from __future__ import annotations
 
-import errno
-import hashlib
 import json
 import os
 import threading
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from core.data.images import SET_ASIDE_FOLDER, is_ignored
+from core.data.file_moves import copy_no_overwrite, file_digest, free_name, make_folders, rename_no_overwrite
+from core.data.images import SET_ASIDE_FOLDER, has_image_extension, is_ignored
 from core.data.scan import SPLIT_ALIASES
 from core.errors import DatasetError
 from core.system import atomic_write
@@ -26,7 +27,7 @@ class Change:
     """One change to the dataset folder: `source` and `target` are paths relative to the dataset root."""
 
     id: int
-    kind: str  # "move" or "set_aside"
+    kind: str  # "move", "set_aside" or "add" (a copy from outside: `source` is its absolute path)
     when: str
     source: str
     target: str
@@ -59,14 +60,6 @@ def _inside(root: Path, path: str | Path) -> Path:
     if root not in Path(os.path.realpath(candidate)).parents:
         raise DatasetError(f"{path} leads outside the dataset folder {root} (through a link); it is left alone.")
     return candidate
-
-
-def _digest(path: Path) -> str:
-    hasher = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            hasher.update(block)
-    return hasher.hexdigest()
 
 
 def _place(root: Path, path: Path) -> tuple[Path, str | None, bool]:
@@ -102,42 +95,6 @@ def _check_class_name(name: str, flat: bool) -> None:
         raise DatasetError(f"{name!r} cannot be a class: folders with that name are ignored when scanning.")
     if flat and name.lower() in SPLIT_NAMES:
         raise DatasetError(f"{name!r} cannot be a class here: a folder with that name would be read as a split.")
-
-
-def free_name(folder: Path, name: str) -> Path:
-    """`folder/name`, or `folder/stem (2).ext`, `(3)`, … when that is taken: never an existing file."""
-    target, stem, suffix, n = folder / name, Path(name).stem, Path(name).suffix, 2
-    while target.exists() or target.is_symlink():
-        target, n = folder / f"{stem} ({n}){suffix}", n + 1
-    return target
-
-
-def _make_folders(root: Path, folder: Path) -> list[str]:
-    """Create `folder` and missing parents; the ones created, deepest first, relative to root."""
-    missing = []
-    while not folder.exists():
-        missing.append(folder)
-        folder = folder.parent
-    for path in reversed(missing):
-        path.mkdir()
-    return [p.relative_to(root).as_posix() for p in missing]
-
-
-def _rename_no_overwrite(source: Path, target: Path) -> None:
-    """Move a file without ever replacing another: a hard link (fails if the name is taken), then unlink;
-    a plain rename after a check where the file system has no hard links."""
-    try:
-        os.link(source, target, follow_symlinks=False)
-    except FileExistsError:
-        raise DatasetError(f"{target.name} appeared in {target.parent} meanwhile; nothing was moved.") from None
-    except OSError as err:
-        if err.errno not in (errno.EPERM, errno.EXDEV, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK):
-            raise
-        if target.exists():
-            raise DatasetError(f"{target.name} appeared in {target.parent} meanwhile; nothing was moved.") from None
-        os.rename(source, target)
-        return
-    os.unlink(source)
 
 
 def _read_journal(root: Path) -> list[dict]:
@@ -183,34 +140,38 @@ def list_changes(dataset_root: str | Path) -> list[Change]:
 
 
 def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class: str | None,
-           to_class: str | None) -> Change:
-    """Move `picture` into `target_folder` under a free name and journal it; the move is rolled back
-    when the journal cannot be written, so the journal never misses a change."""
+           to_class: str | None, name: str | None = None) -> Change:
+    """Move `picture` (copy it, for an "add") into `target_folder` under a free name and journal it; the move is
+    rolled back when the journal cannot be written, so the journal never misses a change."""
+    added, name = kind == "add", name or picture.name
     with _LOCK:
         changes = list_changes(root)  # a damaged journal refuses the change before anything moves
-        _inside(root, target_folder / picture.name)  # a class folder that is a link to elsewhere is refused
+        _inside(root, target_folder / name)  # a class folder that is a link to elsewhere is refused
         if not picture.is_file():  # another session moved it a moment ago
             raise DatasetError(f"{picture.name} is no longer where it was; look at the list of changes.")
         try:
-            digest = _digest(picture)
-            created = _make_folders(root, target_folder)
-            target = free_name(target_folder, picture.name)
+            digest = file_digest(picture)
+            created = make_folders(root, target_folder)
+            target = free_name(target_folder, name)
         except OSError as err:
             raise DatasetError(f"{picture.name} could not be moved ({err.strerror or type(err).__name__}); "
                                "nothing changed.") from None
         try:
-            _rename_no_overwrite(picture, target)
-        except OSError as err:
+            (copy_no_overwrite if added else rename_no_overwrite)(picture, target)
+        except (OSError, DatasetError) as err:
             _remove_empty(root, created)
-            raise DatasetError(f"{picture.name} could not be moved ({err.strerror or type(err).__name__}); "
-                               "nothing changed.") from None
+            if isinstance(err, DatasetError):  # the free name was taken meanwhile: it says so
+                raise
+            raise DatasetError(f"{picture.name} could not be {'copied' if added else 'moved'} "
+                               f"({err.strerror or type(err).__name__}); nothing changed.") from None
+        source = picture.as_posix() if added else picture.relative_to(root).as_posix()
         change = Change(id=max((c.id for c in changes), default=0) + 1, kind=kind, when=_now(),
-                        source=picture.relative_to(root).as_posix(), target=target.relative_to(root).as_posix(),
+                        source=source, target=target.relative_to(root).as_posix(),
                         from_class=from_class, to_class=to_class, digest=digest, created=created)
         try:
             _append(root, change.to_dict())
         except BaseException:
-            _rename_no_overwrite(target, picture)
+            target.unlink() if added else rename_no_overwrite(target, picture)
             _remove_empty(root, created)
             raise
     return change
@@ -237,6 +198,21 @@ def set_aside(dataset_root: str | Path, path: str | Path) -> Change:
     return _apply(root, picture, base / SET_ASIDE_FOLDER / from_class, "set_aside", from_class, None)
 
 
+def add_picture(dataset_root: str | Path, picture: str | Path, to_class: str, name: str) -> Change:
+    """Copy a picture from outside the dataset (a kept one) into the training folder of `to_class` (train/<class>/,
+    or <class>/ in a flat dataset; created for a new class) under a free name based on `name`; undo deletes it."""
+    root, source = _root(dataset_root), Path(picture).expanduser().absolute()
+    if not source.is_file():
+        raise DatasetError(f"{picture} is not a picture file (it does not exist or is a folder).")
+    if root in Path(os.path.realpath(source)).parents:
+        raise DatasetError(f"{source.name} is already in the dataset folder {root}; move it to its class instead.")
+    if name != Path(name).name or is_ignored(Path(name)) or not has_image_extension(Path(name)):
+        raise DatasetError(f"{name!r} is not a plain picture file name (like field-1.jpg).")
+    flat = not (root / "train").is_dir()
+    _check_class_name(to_class, flat=flat)
+    return _apply(root, source, (root if flat else root / "train") / to_class, "add", None, to_class, name)
+
+
 def _remove_empty(root: Path, created: list[str]) -> None:
     """Remove the folders a change created, deepest first, as long as they are empty."""
     for relative in created:
@@ -247,7 +223,8 @@ def _remove_empty(root: Path, created: list[str]) -> None:
 
 
 def undo(dataset_root: str | Path, change_id: int) -> Change:
-    """Put the picture of change `change_id` back where it was, or DatasetError when that cannot be done safely."""
+    """Put the picture of change `change_id` back where it was (delete an added copy), or DatasetError when that
+    cannot be done safely."""
     root = _root(dataset_root)
     with _LOCK:
         changes = list_changes(root)
@@ -256,7 +233,8 @@ def undo(dataset_root: str | Path, change_id: int) -> Change:
             raise DatasetError(f"there is no change {change_id} in the list of changes of {root}.")
         if change.undone:
             raise DatasetError(f"change {change_id} was already undone ({change.undone}).")
-        source, target = _inside(root, change.source), _inside(root, change.target)
+        added, target = change.kind == "add", _inside(root, change.target)  # an added copy goes out of sight first
+        source = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.undone") if added else _inside(root, change.source)
         if not target.is_file():
             later = next((c for c in changes if c.id > change.id and c.source == change.target and not c.undone), None)
             hint = f"; it was changed again later (change {later.id}): undo that first" if later else ""
@@ -264,21 +242,23 @@ def undo(dataset_root: str | Path, change_id: int) -> Change:
         if source.exists() or source.is_symlink():
             raise DatasetError(f"{change.source} is taken by another file now, so change {change_id} cannot be "
                                "undone; rename or move that file first.")
-        if _digest(target) != change.digest:
+        if file_digest(target) != change.digest:
             raise DatasetError(f"{change.target} is not the same picture any more (its content changed), so change "
                                f"{change_id} cannot be undone.")
         try:
-            created = _make_folders(root, source.parent)
-            _rename_no_overwrite(target, source)
+            created = [] if added else make_folders(root, source.parent)
+            rename_no_overwrite(target, source)
         except OSError as err:
             raise DatasetError(f"change {change_id} could not be undone ({err.strerror or type(err).__name__}); "
                                "nothing changed.") from None
         try:
             _append(root, {"kind": "undo", "undoes": change.id, "when": _now()})
         except BaseException:
-            _rename_no_overwrite(source, target)
+            rename_no_overwrite(source, target)
             _remove_empty(root, created)
             raise
+        if added:
+            source.unlink(missing_ok=True)
         _remove_empty(root, change.created)
         change.undone = _now()
     return change

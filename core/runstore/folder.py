@@ -25,6 +25,7 @@ OWNER = "owner.json"  # the process training it, while it trains
 SHARED = "shared.json"  # the owner's mark: shown in the demo view or not
 EXPORT = "export"  # exported bundles (a folder), made again on demand
 BASELINES = "baselines"  # the runs folder's sub-folder of from-scratch comparison runs
+KEPT = "kept"  # the runs folder's sub-folder of pictures kept from use (core.runstore.kept), never a run
 EVALUATION_SPLITS = {"valid": "", "test": ".test"}  # evaluation.json / evaluation.test.json and their companions
 # Where a test/ evaluation was written before one module named the files (read by nothing): removed when it is redone.
 OLD_TEST_EVALUATION = ("evaluation.json.test", "predictions.csv.test", "evaluation.npz.test")

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from core.runstore.folder import BASELINES, RunFolder, is_run_id
+from core.runstore.folder import BASELINES, KEPT, RunFolder, is_run_id
 from core.runstore.log import LIFECYCLE, events, logged_status, run_status, wall_s
 from core.runstore.owner import ELSEWHERE, owner_state, remove_temporaries
 from core.system import read_json_object, write_json_atomic
@@ -22,6 +22,7 @@ NAME_MAX, NOTE_MAX = 80, 2000
 STAMP_FORMAT = "%Y%m%d-%H%M%S"  # how `new_run_dir` names a folder
 SHOWN_FORMAT = "%Y-%m-%d %H:%M"
 ABANDONED = "the process training it ended without closing it (killed or crashed)"
+NOT_RUNS = (BASELINES, KEPT)  # sub-folders of the runs folder that hold something else
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class RunRecord:
     has_checkpoint: bool
     classes: list[str] = field(default_factory=list)
     owner: str | None = None  # the training process: alive, gone, elsewhere, or None when nothing trains it
+    field_pictures: int = 0  # training pictures filed from use (core.training.field), as summary.json counts them
 
     @property
     def folder(self) -> RunFolder:
@@ -97,15 +99,22 @@ def read_record(run_dir: str | Path) -> RunRecord | None:
         status=run_status(run, summary, lifecycle[-1] if lifecycle else None, owner),
         name=str(label.get("name") or ""), note=str(label.get("note") or ""), has_checkpoint=run.has_checkpoint(),
         classes=list(summary.get("classes") or started.get("classes") or []), owner=owner,
+        field_pictures=_count(summary.get("field_pictures")),
     )
+
+
+def _count(value: object) -> int:
+    """A count read from a small JSON file: 0 when it is missing or not a whole number."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
 
 def run_folders(runs_dir: str | Path) -> list[RunFolder]:
     """The folders of `runs_dir` that may be runs, newest name first: not a link (it may point anywhere), not
-    hidden (a run being deleted); the one scan of a runs folder."""
+    hidden (a run being deleted), not the baselines or kept pictures folder; the one scan of a runs folder."""
     try:
         with os.scandir(runs_dir) as entries:
-            names = [e.name for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+            names = [e.name for e in entries if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+                     and e.name not in NOT_RUNS]
     except OSError:
         return []
     return [RunFolder(Path(runs_dir) / name) for name in sorted(names, reverse=True)]

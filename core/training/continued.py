@@ -27,13 +27,14 @@ from core.training.trainer import drive
 
 
 def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading.Event | None = None,
-                 device: str | None = None) -> Iterator[Event]:
+                 device: str | None = None, fresh_best: bool = False) -> Iterator[Event]:
     """Carry a run on in its own folder from its last state (last.pt), yielding events as `train` does.
 
     `epochs=None` resumes what a failed (crashed, killed) run had left of its plan, on its own schedule; a number
     continues a finished or stopped run for that many more epochs of its last stage, with its optimizer's state
     and a new short schedule (`core.training.resume`). The curves join the old ones (epochs and steps go on), and
-    best.pt is replaced only by a better epoch.
+    best.pt is replaced only by a better epoch; with `fresh_best`, by the best of the new epochs (its training
+    pictures changed: the old best never saw them).
     """
     path = Path(run_dir)
     record = _may_continue(path, epochs)
@@ -48,6 +49,8 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     device_ = resolve_device(config.device)
     model, random = _restored(path, config, len(index.classes), point, device_)
     _keep_newer_best(path, point)
+    if fresh_best:
+        point.best_acc, point.best_loss = -1.0, float("inf")
     point.extra = epochs
     run = RunState(config, index, model, device_, path, stop or threading.Event(), random, resume=point,
                    best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,

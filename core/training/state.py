@@ -21,6 +21,7 @@ from core.models.classifier import Classifier
 from core.runstore.checkpoint import CheckpointMeta, save_checkpoint
 from core.runstore.folder import RunFolder
 from core.training.distributed import Cluster
+from core.training.field import field_pictures_in
 from core.training.resume import ResumePoint, write_last
 from core.training.rng import RunRandom
 
@@ -197,6 +198,7 @@ class RunState:
             "best_valid_acc": None if self.best_epoch is None else self.best_acc,
             "epochs_run": self.epochs_run,
             "skipped_stage": self.skipped_stage,
+            "field_pictures": field_pictures_in(self.index.splits.get("train", [])),
         })
 
     def finished(self, stopped: bool) -> RunFinished:

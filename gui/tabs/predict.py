@@ -41,34 +41,40 @@ def run_choices(ctx: AppContext) -> list[tuple[str, str]]:
     return [(words.NEWEST_RUN, NEWEST)] + [(run.label(), run.run_id) for run in ctx.runs()]
 
 
-def _answers(ctx: AppContext, run_id: str | None, images: list) -> list[tuple[dict[str, float] | str, bool]]:
+def _answers(ctx: AppContext, run_id: str | None, images: list,
+             source: str | None = "predict") -> list[tuple[dict[str, float] | str, bool]]:
     """Per image: its top-k as a gr.Label dict (or a sentence if it could not be read), and whether the model is
-    sure of it (its calibrated top probability reaches the run's threshold)."""
+    sure of it (its calibrated top probability reaches the run's threshold); each answered image is kept when the
+    owner keeps pictures (as coming from `source`; None: never)."""
     from core.data.images import UnreadableImage
 
-    predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
+    run = ctx.run_by_id(run_id)
+    predictor = ctx.predictors.get(run.path)
     results = []
     for image in images:
         try:
             answer = predictor.answer([image], k=TOP_K)[0]
             results.append((dict(answer.top), answer.sure))
+            if source:
+                ctx.keeper.keep(image, run.run_id, answer.top, answer.sure, source)
         except UnreadableImage as err:
             name = Path(image).name if isinstance(image, (str, Path)) else words.THIS_IMAGE
             results.append((words.CANNOT_USE.format(name=name, reason=err.reason), True))
     return results
 
 
-def _confidences(ctx: AppContext, run_id: str | None, images: list) -> list[dict[str, float] | str]:
+def _confidences(ctx: AppContext, run_id: str | None, images: list,
+                 source: str | None = "predict") -> list[dict[str, float] | str]:
     """Top-k per image as a gr.Label dict, or a sentence for an image that could not be read."""
-    return [result for result, _ in _answers(ctx, run_id, images)]
+    return [result for result, _ in _answers(ctx, run_id, images, source)]
 
 
-def predict_one(ctx: AppContext, image: str | None, run_id: str | None):
+def predict_one(ctx: AppContext, image: str | None, run_id: str | None, source: str = "predict"):
     """The `predict` endpoint: one image file -> top-k label confidences."""
     if image is None:
         return None
     try:
-        result = _confidences(ctx, run_id, [image])[0]
+        result = _confidences(ctx, run_id, [image], source)[0]
     except (LookupError, CheckpointError) as err:
         raise gr.Error(str(err)) from None
     if isinstance(result, str):
@@ -84,18 +90,18 @@ def predict_sketch(ctx: AppContext, sketch: dict | None, run_id: str | None):
     background = Image.new("RGBA", composite.size, "white")
     image = Image.alpha_composite(background, composite.convert("RGBA")).convert("RGB")
     try:
-        return _confidences(ctx, run_id, [image])[0]
+        return _confidences(ctx, run_id, [image], source=None)[0]  # every stroke is answered: drawings are not kept
     except (LookupError, CheckpointError) as err:
         raise gr.Error(str(err)) from None
 
 
-def answer_one(ctx: AppContext, image: str | None, run_id: str | None) -> dict | None:
+def answer_one(ctx: AppContext, image: str | None, run_id: str | None, source: str = "predict") -> dict | None:
     """The `answer` endpoint: one image file -> {"not_sure": bool, "top": [{"label", "confidence"}, ...]}, the
     `predict` endpoint's answer with the field scripts need to tell a guess from an answer."""
     if image is None:
         return None
     try:
-        ((result, sure),) = _answers(ctx, run_id, [image])
+        ((result, sure),) = _answers(ctx, run_id, [image], source)
     except (LookupError, CheckpointError) as err:
         raise gr.Error(str(err)) from None
     if isinstance(result, str):
@@ -103,12 +109,12 @@ def answer_one(ctx: AppContext, image: str | None, run_id: str | None) -> dict |
     return {"not_sure": not sure, "top": [{"label": label, "confidence": p} for label, p in result.items()]}
 
 
-def sure_note(ctx: AppContext, image, run_id: str | None) -> str:
+def sure_note(ctx: AppContext, image, run_id: str | None, source: str = "predict") -> str:
     """"Not sure" under the single picture's answer when its calibrated top probability is below the threshold."""
     if image is None:
         return ""
     try:
-        ((result, sure),) = _answers(ctx, run_id, [image])
+        ((result, sure),) = _answers(ctx, run_id, [image], source)
     except (LookupError, CheckpointError):
         return ""
     return words.NOT_SURE if not sure and not isinstance(result, str) else ""
@@ -134,8 +140,14 @@ def folder_stream(ctx: AppContext, text: str, run_id: str | None):
 
     try:
         folder = ctx.resolve_dataset(text)
-        predictor = ctx.predictors.get(ctx.run_by_id(run_id).path)
-        table = yield from progress_then_result(predict_folder(predictor, folder, k=TOP_K), FolderTable, others=2)
+        run = ctx.run_by_id(run_id)
+        predictor = ctx.predictors.get(run.path)
+
+        def keep(path, answer):
+            ctx.keeper.keep(path, run.run_id, answer.top, answer.sure, "folder")
+
+        table = yield from progress_then_result(predict_folder(predictor, folder, k=TOP_K, on_answer=keep),
+                                                FolderTable, others=2)
         if table is not None:
             out = ctx.download_path(f"{folder.name}-predictions.csv")
             out.write_text(table.csv)
@@ -238,13 +250,17 @@ def _webcam_panel(ctx: AppContext, run: gr.Dropdown) -> None:
                           elem_id="predict-webcam")
         webcam_label = gr.Label(num_top_classes=TOP_K, label=words.WEBCAM_SEEN, elem_id="webcam-label")
 
-    def predict_frame(frame, run):
+    def predict_frame(frame, run, request: gr.Request):
         if frame is None:
             return gr.skip()
         try:
-            return _confidences(ctx, run, [frame.convert("RGB")])[0]
+            record = ctx.run_by_id(run)
+            frame = frame.convert("RGB")
+            answer = ctx.predictors.get(record.path).answer([frame], k=TOP_K)[0]
         except (LookupError, CheckpointError) as err:
             raise gr.Error(str(err)) from None
+        ctx.keeper.keep_frame(frame, request.session_hash or "", record.run_id, answer.top, answer.sure)
+        return dict(answer.top)
 
     webcam.stream(predict_frame, [webcam, run], webcam_label, stream_every=WEBCAM_EVERY_S, time_limit=WEBCAM_LIMIT_S,
                   concurrency_limit=None, api_visibility="private", show_progress="hidden")

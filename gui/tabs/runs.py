@@ -27,7 +27,7 @@ def _accuracy(record: RunRecord) -> float | None:
 def table_rows(records: list[RunRecord], dataset: str | None = ALL) -> list[list]:
     """One row per run (columns as words.RUNS_COLUMNS), only those of `dataset` (a dataset path) unless ALL."""
     return [[r.started, r.name, r.dataset, r.backbone, r.recipe, r.epochs_run, _accuracy(r),
-             None if r.wall_s is None else round(r.wall_s), r.status, r.note, r.run_id]
+             None if r.wall_s is None else round(r.wall_s), r.status, r.note, r.field_pictures, r.run_id]
             for r in records if not dataset or r.dataset_path == dataset]
 
 
@@ -111,7 +111,8 @@ def headline(record: RunRecord) -> str:
     line = words.RUN_HEADLINE.format(name=shown_name(record), dataset=record.dataset, status=record.status,
                                      run_id=words.RUN_ID_PART.format(run_id=record.run_id) if record.name else "",
                                      epochs=record.epochs_run, acc=acc)
-    return line + (words.RUN_FAILED_HINT if record.status == "failed" else "")
+    field = words.RUN_FIELD_PART.format(count=record.field_pictures) if record.field_pictures else ""
+    return line + field + (words.RUN_FAILED_HINT if record.status == "failed" else "")
 
 
 def _summary(ctx: AppContext, run_id: str | None) -> tuple:

@@ -1,4 +1,5 @@
-"""Settings tab: the owner's password for the full app (stored as a salted hash; used from the next start)."""
+"""Settings tab: the owner's password for the full app (stored as a salted hash; used from the next start), and
+whether the app keeps the pictures the model is shown (for the Review tab)."""
 from __future__ import annotations
 
 import gradio as gr
@@ -29,6 +30,28 @@ def password_state(ctx: AppContext) -> str:
     return words.PASSWORD_IS_SET if has_password(password_path(ctx.cache_dir)) else words.PASSWORD_NOT_SET
 
 
+def keeping_state(ctx: AppContext) -> tuple[bool, int, str]:
+    """(on, cap in MB, sentence) of the owner's keeping settings."""
+    settings = ctx.keeper.settings()
+    said = (words.SETTINGS_KEEP_SAVED_ON.format(cap=settings.cap_mb) if settings.on
+            else words.SETTINGS_KEEP_SAVED_OFF)
+    return settings.on, settings.cap_mb, said + (words.SETTINGS_KEEP_FORCED if ctx.keeper.forced_on else "")
+
+
+def save_keeping(ctx: AppContext, on: bool, cap_mb: float | None) -> str:
+    """Remember whether to keep pictures, and the cap; a sentence saying so."""
+    try:
+        ctx.keeper.set(bool(on), max(1, int(cap_mb or 1)))
+    except (OSError, ValueError) as err:
+        return words.WARN.format(err)
+    return keeping_state(ctx)[2]
+
+
+def delete_kept(ctx: AppContext) -> str:
+    """Empty the kept pictures."""
+    return words.SETTINGS_KEEP_DELETED.format(count=ctx.keeper.store().delete_all())
+
+
 def build(ctx: AppContext, demo: gr.Blocks) -> None:
     """Lay out the password form; every handler is private (no API endpoint, never in the docs)."""
     gr.Markdown(words.SETTINGS_INTRO.format(path=password_path(ctx.cache_dir)))
@@ -45,3 +68,17 @@ def build(ctx: AppContext, demo: gr.Blocks) -> None:
                api_visibility="private")
     clear.click(lambda: remove_password(ctx), None, said, api_visibility="private")
     demo.load(lambda: password_state(ctx), None, said, api_visibility="private")
+
+    gr.Markdown(words.SETTINGS_KEEP_HEADING)
+    with gr.Row():
+        keep = gr.Checkbox(False, label=words.SETTINGS_KEEP, info=words.SETTINGS_KEEP_INFO, elem_id="settings-keep",
+                           scale=3)
+        cap = gr.Number(500, precision=0, minimum=1, label=words.SETTINGS_KEEP_CAP, elem_id="settings-keep-cap",
+                        scale=1)
+    with gr.Row():
+        keep_save = gr.Button(words.SETTINGS_KEEP_SAVE, variant="primary", elem_id="settings-keep-save")
+        keep_delete = gr.Button(words.SETTINGS_KEEP_DELETE, variant="stop", elem_id="settings-keep-delete")
+    keep_said = gr.Markdown(elem_id="settings-keep-said")
+    keep_save.click(lambda on, mb: save_keeping(ctx, on, mb), [keep, cap], keep_said, api_visibility="private")
+    keep_delete.click(lambda: delete_kept(ctx), None, keep_said, api_visibility="private")
+    demo.load(lambda: keeping_state(ctx), None, [keep, cap, keep_said], api_visibility="private")

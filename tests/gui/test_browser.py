@@ -119,7 +119,7 @@ def test_the_runs_tab_lists_a_run_and_opens_it(served_app, frozen_run, browser):
     frozen_run.copy_into(ctx.runs_dir)
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(demo.local_url)
-    page.get_by_role("tab", name="7. Runs").click()
+    page.get_by_role("tab", name="8. Runs").click()
     table = page.locator("#runs-table")
     expect(table).to_contain_text(frozen_run.run_id, timeout=30_000)  # the tab re-read the runs folder
     assert "finished" in table.inner_text() and "frozen" in table.inner_text()

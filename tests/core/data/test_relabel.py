@@ -9,6 +9,7 @@ from PIL import Image
 
 from core.data.relabel import (
     JOURNAL_NAME,
+    add_picture,
     list_changes,
     move_picture,
     set_aside,
@@ -173,3 +174,73 @@ def test_a_class_folder_that_links_elsewhere_and_a_damaged_journal_move_nothing(
     with pytest.raises(DatasetError, match="damaged"):
         move_picture(root, root / "cat" / "0.jpg", "dog")
     assert tree(root) == before, "refused before anything moved"
+
+
+@pytest.fixture
+def kept(tmp_path) -> Path:
+    """A picture kept from use: outside every dataset."""
+    (tmp_path / "kept").mkdir()
+    Image.new("RGB", (16, 16), (1, 2, 3)).save(tmp_path / "kept" / "20240101-120000-000001-abcd.jpg")
+    return tmp_path / "kept" / "20240101-120000-000001-abcd.jpg"
+
+
+def test_add_copies_a_picture_into_training_under_a_free_name_and_undo_takes_it_back(split_set, kept):
+    before, sent = tree(split_set), kept.read_bytes()
+    first = add_picture(split_set, kept, "cat", "field-1.jpg")
+    second = add_picture(split_set, kept, "cat", "field-1.jpg")  # the name is taken: a free one, no overwrite
+    fox = add_picture(split_set, kept, "fox", "field-1.jpg")  # a new class
+    assert [(c.kind, c.target, c.from_class, c.to_class, c.created) for c in (first, second, fox)] == [
+        ("add", "train/cat/field-1.jpg", None, "cat", []), ("add", "train/cat/field-1 (2).jpg", None, "cat", []),
+        ("add", "train/fox/field-1.jpg", None, "fox", ["train/fox"])]
+    assert first.source == kept.as_posix() and kept.read_bytes() == sent, "a copy: the kept picture stays"
+    assert all((split_set / c.target).read_bytes() == sent for c in (first, second, fox))
+    assert scan_dataset(split_set).counts()["train"] == {"cat": 6, "dog": 4, "fox": 1}
+    assert [(c.id, c.kind, c.undone) for c in list_changes(split_set)] == [(1, "add", None), (2, "add", None),
+                                                                          (3, "add", None)]
+    undo(split_set, first.id)
+    assert not (split_set / first.target).exists() and (split_set / second.target).is_file()
+    undo_last(split_set)
+    undo_last(split_set)
+    assert tree(split_set) == before and kept.read_bytes() == sent, "the copies and the folder they made are gone"
+    assert all(c.undone for c in list_changes(split_set))
+    lines = [json.loads(line)["kind"] for line in (split_set / JOURNAL_NAME).read_text().splitlines()]
+    assert lines == ["add"] * 3 + ["undo"] * 3
+
+
+def test_add_goes_to_the_class_folder_of_a_flat_dataset(tmp_path, kept):
+    root = write(tmp_path / "flat", {"a": 2, "b": 2})
+    change = add_picture(root, kept, "a", "field-2.jpg")
+    new = add_picture(root, str(kept), "c", "field-2.jpg")
+    assert (change.target, new.target, new.created) == ("a/field-2.jpg", "c/field-2.jpg", ["c"])
+    assert scan_dataset(root).classes == ["a", "b", "c"]
+    with pytest.raises(DatasetError, match="read as a split"):
+        add_picture(root, kept, "train", "field-2.jpg")
+    undo_last(root)
+    assert not (root / "c").exists() and (root / "a/field-2.jpg").is_file()
+
+
+def test_add_refuses_what_it_cannot_do_safely_and_changes_nothing(split_set, kept, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (split_set / "train/bird").symlink_to(outside, target_is_directory=True)
+    before = tree(split_set)
+    for picture, to_class, name, words in [
+        (tmp_path / "missing.jpg", "cat", "x.jpg", "does not exist"),
+        (kept.parent, "cat", "x.jpg", "is a folder"),
+        (split_set / "train/dog/0.jpg", "cat", "x.jpg", "already in the dataset"),
+        (kept, "cat", "../x.jpg", "plain picture file name"),
+        (kept, "cat", "sub/x.jpg", "plain picture file name"),
+        (kept, "cat", ".x.jpg", "plain picture file name"),
+        (kept, "cat", "x.txt", "plain picture file name"),
+        (kept, "../dog", "x.jpg", "plain folder name"),
+        (kept, "", "x.jpg", "plain folder name"),
+        (kept, "bird", "x.jpg", "outside the dataset"),
+    ]:
+        with pytest.raises(DatasetError, match=words):
+            add_picture(split_set, picture, to_class, name)
+    assert tree(split_set) == before and not list_changes(split_set) and not list(outside.iterdir())
+    change = add_picture(split_set, kept, "dog", "field-3.jpg")
+    (split_set / change.target).write_bytes(b"another picture now")
+    with pytest.raises(DatasetError, match="not the same picture"):
+        undo(split_set, change.id)
+    assert (split_set / change.target).read_bytes() == b"another picture now"

@@ -14,12 +14,22 @@ ROOT = Path(__file__).resolve().parents[3]
 RUN_FILES = [names.CONFIG, names.SPLIT, names.SUMMARY, names.METRICS, names.SKIPPED, names.BEST, names.LAST,
              names.CALIBRATION, names.LABEL, names.OWNER, names.SHARED, "evaluation.json", "evaluation.test.json",
              "predictions.csv", "evaluation.npz", names.BASELINES]
+# Folder names that are also ordinary words (the Audit tab's state["kept"]): caught only where they make a path.
+RUN_FOLDERS = [names.KEPT]
+
+
+def as_path(name: str) -> str:
+    """A pattern for `name` used as a folder of a path: `runs / "kept"`, "runs/kept/..."."""
+    return rf"""/\s*["']{re.escape(name)}["/']|["'/]{re.escape(name)}/"""
+
+
 # The exported bundle's standalone predict.py imports nothing of the app, so it names its own bundle files.
 STANDALONE = ROOT / "core" / "export" / "standalone_predict.py"
 
 
 def test_only_the_runstore_spells_a_run_s_file_names():
     quoted = re.compile("|".join(rf"""["'/]{re.escape(name)}["']""" for name in RUN_FILES)
+                        + "".join(f"|{as_path(name)}" for name in RUN_FOLDERS)
                         + r"""|f["']evaluation\{|f["']predictions\{""")
     offenders = []
     for path in [*ROOT.glob("core/**/*.py"), *ROOT.glob("gui/**/*.py"), ROOT / "launch.py"]:
@@ -34,6 +44,9 @@ def test_only_the_runstore_spells_a_run_s_file_names():
 def test_the_grep_would_catch_a_spelled_name(tmp_path):
     quoted = re.compile(rf"""["'/]{re.escape(names.SPLIT)}["']""")
     assert quoted.search('json.loads((run_dir / "split.json").read_text())')
+    kept = re.compile(as_path(names.KEPT))
+    assert kept.search('store = KeptStore(runs / "kept")') and kept.search('Path("runs/kept/x.jpg")')
+    assert not kept.search('state["kept"]') and not kept.search('{"kept": []}')
 
 
 def test_an_evaluation_is_current_for_the_same_checkpoint_and_pictures_only(frozen_run, tmp_path):
