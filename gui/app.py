@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import gradio as gr
 
+from core.runstore.folder import KEPT
 from gui import limits, rest, words
 from gui.context import AppContext
 from gui.demo import VIEWS, PublicLink, add_link_banner, build_demo
@@ -67,12 +68,13 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
                 runs_changed, opened_run = runs_tab.build(ctx, runs_page)
                 to_share += [(_share_button("runs-share"), opened_run)] if share_tab else []
             with gr.Tab(words.TAB_SETTINGS, id="settings"):
-                settings_tab.build(ctx, demo)
+                settings_tab.build(ctx, demo, keeping=share_tab)
         pickers = [run_picker, evaluate_picker, *([share_picker] if share_tab else [])]
-        for button, picker in to_share:  # the Share tab opens on the run the tab showed
+        for button, picker in to_share:  # the Share tab opens on the run that tab showed
             button.click(lambda run_id: (gr.Tabs(selected="share"), run_id or predict_tab.NEWEST), picker,
                          [tabs, share_picker], api_visibility="private", show_progress="hidden")
-        for event in [training, *runs_changed, *(retrained if share_tab else [])]:  # trained, continued, deleted or opened: the pickers follow
+        # trained, continued, trained again, deleted or opened: the pickers follow
+        for event in [training, *runs_changed, *(retrained if share_tab else [])]:
             event.then(lambda: (predict_tab.refresh(ctx),) * len(pickers), None, pickers,
                        api_visibility="private")
         model_page.select(lambda *values: model_tools.recipe_markdown(ctx, *values),
@@ -100,10 +102,11 @@ def launch_kwargs(ctx: AppContext, view: str = "full") -> dict:
     the full app; in the demo view none (it shows only what Gradio made for the page), and those folders, the runs
     and the cache are refused outright."""
     demo = view == "demo"
+    kept = [str(ctx.runs_dir / KEPT)]  # the Review tab shows them (wherever the runs folder is)
     return {
         "theme": gr.themes.Soft(primary_hue="indigo"),
         "css": CSS,
-        "allowed_paths": [] if demo else [str(p) for p in ctx.served_roots],
+        "allowed_paths": [] if demo else [str(p) for p in ctx.served_roots] + kept,
         "blocked_paths": [str(p) for p in [*ctx.served_roots, ctx.runs_dir, ctx.cache_dir]] if demo else None,
         "footer_links": ["api"],
         # a visitor of the demo drops pictures; the owner also uploads dataset and project zips

@@ -92,7 +92,7 @@ def run_picker(ctx: AppContext) -> gr.Dropdown:
     return gr.Dropdown(choices=[(run.label(), run.run_id) for run in runs], value=runs[0].run_id if runs else None)
 
 
-def _predict_part(ctx: AppContext, run: gr.Dropdown, source: str) -> None:
+def _predict_part(ctx: AppContext, run: gr.Dropdown, source: str, notice: gr.Markdown) -> None:
     """Drop a picture: its top classes, "not sure", and where the model looked. (No sketchpad here: Gradio decodes
     every layer a visitor sends it before any handler could refuse one, so a public page would decode without
     limit.)"""
@@ -131,7 +131,9 @@ def _predict_part(ctx: AppContext, run: gr.Dropdown, source: str) -> None:
     quiet = {"api_visibility": "private", "show_progress": "hidden", **decode}
     single.change(predict, [single, run], label, api_name="predict", **decode)
     single.change(answer_it, [single, run], answer, api_name="answer", show_progress="hidden", **decode)
-    single.change(sure, [single, run], note, **quiet)
+    # with each answer the line about keeping follows the owner's switch (turned on after the page loaded, say)
+    single.change(lambda image, run_id: (sure(image, run_id), keeping_notice(ctx)), [single, run], [note, notice],
+                  **quiet)
     gr.on([single.change, show_cam.change, run.input], look, [single, run, show_cam], cam, **quiet)
     run.input(predict, [single, run], label, **quiet)
 
@@ -180,7 +182,7 @@ def build_demo(ctx: AppContext, link: PublicLink | None = None, source: str = "d
         notice = gr.Markdown(elem_id="keeping-notice")
         run = gr.Dropdown(label=words.SHARED_RUN, allow_custom_value=True, elem_id="run-picker")
         with gr.Tab(words.DEMO_PREDICT, id="predict"):
-            _predict_part(ctx, run, source)
+            _predict_part(ctx, run, source, notice)
         with gr.Tab(words.DEMO_EVALUATE, id="evaluate"):
             _evaluate_part(ctx, run)
         demo.load(lambda: run_picker(ctx), None, run, api_visibility="private")

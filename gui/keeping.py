@@ -16,7 +16,7 @@ from core.runstore.folder import KEPT
 from core.runstore.kept import KeepSettings, KeptStore, read_keep_settings, write_keep_settings
 
 SETTINGS_NAME = "keeping.json"
-SAME_PICTURE_S = 30.0  # one picture answered again within this long (another handler, the run changed back) is kept once
+SAME_PICTURE_S = 30.0  # a picture answered again within this long (by another handler of the page) is kept once
 FRAME_EVERY_S = 1.0  # webcam frames: at most one kept a second
 RECENT = 256  # pictures remembered for the check above
 log = logging.getLogger(__name__)
@@ -42,11 +42,24 @@ class Keeper:
         self.forced_on = forced_on
         self._lock = threading.Lock()
         self._recent: OrderedDict[tuple[str, str], float] = OrderedDict()
-        self._frames: dict[str, tuple[float, str]] = {}  # per session: when a frame was last kept, and its answer
+        self._frames: OrderedDict[str, tuple[float, str]] = OrderedDict()  # per session: last frame kept, its answer
+        self._read: tuple[object, KeepSettings] | None = None  # the settings file's stamp and what it said
+
+    def _stored(self) -> KeepSettings:
+        """The settings file, read again only when it changed (every prediction asks)."""
+        try:
+            stat = self.settings_path.stat()
+            stamp = (stat.st_mtime_ns, stat.st_size)
+        except OSError:
+            stamp = None
+        read = self._read
+        if read is None or read[0] != stamp:
+            read = self._read = (stamp, read_keep_settings(self.settings_path))
+        return read[1]
 
     def settings(self) -> KeepSettings:
-        """The owner's settings (switched on for this start by --keep-predictions)."""
-        settings = read_keep_settings(self.settings_path)
+        """The owner's settings (switched on for this start by --keep-predictions, until the owner says otherwise)."""
+        settings = self._stored()
         return KeepSettings(True, settings.cap_mb, settings.max_side) if self.forced_on else settings
 
     @property
@@ -54,9 +67,11 @@ class Keeper:
         return self.settings().on
 
     def set(self, on: bool, cap_mb: int | None = None) -> KeepSettings:
-        """Turn keeping on or off (and set its cap), remembered for the next starts."""
+        """Turn keeping on or off (and set its cap), remembered for the next starts; the owner's latest word wins
+        over --keep-predictions."""
         old = read_keep_settings(self.settings_path)
         write_keep_settings(self.settings_path, KeepSettings(bool(on), int(cap_mb or old.cap_mb), old.max_side))
+        self.forced_on, self._read = False, None
         return self.settings()
 
     def store(self) -> KeptStore:
@@ -95,4 +110,7 @@ class Keeper:
             if now - last < FRAME_EVERY_S or (sure and answer == last_answer):
                 return
             self._frames[session] = (now, answer)
+            self._frames.move_to_end(session)
+            while len(self._frames) > RECENT:  # sessions long gone
+                self._frames.popitem(last=False)
         self.keep(frame, run_id, top, sure, "webcam")

@@ -12,3 +12,4 @@ DEMO_UPLOAD_MB = 10  # one upload to the demo view (Gradio refuses more): a pict
 def max_file_size(max_file_mb: int) -> str:
     """The value of Gradio's launch(max_file_size=...) for a per-file limit in MB."""
     return f"{int(max_file_mb)}mb"
+TOP_K = 3  # classes shown with each answer (Predict, the demo view, a folder's CSV)

@@ -78,3 +78,11 @@ SETTINGS_KEEP_SAVED_ON = "Keeping is on: at most {cap} MB, the oldest pictures g
 SETTINGS_KEEP_SAVED_OFF = "Keeping is off: nothing new is kept (what was kept stays until you delete it)."
 SETTINGS_KEEP_FORCED = " This start keeps pictures whatever the setting (--keep-predictions)."
 SETTINGS_KEEP_DELETED = "Deleted {count} kept picture(s)."
+REVIEW_GONE = "That picture is no longer kept (deleted, or the oldest made room for newer ones)."
+REVIEW_FILED_FIRST = ("{count} of the ticked picture(s) are filed in the dataset already: *Undo the last filing* "
+                      "first, or untick them.")
+REVIEW_UNDO_TRAINING = "{run} is training on that dataset now; undo the filing once it has ended."
+REVIEW_NO_OTHERS = "no other class"
+REVIEW_TRAIN_NEW_CLASSES = (" {count} filed picture(s) are of classes {run} does not know ({classes}): a new run on "
+                            "the dataset learns those.")
+REVIEW_NO_SHARE = "no picture"

@@ -48,11 +48,22 @@ def _file(store, picture_id: str, name: str, data: str) -> str:
     return f"{picture_id}: filed as {change.target} (change {change.id})"
 
 
-# What each verdict flag does to one kept picture: the line it says on standard error.
+def _unfiled(store, picture_id: str) -> str:
+    """The id of a picture that is not filed; ValueError for a filed one (its dataset copy would be left behind)."""
+    picture = store.get(picture_id)
+    if picture.change_id is not None:
+        raise ValueError(f"{picture_id} is filed in {picture.dataset} (change {picture.change_id}); undo that change "
+                         "in the Review or Audit tab first.")
+    return picture_id
+
+
+# What each verdict flag does to one kept (not filed) picture: the line it says on standard error.
 VERDICTS = {
-    "right": lambda store, i: (store.update(i, verdict="right", truth=store.get(i).predicted), f"{i}: right")[1],
-    "unknown": lambda store, i: (store.update(i, verdict="unknown", truth=None), f"{i}: of none of the classes")[1],
-    "delete": lambda store, i: f"{i}: deleted" if store.delete(i) else f"{i}: there was no such picture",
+    "right": lambda store, i: (store.update(_unfiled(store, i), verdict="right", truth=store.get(i).predicted),
+                               f"{i}: right")[1],
+    "unknown": lambda store, i: (store.update(_unfiled(store, i), verdict="unknown", truth=None),
+                                 f"{i}: of none of the classes")[1],
+    "delete": lambda store, i: f"{i}: deleted" if store.delete(_unfiled(store, i)) else f"{i}: no such picture",
 }
 
 

@@ -219,16 +219,19 @@ class KeptStore:
         write_json_atomic(self._path(picture.id, RECORD), record)
 
     def _evict(self, keep: str) -> None:
-        """Delete the oldest pictures (never `keep`, the one just kept) until the folder is within the cap."""
+        """Delete the oldest pictures until the folder is within the cap: those not reviewed first, then reviewed
+        ones; never `keep` (the one just kept) nor a filed one (its copy in the dataset is found through it)."""
         files = self._files()
         total = sum(size for entries in files.values() for _, size in entries)
-        for picture_id, entries in files.items():
-            if total <= self.cap_mb * MB:
-                return
-            if picture_id != keep:
-                for path, size in entries:
-                    path.unlink(missing_ok=True)
-                    total -= size
+        reviewed = {p.id: p.verdict for p in self.list()}
+        for wave in (lambda v: v is None, lambda v: v in ("right", "unknown")):
+            for picture_id, entries in files.items():
+                if total <= self.cap_mb * MB:
+                    return
+                if picture_id != keep and wave(reviewed.get(picture_id)):  # a damaged record goes first
+                    for path, size in entries:
+                        path.unlink(missing_ok=True)
+                        total -= size
 
     def list(self) -> list[KeptPicture]:
         """Every kept picture, oldest first (a damaged record, or one whose picture is gone, left out)."""

@@ -49,12 +49,10 @@ def continue_run(run_dir: str | Path, epochs: int | None = None, stop: threading
     device_ = resolve_device(config.device)
     model, random = _restored(path, config, len(index.classes), point, device_)
     _keep_newer_best(path, point)
-    if fresh_best:
-        point.best_acc, point.best_loss = -1.0, float("inf")
     point.extra = epochs
     run = RunState(config, index, model, device_, path, stop or threading.Event(), random, resume=point,
                    best_acc=point.best_acc, best_loss=point.best_loss, best_epoch=point.best_epoch,
-                   epochs_run=point.epoch, step=point.step, stage=point.stage)
+                   epochs_run=point.epoch, step=point.step, stage=point.stage, fresh_best=fresh_best)
     run.skipped = RunFolder(path).read_skipped()
     RunFolder(path).write_config(config.to_dict())
     run.write_summary("running")

@@ -175,7 +175,8 @@ def _validate(run: RunState, fit: Fit, epoch: int, stage_epoch: int, tally: Tall
     valid_loss, valid_acc = validation.loss, validation.accuracy
     yield from run.note_skipped(validation.skipped)
     run.epochs_run = epoch
-    is_best = valid_acc > run.best_acc or (valid_acc == run.best_acc and valid_loss < run.best_loss)
+    is_best = run.fresh_best or valid_acc > run.best_acc or (valid_acc == run.best_acc and valid_loss < run.best_loss)
+    run.fresh_best = False
     since_best = 0 if is_best else since_best + 1
     if is_best:
         run.save(epoch, validation)

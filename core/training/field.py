@@ -3,21 +3,25 @@ on (`continue_run`) in its own folder so that it learns from them; summary.json 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from core.events import Event, Message
 from core.runstore.folder import RunFolder
+from core.runstore.kept import ID_PATTERN
 from core.runstore.owner import ALIVE, owner_state
 
 FIELD_PREFIX = "field-"  # the file name a picture filed from use starts with (e.g. field-<kept id>.jpg)
+FILED_NAME = re.compile(re.escape(FIELD_PREFIX) + ID_PATTERN.pattern + r"( \(\d+\))?")
 AGAIN_EPOCHS = (3, 10)  # train_again's default: a third of the run's planned epochs, within these bounds
 
 
 def field_pictures_in(items: Iterable[tuple[str | Path, object]]) -> int:
-    """How many (path, label) training items are pictures filed from use (their name starts with FIELD_PREFIX)."""
-    return sum(Path(path).name.startswith(FIELD_PREFIX) for path, _ in items)
+    """How many (path, label) training items are pictures filed from use: named FIELD_PREFIX + a kept picture's id
+    (a " (2)" the filing added to stay clear of a taken name allowed), so a dataset's own field-trip.jpg is not."""
+    return sum(bool(FILED_NAME.fullmatch(Path(path).stem)) for path, _ in items)
 
 
 def field_count(run_dir: str | Path) -> int:

@@ -8,10 +8,10 @@ from PIL import Image
 
 from core.errors import CheckpointError
 from gui import words
-from gui.context import AppContext, OutsideServedFolders
-from gui.progress import progress_then_result, status_html
+from gui.context import AppContext
+from gui.limits import TOP_K
+from gui.tabs import predict_folder
 
-TOP_K = 3
 WEBCAM_EVERY_S = 0.1  # frames sent to the model at most this often while the webcam streams
 WEBCAM_LIMIT_S = 600  # a stream is closed after this long; the user starts it again
 NEWEST = ""  # the run picker's standing choice: whichever run is newest when the prediction is made
@@ -134,30 +134,6 @@ def looked_at(ctx: AppContext, image, run_id: str | None):
     return overlay(eval_resize_crop(meta.image_size)(picture), heat)
 
 
-def folder_stream(ctx: AppContext, text: str, run_id: str | None):
-    """Predict every picture of a folder inside the served roots; yield (progress, CSV file, sentence)."""
-    from core.inference.folder import FolderTable, predict_folder
-
-    try:
-        folder = ctx.resolve_dataset(text)
-        run = ctx.run_by_id(run_id)
-        predictor = ctx.predictors.get(run.path)
-
-        def keep(path, answer):
-            ctx.keeper.keep(path, run.run_id, answer.top, answer.sure, "folder")
-
-        table = yield from progress_then_result(predict_folder(predictor, folder, k=TOP_K, on_answer=keep),
-                                                FolderTable, others=2)
-        if table is not None:
-            out = ctx.download_path(f"{folder.name}-predictions.csv")
-            out.write_text(table.csv)
-            unreadable = words.FOLDER_UNREADABLE.format(count=table.unreadable) if table.unreadable else ""
-            yield (status_html(words.FINISHED, done=True), str(out),
-                   words.FOLDER_DONE.format(predicted=table.predicted, unreadable=unreadable))
-    except (OutsideServedFolders, LookupError, CheckpointError, FileNotFoundError) as err:
-        yield status_html(words.NOT_STARTED), None, words.WARN.format(err)
-
-
 def _gallery_panel(ctx: AppContext, run: gr.Dropdown) -> None:
     """Dropped images, each drawn with its answer (and "not sure" where the model is not)."""
     files = gr.File(file_count="multiple", file_types=["image"], type="filepath",
@@ -266,23 +242,6 @@ def _webcam_panel(ctx: AppContext, run: gr.Dropdown) -> None:
                   concurrency_limit=None, api_visibility="private", show_progress="hidden")
 
 
-def _folder_panel(ctx: AppContext, run: gr.Dropdown) -> None:
-    """A whole folder predicted into a CSV to download; the `predict_folder` endpoint."""
-    with gr.Accordion(words.FOLDER_ACCORDION, open=False):
-        with gr.Row():
-            folder = gr.Textbox(label=words.FOLDER_BOX, elem_id="predict-folder", scale=3)
-            folder_go = gr.Button(words.FOLDER_BUTTON, elem_id="predict-folder-button", scale=1)
-        folder_progress = gr.HTML(status_html(), elem_id="predict-folder-progress")
-        folder_said = gr.Markdown(elem_id="predict-folder-said")
-        folder_csv = gr.File(label=words.FOLDER_CSV, interactive=False, elem_id="predict-folder-csv")
-
-    def whole_folder(text, run_id):
-        yield from folder_stream(ctx, text, run_id)
-
-    folder_go.click(whole_folder, [folder, run], [folder_progress, folder_csv, folder_said],
-                    api_name="predict_folder", concurrency_limit=1)
-
-
 def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     """Lay out the tab; returns the run picker so training can refresh it."""
     run = gr.Dropdown(choices=run_choices(ctx), value=NEWEST, label=words.TRAINED_RUN,
@@ -294,7 +253,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
         with gr.Column():
             _sketch_panel(ctx, run)
     _webcam_panel(ctx, run)
-    _folder_panel(ctx, run)
+    predict_folder.build(ctx, run)
     demo.load(lambda: refresh(ctx), None, run, api_visibility="private")
     return run
 

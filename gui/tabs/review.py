@@ -61,7 +61,7 @@ def refresh(ctx: AppContext, run_filter: str | None, ticked: list[str] | None = 
 
 def facts(picture) -> str:
     """One picture's answer, origin and verdict, in a sentence."""
-    others = ", ".join(f"{label} {p:.0%}" for label, p in picture.top[1:]) or "-"
+    others = ", ".join(f"{label} {p:.0%}" for label, p in picture.top[1:]) or words.REVIEW_NO_OTHERS
     verdict = words.REVIEW_FACTS_VERDICT.format(verdict=words.REVIEW_VERDICT_WORDS[picture.verdict].format(
         truth=picture.truth)) if picture.verdict else ""
     return words.REVIEW_FACTS.format(
@@ -75,7 +75,10 @@ def select(ctx: AppContext, index: int, order: list[str], ticked: list[str] | No
     """A click on a picture: tick it (or untick it) and show it with its facts and its run's classes."""
     if index is None or not 0 <= index < len(order):
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    picture = ctx.keeper.store().get(order[index])
+    try:
+        picture = ctx.keeper.store().get(order[index])
+    except LookupError:  # deleted (or made room for a newer one) since the gallery was drawn
+        return gr.skip(), None, words.REVIEW_GONE, gr.skip()
     ticked = list(ticked or [])
     ticked = [i for i in ticked if i != picture.id] if picture.id in ticked else [*ticked, picture.id]
     try:
@@ -86,10 +89,16 @@ def select(ctx: AppContext, index: int, order: list[str], ticked: list[str] | No
 
 
 def _ticked(ctx: AppContext, ticked: list[str] | None) -> list:
+    """The ticked pictures; ValueError when none is, or when one is filed (its copy in the dataset would be left
+    behind without a way back: undo the filing first)."""
     if not ticked:
         raise ValueError(words.REVIEW_PICK_FIRST)
     store = ctx.keeper.store()
-    return [store.get(i) for i in ticked]
+    pictures = [store.get(i) for i in ticked]
+    filed = [p for p in pictures if p.verdict == "labelled"]
+    if filed:
+        raise ValueError(words.REVIEW_FILED_FIRST.format(count=len(filed)))
+    return pictures
 
 
 def mark(ctx: AppContext, ticked: list[str] | None, verdict: str | None) -> str:
@@ -115,9 +124,15 @@ def _dataset(ctx: AppContext, run_id: str) -> Path:
     return data
 
 
-def file_as(ctx: AppContext, ticked: list[str] | None, chosen: str | None, new_class: str | None) -> str:
-    """"It is <class>": copy every ticked picture into that class's training folder of its run's dataset."""
+def file_as(ctx: AppContext, ticked: list[str] | None, chosen: str | None, new_class: str | None) -> tuple[str, str]:
+    """"It is <class>": copy every ticked picture into that class's training folder of its run's dataset; (the
+    sentence, the emptied new-class box)."""
+    return _file_as(ctx, ticked, chosen, new_class), ""
+
+
+def _file_as(ctx: AppContext, ticked: list[str] | None, chosen: str | None, new_class: str | None) -> str:
     from core.data.relabel import add_picture
+    from core.training.field import FIELD_PREFIX
 
     truth = (new_class or "").strip() or (chosen or "").strip()
     try:
@@ -127,7 +142,7 @@ def file_as(ctx: AppContext, ticked: list[str] | None, chosen: str | None, new_c
         store, folders = ctx.keeper.store(), set()
         for picture in pictures:
             dataset = _dataset(ctx, picture.run)
-            change = add_picture(dataset, picture.path, truth, name=f"field-{picture.id}{picture.path.suffix}")
+            change = add_picture(dataset, picture.path, truth, name=f"{FIELD_PREFIX}{picture.id}{picture.path.suffix}")
             store.update(picture.id, verdict="labelled", truth=truth, change_id=change.id, dataset=str(dataset))
             folders.add(str(Path(change.target).parent))
     except PROBLEMS as err:
@@ -135,42 +150,44 @@ def file_as(ctx: AppContext, ticked: list[str] | None, chosen: str | None, new_c
     return words.REVIEW_DONE_FILED.format(count=len(pictures), truth=truth, folder=", ".join(sorted(folders)))
 
 
-def _forget_in_runs(ctx: AppContext, picture) -> None:
-    """Take a filed picture out of the training split of every run of its dataset that learned from it, so that
-    they can still be continued once the file is gone (ValueError while one of them trains)."""
-    from core.data.relabel import list_changes
-    from core.training.field import remove_from_split
-
-    change = {c.id: c for c in list_changes(picture.dataset)}[picture.change_id]
-    filed = Path(picture.dataset) / change.target
-    for run in ctx.runs():
-        if Path(run.dataset_path).resolve() == Path(picture.dataset).resolve():
-            remove_from_split(run.path, [filed])
+def _learned_by(ctx: AppContext, dataset: str) -> list:
+    """The runs trained on this dataset (their splits may list a filed picture); ValueError while one trains."""
+    runs = [run for run in ctx.runs() if Path(run.dataset_path).resolve() == Path(dataset).resolve()]
+    busy = [run.run_id for run in runs if run.status == "running" or run.run_id in ctx.training_ids()]
+    if busy:
+        raise ValueError(words.REVIEW_UNDO_TRAINING.format(run=busy[0]))
+    return runs
 
 
 def undo_filing(ctx: AppContext) -> str:
-    """Take the latest filing back: the copy leaves the dataset, the picture waits for review again."""
+    """Take the latest filing back: the copy leaves the dataset (and the training split of every run that learned
+    from it, so that they can still be continued), the picture waits for review again."""
     from core.data.relabel import list_changes, undo
+    from core.training.field import remove_from_split
 
     store = ctx.keeper.store()
-    filed = [p for p in store.list() if p.verdict == "labelled" and p.dataset and p.change_id is not None]
     when = {}
-    for picture in filed:
-        changes = {c.id: c for c in list_changes(picture.dataset)}
-        change = changes.get(picture.change_id)
+    for picture in store.list():
+        if picture.verdict != "labelled" or not picture.dataset or picture.change_id is None:
+            continue
+        try:
+            change = {c.id: c for c in list_changes(picture.dataset)}.get(picture.change_id)
+        except PROBLEMS:  # its dataset is gone or damaged: nothing there to take back
+            continue
         if change is not None and change.undone is None:
-            when[picture.id] = (change.when, change.id)
+            when[picture.id] = (change.when, change.id, change.target)
     if not when:
         return words.REVIEW_NOTHING_TO_UNDO
     latest = store.get(max(when, key=when.get))
     try:
-        _forget_in_runs(ctx, latest)
+        runs = _learned_by(ctx, latest.dataset)
         undo(latest.dataset, latest.change_id)
+        for run in runs:
+            remove_from_split(run.path, [Path(latest.dataset) / when[latest.id][2]])
     except PROBLEMS as err:
         return words.WARN.format(err)
     store.update(latest.id, verdict=None, truth=None, change_id=None, dataset=None)
     return words.REVIEW_UNDONE.format(name=latest.path.name)
-
 
 def build(ctx: AppContext, demo: gr.Blocks) -> list:
     """Lay out the tab; returns the events after which a run was trained again (the other tabs' pickers follow)."""
@@ -211,7 +228,6 @@ def build(ctx: AppContext, demo: gr.Blocks) -> list:
     listing = [state, gallery, ticked, order]
     page = demo.load(pickers, None, [run_filter, train_run], api_visibility="private", show_progress="hidden")
     page.then(lambda f: refresh(ctx, f), run_filter, listing, api_visibility="private", show_progress="hidden")
-    page.then(show_learning, train_run, learning, api_visibility="private", show_progress="hidden")
     gr.on([again.click, run_filter.input], lambda f, t: refresh(ctx, f, t), [run_filter, ticked], listing,
           api_visibility="private", show_progress="hidden")
     gallery.select(pick, [order, ticked], [ticked, picture, details, chosen], api_visibility="private",
@@ -219,8 +235,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> list:
     actions = [right.click(lambda t: mark(ctx, t, "right"), ticked, said, api_visibility="private"),
                unknown.click(lambda t: mark(ctx, t, "unknown"), ticked, said, api_visibility="private"),
                delete.click(lambda t: mark(ctx, t, None), ticked, said, api_visibility="private"),
-               file_button.click(lambda t, c, n: file_as(ctx, t, c, n), [ticked, chosen, new_class], said,
-                                 api_visibility="private"),
+               file_button.click(lambda t, c, n: file_as(ctx, t, c, n), [ticked, chosen, new_class],
+                                 [said, new_class], api_visibility="private"),
                undo_button.click(lambda: undo_filing(ctx), None, said, api_visibility="private")]
     for action in actions:  # the gallery, the waiting pictures and the report follow every verdict
         action.then(lambda f: refresh(ctx, f), run_filter, listing, api_visibility="private",

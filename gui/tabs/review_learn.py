@@ -21,8 +21,9 @@ MORE_EPOCHS = 3
 PROBLEMS = (LookupError, ValueError, DatasetError, CheckpointError, OSError)
 
 
-def waiting(ctx: AppContext, run_id: str | None) -> list[tuple[Path, str]]:
-    """The pictures filed for this run (It is <class>) that its training set does not hold yet: (file, class)."""
+def waiting(ctx: AppContext, run_id: str | None, new_classes: list | None = None) -> list[tuple[Path, str]]:
+    """The pictures filed for this run (It is <class>) that its training set does not hold yet: (file, class), of
+    the classes it knows; those of classes it does not know (a new run learns them) go to `new_classes`."""
     from core.data.relabel import list_changes
     from core.runstore.folder import RunFolder
 
@@ -40,17 +41,21 @@ def waiting(ctx: AppContext, run_id: str | None) -> list[tuple[Path, str]]:
             continue
         path = (Path(picture.dataset) / change.target).resolve()
         if path.is_file() and path not in known:
-            found.append((path, picture.truth))
+            (found if picture.truth in run.classes else new_classes if new_classes is not None else []).append(
+                (path, picture.truth))
     return found
 
 
 def waiting_sentence(ctx: AppContext, run_id: str | None) -> str:
     """How many filed pictures wait to be learned by the run."""
+    new: list = []
     try:
-        count, run = len(waiting(ctx, run_id)), ctx.run_by_id(run_id).run_id
+        count, run = len(waiting(ctx, run_id, new)), ctx.run_by_id(run_id).run_id
     except PROBLEMS as err:
         return words.WARN.format(err)
-    return (words.REVIEW_TRAIN_WAITING if count else words.REVIEW_TRAIN_NONE).format(count=count, run=run)
+    others = words.REVIEW_TRAIN_NEW_CLASSES.format(count=len(new), run=run, classes=", ".join(
+        sorted({name for _, name in new}))) if new else ""
+    return (words.REVIEW_TRAIN_WAITING if count else words.REVIEW_TRAIN_NONE).format(count=count, run=run) + others
 
 
 class RetrainPage(TrainingPage):
@@ -93,11 +98,11 @@ def report_parts(ctx: AppContext, run_id: str | None) -> tuple[str, go.Figure | 
     try:
         run = ctx.run_by_id(run_id)
         pictures = [p for p in ctx.keeper.store().list() if p.run == run.run_id]
+        if not any(p.verdict for p in pictures):  # nothing to report: no model loaded for it
+            return words.REVIEW_REPORT_NONE, None, []
         report = field_report(pictures, run.path)
     except PROBLEMS as err:
         return words.WARN.format(err), None, []
-    if not report.reviewed:
-        return words.REVIEW_REPORT_NONE, None, []
     unknown = words.REVIEW_REPORT_UNKNOWN.format(count=report.unknown) if report.unknown else ""
     head = (words.REVIEW_REPORT.format(reviewed=report.reviewed, right=report.right, accuracy=report.accuracy,
                                        valid=report.validation_accuracy, unknown=unknown)
@@ -110,7 +115,7 @@ def report_parts(ctx: AppContext, run_id: str | None) -> tuple[str, go.Figure | 
                                                         valid=report.validation_not_sure_rate))
     if report.unlike:
         lines.append(words.REVIEW_UNLIKE)
-    rows = [[name, reviewed, right, f"{right / reviewed:.0%}" if reviewed else "-"]
+    rows = [[name, reviewed, right, f"{right / reviewed:.0%}" if reviewed else words.REVIEW_NO_SHARE]
             for name, (right, reviewed) in sorted(report.by_class.items())]
     return "\n\n".join(lines), _chart(report), rows
 

@@ -41,7 +41,7 @@ def keeping_state(ctx: AppContext) -> tuple[bool, int, str]:
 def save_keeping(ctx: AppContext, on: bool, cap_mb: float | None) -> str:
     """Remember whether to keep pictures, and the cap; a sentence saying so."""
     try:
-        ctx.keeper.set(bool(on), max(1, int(cap_mb or 1)))
+        ctx.keeper.set(bool(on), max(1, int(cap_mb)) if cap_mb else None)  # an emptied box keeps the cap
     except (OSError, ValueError) as err:
         return words.WARN.format(err)
     return keeping_state(ctx)[2]
@@ -52,7 +52,7 @@ def delete_kept(ctx: AppContext) -> str:
     return words.SETTINGS_KEEP_DELETED.format(count=ctx.keeper.store().delete_all())
 
 
-def build(ctx: AppContext, demo: gr.Blocks) -> None:
+def build(ctx: AppContext, demo: gr.Blocks, keeping: bool = True) -> None:
     """Lay out the password form; every handler is private (no API endpoint, never in the docs)."""
     gr.Markdown(words.SETTINGS_INTRO.format(path=password_path(ctx.cache_dir)))
     with gr.Row():
@@ -68,7 +68,12 @@ def build(ctx: AppContext, demo: gr.Blocks) -> None:
                api_visibility="private")
     clear.click(lambda: remove_password(ctx), None, said, api_visibility="private")
     demo.load(lambda: password_state(ctx), None, said, api_visibility="private")
+    if keeping:  # the owner's own page only: visitors of a shared full app neither change nor empty it
+        _keeping_part(ctx, demo)
 
+
+def _keeping_part(ctx: AppContext, demo: gr.Blocks) -> None:
+    """Whether to keep the pictures the model is shown, the cap, and deleting them all."""
     gr.Markdown(words.SETTINGS_KEEP_HEADING)
     with gr.Row():
         keep = gr.Checkbox(False, label=words.SETTINGS_KEEP, info=words.SETTINGS_KEEP_INFO, elem_id="settings-keep",

@@ -153,6 +153,18 @@ def test_the_cap_evicts_the_oldest_and_never_the_picture_just_kept(tmp_path):
     assert [p.id for p in tiny.list()] == [newest.id] and files(store.folder) == [f"{newest.id}.jpg", f"{newest.id}.json"]
 
 
+def test_eviction_takes_unreviewed_pictures_first_and_never_a_filed_one(tmp_path):
+    store = KeptStore(tmp_path / KEPT, cap_mb=1)
+    filed, right, *rest = [store.keep(noise(500, seed), RUN, TOP, False, "predict") for seed in range(3)]
+    store.update(filed.id, verdict="labelled", truth="cat", change_id=1, dataset=str(tmp_path))
+    store.update(right.id, verdict="right")
+    for seed in range(3, 9):
+        store.keep(noise(500, seed), RUN, TOP, False, "predict")
+    left = {p.id: p.verdict for p in store.list()}
+    assert left[filed.id] == "labelled", "a filed picture stays: its dataset copy is found through it"
+    assert right.id in left and rest[0].id not in left, "the unreviewed older one went before the reviewed one"
+
+
 def test_an_id_is_a_name_never_a_path(store, tmp_path):
     kept = store.keep(jpeg(), RUN, TOP, False, "api")
     (tmp_path / "x.json").write_text(json.dumps(kept.to_dict()))

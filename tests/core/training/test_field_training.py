@@ -8,15 +8,15 @@ from core.data.demo import make_shapes_dataset
 from core.events import FeaturesProgress, Message, RunFinished, RunStarted
 from core.runstore.folder import RunFolder
 from core.runstore.table import read_record
-from core.training.field import FIELD_PREFIX, add_to_split, field_count, train_again
+from core.training.field import FIELD_PREFIX, add_to_split, field_count, field_pictures_in, train_again
 
 
 def _field_pictures(folder: Path, per_class: int) -> list[tuple[Path, str]]:
     """New shape pictures from outside the run's dataset, named as pictures filed from use are."""
     data = make_shapes_dataset(folder / "new", train_per_class=per_class, valid_per_class=1, size=112, seed=7)
     pictures = []
-    for path in sorted((data / "train").rglob("*.jpg")):
-        named = path.with_name(f"{FIELD_PREFIX}{path.parent.name}-{path.name}")
+    for n, path in enumerate(sorted((data / "train").rglob("*.jpg"))):
+        named = path.with_name(f"{FIELD_PREFIX}20261203-120000-{n:06d}-abcd.jpg")  # a kept picture's id
         path.rename(named)
         pictures.append((named, path.parent.name))
     return pictures
@@ -36,6 +36,7 @@ def test_added_pictures_join_the_training_split_once_and_are_counted(frozen_run,
     assert after[:len(train)] == train and [(p, classes[y]) for p, y in after[len(train):]] == pictures
     assert run.dataset_index().splits["valid"] == valid, "validation stays as it was"
     assert field_count(run_dir) == 4 and read_record(run_dir).field_pictures == 4
+    assert field_pictures_in([("train/circle/field-trip.jpg", 0)]) == 0, "a dataset's own field-trip is not one"
     assert json.loads(run.split.read_text())["splits"]["train"][-1][0] == pictures[-1][0].as_posix()
 
     with pytest.raises(ValueError, match="new run"):

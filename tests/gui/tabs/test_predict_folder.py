@@ -3,7 +3,7 @@ import csv
 import shutil
 
 from gui import AppContext
-from gui.tabs.predict import folder_stream
+from gui.tabs.predict_folder import folder_stream
 
 
 def test_a_served_folder_becomes_a_csv_and_an_outside_one_is_refused(frozen_run, tiny_dataset, tmp_path):

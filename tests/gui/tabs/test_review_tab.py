@@ -48,9 +48,10 @@ def test_filing_puts_the_picture_in_the_class_folder_undo_takes_it_back_and_trai
     ctx, run, data = review_ctx
     _, _, _, order = review.refresh(ctx, "")
     doubtful = order[0]
-    said = review.file_as(ctx, [doubtful], "triangle", "")
+    said, box = review.file_as(ctx, [doubtful], "triangle", "")
     filed = data / "train" / "triangle" / f"field-{doubtful}.jpg"
-    assert filed.is_file() and "Filed 1 picture(s) as triangle" in said
+    assert filed.is_file() and "Filed 1 picture(s) as triangle" in said and box == ""
+    assert review.mark(ctx, [doubtful], "right") == words.WARN.format(words.REVIEW_FILED_FIRST.format(count=1))
     assert review_learn.waiting(ctx, run.name) == [(filed.resolve(), "triangle")]
     assert review.undo_filing(ctx).startswith("Undone") and not filed.exists()
     assert ctx.keeper.store().get(doubtful).verdict is None and review_learn.waiting(ctx, run.name) == []
