@@ -44,7 +44,9 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
     link = link or PublicLink(view=view)
     if view == "demo":  # visitors' pictures come through a link, unless the owner serves the demo view here
         return build_demo(ctx, link, "link" if link.requested or not share_tab else "demo")
-    with gr.Blocks(title=words.APP_TITLE) as demo:
+    # Gradio's copies of what the page showed (kept pictures among them) go a day after, checked every hour: a
+    # picture deleted in the Review tab does not linger in Gradio's cache folder.
+    with gr.Blocks(title=words.APP_TITLE, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(words.APP_INTRO)
         add_link_banner(link, demo)
         with gr.Tabs() as tabs:

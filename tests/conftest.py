@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import zipfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -135,3 +136,55 @@ def served_app(tiny_dataset, tmp_path):
     finally:
         ctx.shares.stop_all()  # what the Share tab started
         demo.close()
+
+
+def require_web_runtime() -> None:
+    """Skip (fail in CI) when onnxruntime-web's files are not where `make` puts them."""
+    from core.export.web_runtime import COMMAND, runtime_files
+
+    try:
+        runtime_files()
+    except FileNotFoundError as err:
+        if os.environ.get("CI") == "true":
+            pytest.fail(str(err))
+        pytest.skip(f"onnxruntime-web is not fetched: run {COMMAND}")
+
+
+class WebExport(NamedTuple):
+    run_dir: Path
+    result: object  # core.export.web.WebExportResult
+    folder: Path  # the page's folder, unzipped
+
+
+@pytest.fixture(scope="session")
+def web_export(frozen_run, tmp_path_factory) -> WebExport:
+    """One web page export of a private copy of the frozen run, unzipped."""
+    from core.export.web import export_web
+
+    require_web_runtime()
+    root = tmp_path_factory.mktemp("web-export")
+    run_dir = frozen_run.copy_into(root / "runs")
+    result = export_web(run_dir, root / "page.zip")
+    with zipfile.ZipFile(result.path) as page:
+        page.extractall(root / "unzipped")
+    return WebExport(run_dir, result, root / "unzipped" / f"{run_dir.name}-web")
+
+
+SPACE_TITLE = 'Shapes: "circle" & co # not a comment'
+
+
+class SpaceExport(NamedTuple):
+    run_dir: Path
+    result: object  # core.export.space.SpaceExportResult
+
+
+@pytest.fixture(scope="session")
+def space_export(frozen_run, tmp_path_factory) -> SpaceExport:
+    """One Space export of a private copy of the frozen run, named with YAML's special characters, to its default
+    place: read by the Space tests and the Share tab's."""
+    from core.export.space import export_space
+    from core.runstore.table import set_label
+
+    run_dir = frozen_run.copy_into(tmp_path_factory.mktemp("space") / "runs")
+    set_label(run_dir, SPACE_TITLE, "")
+    return SpaceExport(run_dir, export_space(run_dir))

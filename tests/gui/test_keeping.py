@@ -28,24 +28,15 @@ def _picture(tiny_dataset, name="star"):
     return min((tiny_dataset / "valid" / name).iterdir())
 
 
-def test_nothing_is_kept_while_keeping_is_off(keeping_ctx, tiny_dataset):
+def test_the_app_the_demo_view_and_the_http_endpoint_keep_what_they_answer_only_when_on(keeping_ctx, tiny_dataset):
     ctx, run_id = keeping_ctx
-    app = _start(ctx)
-    try:
-        Client(app.local_url, verbose=False).predict(image=handle_file(str(_picture(tiny_dataset))),
-                                                     run=run_id, api_name="/predict")
-        assert _post(f"{app.local_url}api/v1/predict", _picture(tiny_dataset).read_bytes())[0] == 200
-    finally:
-        app.close()
-    assert not ctx.keeper.on and ctx.keeper.store().list() == []
-
-
-def test_the_app_the_demo_view_and_the_http_endpoint_keep_what_they_answer(keeping_ctx, tiny_dataset):
-    ctx, run_id = keeping_ctx
-    ctx.keeper.set(True, 50)
     app, demo = _start(ctx), _start(ctx, view="demo")
     try:
         page = Client(app.local_url, verbose=False)
+        page.predict(image=handle_file(str(_picture(tiny_dataset, "triangle"))), run=run_id, api_name="/predict")
+        assert _post(f"{app.local_url}api/v1/predict", _picture(tiny_dataset, "circle").read_bytes())[0] == 200
+        assert not ctx.keeper.on and ctx.keeper.store().list() == [], "nothing is kept while keeping is off"
+        ctx.keeper.set(True, 50)
         label = page.predict(image=handle_file(str(_picture(tiny_dataset))), run=run_id, api_name="/predict")
         page.predict(image=handle_file(str(_picture(tiny_dataset))), run=run_id, api_name="/answer")  # the same
         visitor = Client(demo.local_url, verbose=False)

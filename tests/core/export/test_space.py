@@ -15,7 +15,6 @@ import threading
 import time
 import zipfile
 from pathlib import Path
-from typing import NamedTuple
 
 import httpx
 import pytest
@@ -25,17 +24,16 @@ import yaml
 from core.export import standalone_predict as standalone
 from core.export.bundle import ExportRefused
 from core.export.parity import PARITY_BAR
-from core.export.space import (PublishError, SpaceExportResult, default_space_path, export_space, publish_space,
+from core.export.space import (PublishError, default_space_path, export_space, publish_space,
                                replace_folder, split_space_id, zip_folder)
 from core.inference.predict import load_predictor
 from core.runstore.folder import RunFolder
-from core.runstore.table import set_label
-from tests.conftest import port_was_taken, unused_port
+from tests.conftest import SPACE_TITLE, port_was_taken, unused_port
 
 ROOT = Path(__file__).resolve().parents[3]
 SPACE = {"app.py", "predict.py", "model.onnx", "labels.json", "preprocessing.json", "calibration.json",
          "parity.json", "requirements.txt", "README.md", ".gitattributes"}
-TITLE = 'Shapes: "circle" & co # not a comment'
+TITLE = SPACE_TITLE
 TOKEN = "hf_TestTokenNeverToBeSeen0123456789"
 # Runs app.py as a Space does (`python app.py`), with torch and every part of this project unimportable: an attempt
 # is written to stderr (the test fails on it) and refused.
@@ -53,18 +51,10 @@ runpy.run_path("app.py", run_name="__main__")
 STARTUP_S = 90
 
 
-class Exported(NamedTuple):
-    run_dir: Path
-    result: SpaceExportResult
-
-
-@pytest.fixture(scope="module")
-def space(frozen_run, tmp_path_factory) -> Exported:
-    """One Space export of a private copy of the frozen run, named with YAML's special characters, to its default
-    place."""
-    run_dir = frozen_run.copy_into(tmp_path_factory.mktemp("space") / "runs")
-    set_label(run_dir, TITLE, "")
-    return Exported(run_dir, export_space(run_dir))
+@pytest.fixture
+def space(space_export):
+    """The session's Space export (tests/conftest.py): read it, never change it."""
+    return space_export
 
 
 def _front_matter(text: str) -> tuple[dict, str]:

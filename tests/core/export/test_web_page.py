@@ -231,19 +231,19 @@ def test_pictures_a_browser_decodes_unlike_the_app_are_decoded_as_the_app_does(w
     for name in ("icc_profile.jpg", "big_gamma_2100x2400.png"):
         assert page.evaluate(COLOUR_MANAGED, encoded[name]) > 10, f"{name} would not test colour management"
     shown = page.evaluate(SHOW_ALL, list(encoded.values()))
+    # the same pixels as the app's decoder but on the half-transparent band (the canvas composites with its own
+    # rounding: a grey level off on some of its pixels) and in the big JPEG (shrunk on a canvas, not by libjpeg's
+    # scaled IDCT); the model then differs only by ONNX Runtime Web against PyTorch
+    bounds = {"transparent.png": 0.05, "big_2400x3200.jpg": 0.05}
     differences = {}
     for (name, want), got in zip(zip(pictures, app, strict=True), shown, strict=True):
         assert tuple(got["size"]) == sizes[name], (name, got["size"], sizes[name])
-        if want[0][1] - want[1][1] > 0.02:  # else too close to call: the decoders differ a little
+        if want[0][1] - want[1][1] > 2 * bounds.get(name, 0.01):  # else within what the decoders may move it
             assert got["ranked"][0]["label"] == want[0][0], (name, got["ranked"], want)
         wanted = dict(want)
         differences[name] = max(abs(g["confidence"] - wanted[g["label"]]) for g in got["ranked"])
     print("largest confidence difference, browser against the app:",
           ", ".join(f"{name} {difference:.4f}" for name, difference in differences.items()))
-    # the same pixels as the app's decoder but on the half-transparent band (the canvas composites with its own
-    # rounding: a grey level off on some of its pixels) and in the big JPEG (shrunk on a canvas, not by libjpeg's
-    # scaled IDCT); the model then differs only by ONNX Runtime Web against PyTorch
-    bounds = {"transparent.png": 0.05, "big_2400x3200.jpg": 0.05}
     assert all(difference < bounds.get(name, 0.01) for name, difference in differences.items()), differences
 
     # a browser that rejects the newer options still classifies (asked again with fewer), and a file that is not a
