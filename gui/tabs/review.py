@@ -230,6 +230,9 @@ def build(ctx: AppContext, demo: gr.Blocks) -> list:
     page.then(lambda f: refresh(ctx, f), run_filter, listing, api_visibility="private", show_progress="hidden")
     gr.on([again.click, run_filter.input], lambda f, t: refresh(ctx, f, t), [run_filter, ticked], listing,
           api_visibility="private", show_progress="hidden")
+    again.click(lambda run_id: run_id, train_run, train_run, api_visibility="private",  # runs trained since load
+                show_progress="hidden").then(show_learning, train_run, learning, api_visibility="private",
+                                             show_progress="hidden")
     gallery.select(pick, [order, ticked], [ticked, picture, details, chosen], api_visibility="private",
                    show_progress="hidden")
     actions = [right.click(lambda t: mark(ctx, t, "right"), ticked, said, api_visibility="private"),

@@ -129,6 +129,7 @@ def _chart(report) -> go.Figure:
         figure.add_hline(y=report.validation_accuracy, line_dash="dash", annotation_text=words.REVIEW_CHART_VALID)
     figure.update_layout(title=words.REVIEW_CHART_TITLE, yaxis={"range": [0, 1.05], "title": words.REVIEW_CHART_AXIS,
                                                                 "tickformat": ".0%"},
+                         xaxis={"type": "category"},  # one label a day or week, not a time axis
                          height=300, margin={"l": 50, "r": 20, "t": 40, "b": 40})
     return figure
 
