@@ -180,7 +180,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> gr.Dropdown:
     publish_said = gr.Markdown(elem_id="share-publish-said")
 
     for kind, row in rows.items():
-        row["start"].click(lambda p, f, kind=kind: start(ctx, kind, p, f), [password, full], row["shown"],
+        row["start"].click(lambda p, f, kind=kind: (*start(ctx, kind, p, f), visitors_sentence(ctx)),
+                           [password, full], [*row["shown"], visitors],  # which runs they see, as of now
                            api_name=f"share_{kind}", concurrency_limit=1, concurrency_id="share",
                            api_visibility="private")  # it takes a password: not listed for scripts
         row["stop"].click(lambda kind=kind: stop(ctx, kind), None, row["shown"], api_name=f"stop_share_{kind}",
