@@ -14,6 +14,9 @@ from core.data.demo import make_shapes_dataset
 from core.events import RunFinished
 
 START_ATTEMPTS = 5
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
 
 
 def unused_port() -> int:
@@ -188,3 +191,21 @@ def space_export(frozen_run, tmp_path_factory) -> SpaceExport:
     run_dir = frozen_run.copy_into(tmp_path_factory.mktemp("space") / "runs")
     set_label(run_dir, SPACE_TITLE, "")
     return SpaceExport(run_dir, export_space(run_dir))
+
+
+@pytest.fixture
+def browser():
+    """Debian's headless Chromium through playwright (skipped where it is missing, failed in CI)."""
+    if not Path(CHROMIUM).exists():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -11,6 +11,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -22,7 +23,7 @@ from core.evaluation.metrics import Evaluation, evaluation_of
 from core.export import standalone_predict as standalone
 from core.export.model_card import model_card
 from core.export.parity import Logits, Parity, check_parity
-from core.inference.predict import load_predictor
+from core.inference.predict import Predictor, load_predictor
 from core.models.onnx import FromPixels, OnnxRunner, export_onnx, pixels_example
 from core.runstore.checkpoint import CheckpointMeta
 from core.runstore.folder import RunFolder
@@ -161,6 +162,28 @@ def _texts(run_dir: Path, meta: CheckpointMeta, preprocessing: dict, metrics: di
     return texts
 
 
+class ExportSource(NamedTuple):
+    """What every export of a run starts from: its validation pictures, their evaluation, the app's model, the
+    run's calibration (None when it has none) and how a picture becomes the model's input."""
+
+    items: list[tuple[Path, int]]
+    evaluation: Evaluation
+    predictor: Predictor
+    calibration: tuple[float, float] | None
+    preprocessing: dict
+
+
+def export_source(run_dir: Path) -> ExportSource:
+    """The run's facts an export is made and proven from; FileNotFoundError when it has no trained model."""
+    run = RunFolder(run_dir)
+    if not run.has_checkpoint():
+        raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
+    _, items = run.split_items("valid")
+    evaluation = validation_evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
+    predictor = load_predictor(run_dir, engine="pytorch")
+    return ExportSource(items, evaluation, predictor, run.read_calibration(), preprocessing_record(predictor.meta))
+
+
 def export_run(run_dir: str | Path, out: str | Path | None = None, formats: str | list[str] = "onnx,torchscript",
                module: nn.Module | None = None) -> ExportResult:
     """Export a run folder as one .zip at `out` (default `default_export_path`), written atomically, after checking
@@ -170,14 +193,8 @@ def export_run(run_dir: str | Path, out: str | Path | None = None, formats: str 
     start = time.perf_counter()
     run_dir, names = Path(run_dir), parse_formats(formats)
     out = Path(out) if out else default_export_path(run_dir)
-    run = RunFolder(run_dir)
-    if not run.has_checkpoint():
-        raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
-    _, items = run.split_items("valid")
-    evaluation = validation_evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
-    predictor = load_predictor(run_dir, engine="pytorch")
-    meta, calibration = predictor.meta, run.read_calibration()
-    preprocessing = preprocessing_record(meta)
+    items, evaluation, predictor, calibration, preprocessing = export_source(run_dir)
+    meta = predictor.meta
     wrapped = FromPixels(module if module is not None else predictor.model, meta.mean, meta.std).eval()
     with tempfile.TemporaryDirectory(prefix="transfer-studio-export-") as tmp:
         files = {FORMATS[n].filename: Path(tmp) / FORMATS[n].filename for n in names}

@@ -1,7 +1,7 @@
 """Export a run as a Hugging Face Space folder (a Gradio app on the proven ONNX bundle) and publish it to the hub.
 
 The Space holds the ONNX bundle's own files (predict.py, model.onnx, labels, preprocessing, calibration, parity), so
-it answers exactly as the bundle's proven predict.py does, plus app.py (a copy of space_app.py), requirements.txt
+it answers exactly as the bundle's proven predict.py does, plus app.py (a copy of assets/space/app.py), requirements.txt
 pinned to this install's versions and README.md (the Space's front matter, then the model card).
 """
 from __future__ import annotations
@@ -25,7 +25,9 @@ from core.export.parity import Parity
 from core.runstore.folder import RunFolder
 from core.system import atomic_write, read_json_object
 
-APP_TEMPLATE = Path(__file__).with_name("space_app.py")  # copied as app.py, never imported (it imports gradio)
+# The Space's app.py: a Gradio app, so it lives outside core (which stays UI-free) with the other files exports ship
+# (assets/); copied, never imported.
+APP_TEMPLATE = Path(__file__).resolve().parents[2] / "assets" / "space" / "app.py"
 # From the ONNX bundle, as it wrote them (calibration.json only when the run has one); MODEL_CARD.md becomes README.md.
 BUNDLE_FILES = ("predict.py", standalone.MODEL, standalone.LABELS, standalone.PREPROCESSING, standalone.CALIBRATION,
                 "parity.json")

@@ -23,13 +23,13 @@ from torch import nn
 
 from core.calibration import softmax
 from core.data.images import DRAFT_SIDE, MAX_PIXELS, MIN_SIDE, NEUTRAL, UnreadableImage, load_image
-from core.export.bundle import ExportRefused, as_json, preprocessing_record, validation_evaluation
+from core.export.bundle import ExportRefused, as_json, export_source
 from core.export.model_card import APP_VERSION
 from core.export.parity import BATCH, FormatParity, Parity
 from core.export.web_graph import INPUT, OUTPUT, web_graph_runner, write_web_graph
 from core.export.web_runtime import VERSION as RUNTIME_VERSION
 from core.export.web_runtime import RuntimeTampered, runtime_files
-from core.inference.predict import Predictor, load_predictor
+from core.inference.predict import Predictor
 from core.runstore.checkpoint import CheckpointMeta
 from core.runstore.folder import RunFolder
 from core.system import atomic_write
@@ -126,14 +126,8 @@ def export_web(run_dir: str | Path, out: str | Path | None = None, module: nn.Mo
         runtime_paths = runtime_files(runtime)
     except RuntimeTampered as err:
         raise ExportRefused(f"{err} Nothing was exported.") from None
-    run = RunFolder(run_dir)
-    if not run.has_checkpoint():
-        raise FileNotFoundError(f"no trained model at {run.best}; train a run first")
-    _, items = run.split_items("valid")
-    evaluation = validation_evaluation(run_dir)  # may fit and save the run's calibration, so before loading the model
-    predictor = load_predictor(run_dir, engine="pytorch")
-    meta, calibration = predictor.meta, run.read_calibration() or (1.0, None)
-    preprocessing = preprocessing_record(meta)
+    items, evaluation, predictor, calibration, preprocessing = export_source(run_dir)
+    meta, calibration = predictor.meta, calibration or (1.0, None)
     with tempfile.TemporaryDirectory(prefix="transfer-studio-web-") as tmp:
         graph_path = Path(tmp) / MODEL
         try:

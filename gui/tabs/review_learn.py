@@ -9,13 +9,12 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from core.errors import CheckpointError, DatasetError
-from core.events import RunFinished
 from gui import words
 from gui.context import AppContext
 from gui.progress import status_html
 from gui.queue import TRAINING_HANDLERS
-from gui.tabs.runs_continue import ended_sentence
-from gui.training_job import TrainingPage, train_in_line
+from gui.tabs.runs_continue import EndedPage
+from gui.training_job import train_in_line
 
 MORE_EPOCHS = 3
 PROBLEMS = (LookupError, ValueError, DatasetError, CheckpointError, OSError)
@@ -58,19 +57,10 @@ def waiting_sentence(ctx: AppContext, run_id: str | None) -> str:
     return (words.REVIEW_TRAIN_WAITING if count else words.REVIEW_TRAIN_NONE).format(count=count, run=run) + others
 
 
-class RetrainPage(TrainingPage):
-    """The bar and the status line of a run trained again with field pictures."""
+class RetrainPage(EndedPage):
+    """The bar and the status line of a run trained again with pictures from use."""
 
-    def add(self, event) -> None:
-        super().add(event)
-        if isinstance(event, RunFinished):
-            self.bar.finished, self.status = event, ended_sentence(event)
-
-    def failed(self, err: Exception) -> None:
-        if isinstance(err, PROBLEMS):
-            self.status = words.WARN.format(err)
-        else:
-            super().failed(err)
+    problems = PROBLEMS
 
 
 def train_again_stream(ctx: AppContext, run_id: str | None, epochs: float | None,

@@ -52,7 +52,24 @@ class _Chart:
                      for metric in ("loss", "accuracy"))
 
 
-class ContinuePage(TrainingPage):
+class EndedPage(TrainingPage):
+    """A run trained further: the status line says how it ended, and a refusal in `problems` as a sentence."""
+
+    problems: tuple[type[Exception], ...] = PROBLEMS
+
+    def add(self, event) -> None:
+        super().add(event)
+        if isinstance(event, RunFinished):
+            self.bar.finished, self.status = event, ended_sentence(event)
+
+    def failed(self, err: Exception) -> None:
+        if isinstance(err, self.problems):
+            self.status = words.WARN.format(err)
+        else:
+            super().failed(err)
+
+
+class ContinuePage(EndedPage):
     """The Runs tab's view of a run trained further: the bar, its whole curves (old epochs, then the new ones), and
     the status."""
 
@@ -65,17 +82,9 @@ class ContinuePage(TrainingPage):
     def add(self, event) -> None:
         self.chart.add(event)
         super().add(event)
-        if isinstance(event, RunFinished):
-            self.bar.finished, self.status = event, ended_sentence(event)
 
     def middle(self, final: bool) -> tuple:
         return self.chart.figures(force=final)
-
-    def failed(self, err: Exception) -> None:
-        if isinstance(err, PROBLEMS):
-            self.status = words.WARN.format(err)
-        else:
-            super().failed(err)
 
 
 def continue_stream(ctx: AppContext, run_id: str | None, epochs: int | None,

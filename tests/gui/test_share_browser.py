@@ -6,11 +6,10 @@ import urllib.error
 import urllib.request
 
 from gui import words
-from tests.gui.test_browser import browser  # noqa: F401 (the fixture)
 from tests.gui.test_demo_view import _get
 
 
-def test_share_tab_starts_and_stops_a_network_server(served_app, browser):  # noqa: F811
+def test_share_tab_starts_and_stops_a_network_server(served_app, browser):
     demo, ctx = served_app
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(demo.local_url)

@@ -72,7 +72,7 @@ def test_the_space_folder_holds_the_proven_bundle_the_app_and_its_pinned_require
     assert [p.name for p in folder.parent.iterdir()] == [folder.name], "no staging folder or bundle left"
     print(f"\nSpace export: {result.bytes / 1e6:.2f} MB in {result.seconds:.1f} s")
     assert (folder / "predict.py").read_bytes() == Path(standalone.__file__).read_bytes()
-    assert (folder / "app.py").read_bytes() == (ROOT / "core" / "export" / "space_app.py").read_bytes()
+    assert (folder / "app.py").read_bytes() == (ROOT / "assets" / "space" / "app.py").read_bytes()
     parity = json.loads((folder / "parity.json").read_text())
     assert set(parity["formats"]) == {"onnx"} and parity["formats"]["onnx"]["images"] == 20
     assert result.parity.total()["top1_agreement"] >= PARITY_BAR
@@ -105,14 +105,14 @@ def _imported(path: Path) -> set[str]:
 
 
 def test_the_template_is_copied_never_imported_and_imports_only_what_a_space_has():
-    tree = ast.parse((ROOT / "core" / "export" / "space_app.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "assets" / "space" / "app.py").read_text(encoding="utf-8"))
     roots = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     roots |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     assert roots == {"__future__", "html", "json", "pathlib", "gradio", "predict"}, roots
     importers = [p for p in [*ROOT.glob("core/**/*.py"), *ROOT.glob("gui/**/*.py"), *ROOT.glob("tests/**/*.py")]
-                 if "space_app" in p.read_text(encoding="utf-8") and "space_app" in _imported(p)]
+                 if any(name.split(".")[0] == "assets" for name in _imported(p))]
     assert importers == [], "core.export.space reads the template as a file: nothing imports it"
-    assert "core.export.space_app" not in sys.modules
+    assert not any(name.startswith("assets") for name in sys.modules)
 
 
 class FirstClassAlways(torch.nn.Module):

@@ -9,7 +9,6 @@ import base64
 import functools
 import http.server
 import io
-import os
 import threading
 from pathlib import Path
 
@@ -22,9 +21,6 @@ from core.export.parity import PARITY_BAR
 from core.inference.predict import load_predictor
 from core.runstore.folder import RunFolder
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
 # Builds a Blob from base64 bytes in the page, then calls window.transferStudio[how] on it.
 CALL = """async ([how, encoded, type]) => {
     const bytes = Uint8Array.from(atob(encoded), (c) => c.charCodeAt(0));
@@ -68,23 +64,6 @@ OLD_BROWSER = """(() => {
         return modern(picture, options);
     };
 })();"""
-
-
-@pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        message = f"{CHROMIUM} is missing: install Debian's chromium (.ci/run does)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
