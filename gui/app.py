@@ -9,7 +9,9 @@ from core.runstore.folder import KEPT
 from gui import limits, rest, words
 from gui.context import AppContext
 from gui.demo import VIEWS, PublicLink, add_link_banner, build_demo
+from gui.map_chart import BRIDGE_CSS, BRIDGE_JS
 from gui.tabs import data as data_tab
+from gui.tabs import data_map as data_map_tab
 from gui.tabs import evaluate as evaluate_tab
 from gui.tabs import model as model_tab
 from gui.tabs import model_tools
@@ -51,13 +53,14 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
         add_link_banner(link, demo)
         with gr.Tabs() as tabs:
             with gr.Tab(words.TAB_DATA, id="data"):
-                dataset, valid_percent = data_tab.build(ctx, demo)
+                dataset, valid_percent, map_link = data_tab.build(ctx, demo)
             with gr.Tab(words.TAB_MODEL, id="model") as model_page:
                 model = model_tab.build(ctx, dataset, valid_percent)
             with gr.Tab(words.TAB_TRAIN, id="train"):
                 training = train_tab.build(ctx, dataset, valid_percent, model)
             with gr.Tab(words.TAB_EVALUATE, id="evaluate"):
                 evaluate_picker = evaluate_tab.build(ctx, demo)
+                to_map = gr.Button(words.MAP_THIS_RUN, size="sm", elem_id="evaluate-map")
             with gr.Tab(words.TAB_PREDICT, id="predict"):
                 run_picker = predict_tab.build(ctx, demo)
                 to_share = [(_share_button("predict-share"), run_picker)] if share_tab else []
@@ -75,6 +78,10 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
         for button, picker in to_share:  # the Share tab opens on the run that tab showed
             button.click(lambda run_id: (gr.Tabs(selected="share"), run_id or predict_tab.NEWEST), picker,
                          [tabs, share_picker], api_visibility="private", show_progress="hidden")
+        to_map.click(lambda text, run_id: (gr.Tabs(selected="data"), gr.Tabs(selected="map"),
+                                           data_map_tab.show_run(ctx, text, run_id)),
+                     [dataset, evaluate_picker], [tabs, map_link.tabs, map_link.run], api_visibility="private",
+                     show_progress="hidden")
         # trained, continued, trained again, deleted or opened: the pickers follow
         for event in [training, *runs_changed, *(retrained if share_tab else [])]:
             event.then(lambda: (predict_tab.refresh(ctx),) * len(pickers), None, pickers,
@@ -107,7 +114,8 @@ def launch_kwargs(ctx: AppContext, view: str = "full") -> dict:
     kept = [str(ctx.runs_dir / KEPT)]  # the Review tab shows them (wherever the runs folder is)
     return {
         "theme": gr.themes.Soft(primary_hue="indigo"),
-        "css": CSS,
+        "css": CSS + BRIDGE_CSS,
+        "js": None if demo else BRIDGE_JS,  # the dataset map's clicks and lasso selections, sent to Python
         "allowed_paths": [] if demo else [str(p) for p in ctx.served_roots] + kept,
         "blocked_paths": [str(p) for p in [*ctx.served_roots, ctx.runs_dir, ctx.cache_dir]] if demo else None,
         "footer_links": ["api"],

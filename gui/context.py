@@ -22,7 +22,7 @@ from gui.queue import TrainingQueue
 from gui.share_servers import ShareServers
 
 DOWNLOAD_KEEP_S = 600.0  # a download's file outlives the handler that wrote it by this long (Gradio copies it)
-JobKind = Literal["train", "check", "audit"]  # a session runs at most one job of each kind at a time
+JobKind = Literal["train", "check", "audit", "map"]  # a session runs at most one job of each kind at a time
 
 
 class OutsideServedFolders(ValueError):

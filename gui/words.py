@@ -333,3 +333,4 @@ NOT_SHOWN = "Not shown (outside the folders this app serves): {names}"
 from gui.words_runs import *  # noqa: F401, F403
 from gui.words_share import *  # noqa: F401, F403, E402
 from gui.words_review import *  # noqa: F401, F403, E402
+from gui.words_map import *  # noqa: F401, F403, E402

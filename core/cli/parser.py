@@ -5,7 +5,7 @@ import argparse
 from dataclasses import dataclass
 from typing import Callable
 
-from core.cli import field, tools, training
+from core.cli import dataset_map, field, tools, training
 from core.cli.flags import add_config_arguments, field_help
 from core.config import TrainConfig
 from core.models.backbones import BACKBONES
@@ -138,6 +138,9 @@ COMMANDS: dict[str, Command] = {
                                   "unknown, a class: filed into a dataset), as JSON", field.arguments),
     "audit": Command(tools.audit, "likely mislabelled pictures, shortcuts, outliers, near-duplicates and how many "
                                   "more pictures each class needs; prints one JSON object", _audit),
+    "map": Command(dataset_map.data_map, "every picture of a dataset placed by what a model sees in it, with its class "
+                                         "and flags (likely mislabelled, outlier, near-duplicate, a run's mistakes), "
+                                         "as JSON", dataset_map.arguments),
 }
 
 

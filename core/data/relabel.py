@@ -1,6 +1,6 @@
 """Fix labels on disk without a file manager: move a picture to another class, set it aside, or add one from
-outside (a kept picture); every change written to a journal in the dataset folder and undoable; nothing is ever
-deleted or overwritten (but an added copy, by its undo)."""
+outside (a kept picture), one picture or several as a batch; every change written to a journal in the dataset folder
+and undoable (a batch all together); nothing is ever deleted or overwritten (but an added copy, by its undo)."""
 from __future__ import annotations
 
 import json
@@ -11,14 +11,18 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from core.data.dataset_paths import check_class_name as _check_class_name
+from core.data.dataset_paths import dataset_root as _root
+from core.data.dataset_paths import inside as _inside
+from core.data.dataset_paths import picture_at as _picture
+from core.data.dataset_paths import place as _place
 from core.data.file_moves import copy_no_overwrite, file_digest, free_name, make_folders, rename_no_overwrite
 from core.data.images import SET_ASIDE_FOLDER, has_image_extension, is_ignored
-from core.data.scan import SPLIT_ALIASES
 from core.errors import DatasetError
 from core.system import atomic_write
 
 JOURNAL_NAME = ".transfer-studio-changes.jsonl"  # hidden, so scanning never sees it
-SPLIT_NAMES = {alias for aliases in SPLIT_ALIASES.values() for alias in aliases}
+NEW_BATCH = 0  # `batch` given to _apply for the first change of a batch: the batch is named by that change's id
 _LOCK = threading.Lock()  # one journal update at a time in this process
 
 
@@ -35,6 +39,7 @@ class Change:
     to_class: str | None
     digest: str
     created: list[str] = field(default_factory=list)  # folders this change created, removed again by its undo
+    batch: int | None = None  # changes made together share it (the id of the batch's first change); undone together
     undone: str | None = None  # when it was undone
 
     def to_dict(self) -> dict:
@@ -42,59 +47,6 @@ class Change:
         record = asdict(self)
         record.pop("undone")
         return record
-
-
-def _root(dataset_root: str | Path) -> Path:
-    root = Path(dataset_root).expanduser()
-    if not root.is_dir():
-        raise DatasetError(f"{root} is not a dataset folder (it does not exist or is a file).")
-    return root.resolve()
-
-
-def _inside(root: Path, path: str | Path) -> Path:
-    """`path` (absolute, or relative to root) as an absolute path inside root, or DatasetError saying why not."""
-    given = Path(path).expanduser()
-    candidate = Path(os.path.normpath(given if given.is_absolute() else root / given))
-    if candidate != root and root not in candidate.parents:
-        raise DatasetError(f"{path} is not inside the dataset folder {root}; only its own pictures can be changed.")
-    if root not in Path(os.path.realpath(candidate)).parents:
-        raise DatasetError(f"{path} leads outside the dataset folder {root} (through a link); it is left alone.")
-    return candidate
-
-
-def _place(root: Path, path: Path) -> tuple[Path, str | None, bool]:
-    """(split folder or root, class name, whether set aside) of a picture: the class folder under
-    train/valid/test when the dataset has a train/ folder, else directly under the root."""
-    parts = path.relative_to(root).parts
-    base, rest = root, parts
-    if (root / "train").is_dir() and parts and parts[0].lower() in SPLIT_NAMES:
-        base, rest = root / parts[0], parts[1:]
-    set_aside = bool(rest) and rest[0].lower() == SET_ASIDE_FOLDER
-    if set_aside:
-        rest = rest[1:]
-    if len(rest) < 2:
-        where = "the set-aside folder" if set_aside else "a class folder"
-        raise DatasetError(f"{path.name} is not inside {where} of the dataset; only pictures of a class can be changed.")
-    return base, rest[0], set_aside
-
-
-def _picture(root: Path, path: str | Path) -> Path:
-    """The picture at `path`, checked: inside root, a file, not a hidden or system file."""
-    picture = _inside(root, path)
-    if not picture.is_file():
-        raise DatasetError(f"{path} is not a picture in the dataset folder (it does not exist or is a folder).")
-    if is_ignored(Path(*[p for p in picture.relative_to(root).parts if p.lower() != SET_ASIDE_FOLDER])):
-        raise DatasetError(f"{path} is a hidden or system file, not a picture of the dataset.")
-    return picture
-
-
-def _check_class_name(name: str, flat: bool) -> None:
-    if not name or name != name.strip() or any(c in name for c in "/\\\0") or name in (".", ".."):
-        raise DatasetError(f"{name!r} is not a plain folder name for a class.")
-    if name.startswith(".") or is_ignored(Path(name)):
-        raise DatasetError(f"{name!r} cannot be a class: folders with that name are ignored when scanning.")
-    if flat and name.lower() in SPLIT_NAMES:
-        raise DatasetError(f"{name!r} cannot be a class here: a folder with that name would be read as a split.")
 
 
 def _read_journal(root: Path) -> list[dict]:
@@ -140,9 +92,10 @@ def list_changes(dataset_root: str | Path) -> list[Change]:
 
 
 def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class: str | None,
-           to_class: str | None, name: str | None = None) -> Change:
-    """Move `picture` (copy it, for an "add") into `target_folder` under a free name and journal it; the move is
-    rolled back when the journal cannot be written, so the journal never misses a change."""
+           to_class: str | None, name: str | None = None, batch: int | None = None) -> Change:
+    """Move `picture` (copy it, for an "add") into `target_folder` under a free name and journal it, in `batch`
+    (NEW_BATCH: a batch named by this change); the move is rolled back when the journal cannot be written, so the
+    journal never misses a change."""
     added, name = kind == "add", name or picture.name
     with _LOCK:
         changes = list_changes(root)  # a damaged journal refuses the change before anything moves
@@ -165,9 +118,10 @@ def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class
             raise DatasetError(f"{picture.name} could not be {'copied' if added else 'moved'} "
                                f"({err.strerror or type(err).__name__}); nothing changed.") from None
         source = picture.as_posix() if added else picture.relative_to(root).as_posix()
-        change = Change(id=max((c.id for c in changes), default=0) + 1, kind=kind, when=_now(),
-                        source=source, target=target.relative_to(root).as_posix(),
-                        from_class=from_class, to_class=to_class, digest=digest, created=created)
+        number = max((c.id for c in changes), default=0) + 1
+        change = Change(id=number, kind=kind, when=_now(), source=source, target=target.relative_to(root).as_posix(),
+                        from_class=from_class, to_class=to_class, digest=digest, created=created,
+                        batch=number if batch == NEW_BATCH else batch)
         try:
             _append(root, change.to_dict())
         except BaseException:
@@ -177,25 +131,62 @@ def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class
     return change
 
 
-def move_picture(dataset_root: str | Path, path: str | Path, to_class: str) -> Change:
-    """Move a picture into the folder of class `to_class` in the same split (created when missing)."""
-    root = _root(dataset_root)
+def _move(root: Path, path: str | Path, to_class: str, batch: int | None = None) -> Change:
     picture = _picture(root, path)
     base, from_class, set_aside = _place(root, picture)
     _check_class_name(to_class, flat=base == root)
     if to_class == from_class and not set_aside:
         raise DatasetError(f"{picture.name} is already in class {to_class}.")
-    return _apply(root, picture, base / to_class, "move", from_class, to_class)
+    return _apply(root, picture, base / to_class, "move", from_class, to_class, batch=batch)
 
 
-def set_aside(dataset_root: str | Path, path: str | Path) -> Change:
-    """Move a picture out of training into `<root or split folder>/_set_aside/<its class>/`, kept on disk."""
-    root = _root(dataset_root)
+def _set_aside(root: Path, path: str | Path, to_class: None = None, batch: int | None = None) -> Change:
     picture = _picture(root, path)
     base, from_class, already = _place(root, picture)
     if already:
         raise DatasetError(f"{picture.name} is already set aside.")
-    return _apply(root, picture, base / SET_ASIDE_FOLDER / from_class, "set_aside", from_class, None)
+    return _apply(root, picture, base / SET_ASIDE_FOLDER / from_class, "set_aside", from_class, None, batch=batch)
+
+
+def move_picture(dataset_root: str | Path, path: str | Path, to_class: str) -> Change:
+    """Move a picture into the folder of class `to_class` in the same split (created when missing)."""
+    return _move(_root(dataset_root), path, to_class)
+
+
+def set_aside(dataset_root: str | Path, path: str | Path) -> Change:
+    """Move a picture out of training into `<root or split folder>/_set_aside/<its class>/`, kept on disk."""
+    return _set_aside(_root(dataset_root), path)
+
+
+class BatchStopped(DatasetError):
+    """A batch that stopped at one picture: the pictures before it stay changed (journaled, undoable together)."""
+
+    def __init__(self, path: str | Path, reason: DatasetError, changes: list[Change],
+                 done: str = "were changed and can be undone together"):
+        self.path, self.changes = str(path), changes
+        said = f"the {len(changes)} picture(s) before it {done}" if changes else "nothing was changed"
+        super().__init__(f"the batch stopped at {Path(path).name}: {str(reason).rstrip('.')}; {said}.")
+
+
+def _batch(dataset_root: str | Path, paths: list[str | Path], act, to_class: str | None) -> list[Change]:
+    """`act` on each picture in turn, the changes sharing one batch; BatchStopped at the first that fails."""
+    root, changes = _root(dataset_root), []
+    for path in paths:
+        try:
+            changes.append(act(root, path, to_class, batch=changes[0].batch if changes else NEW_BATCH))
+        except DatasetError as err:
+            raise BatchStopped(path, err, changes) from None
+    return changes
+
+
+def move_pictures(dataset_root: str | Path, paths: list[str | Path], to_class: str) -> list[Change]:
+    """Move several pictures to class `to_class` (each in its own split) as one batch, undone together."""
+    return _batch(dataset_root, paths, _move, to_class)
+
+
+def set_aside_pictures(dataset_root: str | Path, paths: list[str | Path]) -> list[Change]:
+    """Set several pictures aside as one batch, undone together."""
+    return _batch(dataset_root, paths, _set_aside, None)
 
 
 def add_picture(dataset_root: str | Path, picture: str | Path, to_class: str, name: str) -> Change:
@@ -271,3 +262,22 @@ def undo_last(dataset_root: str | Path) -> Change:
         raise DatasetError("there is no change to undo.")
     return undo(dataset_root, pending[-1].id)
 
+
+
+def undo_last_batch(dataset_root: str | Path) -> list[Change]:
+    """Undo the newest change not undone yet and, when it belongs to a batch, the rest of that batch, newest first;
+    the changes undone, or DatasetError naming the picture that stopped it (those before it stay undone)."""
+    pending = [c for c in list_changes(dataset_root) if not c.undone]
+    if not pending:
+        raise DatasetError("there is no change to undo.")
+    newest = pending[-1]
+    batch = [c for c in reversed(pending) if c.id == newest.id or (newest.batch is not None and c.batch == newest.batch)]
+    undone = []
+    for change in batch:
+        try:
+            undone.append(undo(dataset_root, change.id))
+        except DatasetError as err:
+            if not undone:
+                raise
+            raise BatchStopped(change.target, err, undone, "were put back") from None
+    return undone

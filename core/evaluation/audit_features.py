@@ -26,7 +26,7 @@ AUDIT_SPLITS = ("train", "valid")
 
 @dataclass
 class AuditFeatures:
-    """One row per picture that decoded: its path, class index, split ("train"/"valid") and feature vector."""
+    """One row per picture that decoded: its path, class index, split ("train", "valid", ...) and feature vector."""
 
     paths: list[Path]
     labels: np.ndarray
@@ -46,8 +46,10 @@ class AuditFeatures:
 
 def audit_features(index: DatasetIndex, backbone: str = "efficientnet_lite0", image_size: int = 224,
                    device: str = "auto", engine: str = "auto", stop=None,
-                   cache_dir: str | Path | None = None) -> Iterator[Event | AuditFeatures]:
-    """A message and progress, then the AuditFeatures of the index's train and valid pictures (nothing if stopped).
+                   cache_dir: str | Path | None = None,
+                   splits: tuple[str, ...] = AUDIT_SPLITS) -> Iterator[Event | AuditFeatures]:
+    """A message and progress, then the AuditFeatures of the index's pictures of `splits` (train and valid unless
+    told; the map adds test and kept pictures), nothing if stopped.
 
     Each picture goes through the backbone once, plain (no augmentation); cached features are reused.
     """
@@ -57,7 +59,7 @@ def audit_features(index: DatasetIndex, backbone: str = "efficientnet_lite0", im
                          "choose a pretrained backbone for the audit")
     if not spec.available():
         raise BackboneUnavailable(spec.missing_weights())
-    items = [(path, label, split) for split in AUDIT_SPLITS for path, label in index.splits.get(split, [])]
+    items = [(path, label, split) for split in splits for path, label in index.splits.get(split, [])]
     torch_device = resolve_device(device)
     module = spec.build(True, image_size)
     plain = eval_transform(image_size, spec.mean, spec.std)

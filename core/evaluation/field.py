@@ -52,7 +52,7 @@ class _Distances:
     valid: np.ndarray
 
 
-def _encoder(run: RunFolder) -> tuple[FrozenEncoder, View]:
+def run_encoder(run: RunFolder) -> tuple[FrozenEncoder, View]:
     """The run's backbone as a frozen encoder and its plain view. A frozen run's backbone is the pretrained one, with
     the key (so the cached features) of its training; a trained backbone's features are keyed to its checkpoint."""
     predictor = load_predictor(run.path, engine="pytorch")
@@ -82,7 +82,7 @@ def _distances(run_dir: str | Path, pictures: list[KeptPicture], valid: bool) ->
     run = RunFolder(run_dir)
     splits = run.dataset_index().splits
     train, valid_items = list(splits.get("train", [])), list(splits.get("valid", []) if valid else [])
-    encoder, view = _encoder(run)
+    encoder, view = run_encoder(run)
     entries = [(Path(p), y, view) for p, y in train + valid_items] + [(Path(k.path), -1, view) for k in pictures]
     found = [x for x in encode(encoder, entries, FeatureStore()) if isinstance(x, FeatureSet)]
     if not found:

@@ -15,6 +15,7 @@ from gui.context import AppContext, OutsideServedFolders
 from gui.progress import progress_then_result, status_html
 from gui.tabs import audit as audit_tab
 from gui.tabs import builder as builder_tab
+from gui.tabs import data_map as map_tab
 
 THUMBS_PER_CLASS = 4
 EXAMPLES_PER_WARNING = 3
@@ -90,8 +91,9 @@ def health_view(ctx: AppContext, text: str, percent: float, stop: threading.Even
            _thumbnails(index, {s["path"] for s in report.skipped}))
 
 
-def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider]:
-    """Lay out the tab; returns the dataset box and the validation share that the Train tab reads."""
+def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider, map_tab.MapLink]:
+    """Lay out the tab; returns the dataset box and the validation share that the Train tab reads, and what opens
+    the map on a run (the Evaluate tab's link)."""
     with gr.Tabs() as tabs:
         with gr.Tab(words.SUBTAB_CHECK, id="check"):
             gr.Markdown(words.CHECK_INTRO)
@@ -117,6 +119,8 @@ def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider]:
             built = builder_tab.build(ctx)
         with gr.Tab(words.SUBTAB_AUDIT, id="audit"):
             audit_tab.build(ctx, dataset, percent)
+        with gr.Tab(words.SUBTAB_MAP, id="map") as map_page:
+            map_link = map_tab.build(ctx, dataset, percent, tabs, map_page)
 
     outputs = [progress, summary, warnings, chart, skipped, thumbs]
 
@@ -139,4 +143,4 @@ def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider]:
     rescan.click(browse, None, found, **private)
     demo.load(**checking, **private)
     demo.load(browse, None, found, **private)
-    return dataset, percent
+    return dataset, percent, map_link

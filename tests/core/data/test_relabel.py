@@ -9,12 +9,16 @@ from PIL import Image
 
 from core.data.relabel import (
     JOURNAL_NAME,
+    BatchStopped,
     add_picture,
     list_changes,
     move_picture,
+    move_pictures,
     set_aside,
+    set_aside_pictures,
     undo,
     undo_last,
+    undo_last_batch,
 )
 from core.data.scan import scan_dataset
 from core.errors import DatasetError
@@ -244,3 +248,68 @@ def test_add_refuses_what_it_cannot_do_safely_and_changes_nothing(split_set, kep
     with pytest.raises(DatasetError, match="not the same picture"):
         undo(split_set, change.id)
     assert (split_set / change.target).read_bytes() == b"another picture now"
+
+
+def test_a_batch_move_and_its_undo_restore_every_file_and_the_journal_says_so(split_set):
+    before = tree(split_set)
+    single = move_picture(split_set, "valid/dog/1.jpg", "cat")  # before the batch: not undone with it
+    after_single = tree(split_set)
+    moved = move_pictures(split_set, ["train/cat/0.jpg", "train/cat/1.jpg", split_set / "valid/cat/0.jpg"], "dog")
+    assert [(c.source, c.target) for c in moved] == [("train/cat/0.jpg", "train/dog/0 (2).jpg"),
+                                                      ("train/cat/1.jpg", "train/dog/1 (2).jpg"),
+                                                      ("valid/cat/0.jpg", "valid/dog/0 (2).jpg")]
+    assert {c.batch for c in moved} == {moved[0].id} and single.batch is None
+    assert scan_dataset(split_set).counts()["train"] == {"cat": 2, "dog": 6}
+    lines = [json.loads(line) for line in (split_set / JOURNAL_NAME).read_text().splitlines()]
+    assert [line["batch"] for line in lines] == [None, moved[0].id, moved[0].id, moved[0].id]
+
+    undone = undo_last_batch(split_set)
+    assert [c.id for c in undone] == [moved[2].id, moved[1].id, moved[0].id], "newest first"
+    assert tree(split_set) == after_single, "every picture of the batch back, the earlier change left alone"
+    lines = [json.loads(line) for line in (split_set / JOURNAL_NAME).read_text().splitlines()]
+    assert [line.get("undoes") for line in lines[4:]] == [moved[2].id, moved[1].id, moved[0].id]
+    assert [c.id for c in undo_last_batch(split_set)] == [single.id], "a change of its own is undone alone"
+    assert tree(split_set) == before
+
+    aside = set_aside_pictures(split_set, ["train/dog/0.jpg", "valid/cat/1.jpg"])
+    assert [c.target for c in aside] == ["train/_set_aside/dog/0.jpg", "valid/_set_aside/cat/1.jpg"]
+    assert aside[0].batch == aside[1].batch == aside[0].id != moved[0].id
+    assert len(undo_last_batch(split_set)) == 2 and tree(split_set) == before
+    assert all(c.undone for c in list_changes(split_set))
+    with pytest.raises(DatasetError, match="no change to undo"):
+        undo_last_batch(split_set)
+
+
+def test_an_old_journal_line_without_a_batch_still_loads_and_undoes_alone(split_set):
+    old = move_picture(split_set, "train/cat/2.jpg", "dog").to_dict()
+    old.pop("batch")  # as the app wrote it before batches existed
+    (split_set / JOURNAL_NAME).write_text(json.dumps(old) + "\n")
+    (loaded,) = list_changes(split_set)
+    assert (loaded.id, loaded.batch, loaded.target) == (1, None, "train/dog/2 (2).jpg")
+    batch = move_pictures(split_set, ["train/cat/3.jpg"], "dog")
+    assert batch[0].batch == 2
+    assert [c.id for c in undo_last_batch(split_set)] == [2]
+    assert [c.id for c in undo_last_batch(split_set)] == [1]
+    assert (split_set / "train/cat/2.jpg").is_file() and (split_set / "train/cat/3.jpg").is_file()
+
+
+def test_a_batch_stopped_by_a_missing_picture_keeps_the_moved_ones_journaled_and_names_it(split_set):
+    before = tree(split_set)
+    paths = ["train/cat/0.jpg", "train/cat/1.jpg", "train/cat/gone.jpg", "train/cat/2.jpg"]
+    with pytest.raises(BatchStopped, match="stopped at gone.jpg: .*does not exist.*the 2 picture") as stopped:
+        move_pictures(split_set, paths, "dog")
+    assert stopped.value.path == "train/cat/gone.jpg" and len(stopped.value.changes) == 2
+    assert isinstance(stopped.value, DatasetError)
+    assert [(c.source, c.batch) for c in list_changes(split_set)] == [("train/cat/0.jpg", 1), ("train/cat/1.jpg", 1)]
+    assert (split_set / "train/cat/2.jpg").is_file(), "nothing after the stop moved"
+    assert not (split_set / "train/cat/0.jpg").exists() and (split_set / "train/dog/0 (2).jpg").is_file()
+    assert len(undo_last_batch(split_set)) == 2 and tree(split_set) == before
+
+
+def test_undoing_a_batch_stops_at_a_picture_it_cannot_put_back_and_says_so(split_set):
+    moved = move_pictures(split_set, ["train/cat/0.jpg", "train/cat/1.jpg", "train/cat/2.jpg"], "dog")
+    write(split_set, {"train/cat": 2})  # new files take the old places of 0.jpg and 1.jpg
+    with pytest.raises(BatchStopped, match=r"stopped at 1 \(2\).jpg: .*taken by another file.*1 picture") as err:
+        undo_last_batch(split_set)
+    assert [c.id for c in err.value.changes] == [moved[2].id]
+    assert [c.undone is not None for c in list_changes(split_set)] == [False, False, True]
