@@ -75,10 +75,10 @@ def umap_fit():
         return None
 
     def fit(features: np.ndarray, seed: int) -> np.ndarray:
-        from core.evaluation.map_layout import PCA_DIMS, _principal
+        from core.evaluation.map_layout import PCA_DIMS, principal_components
 
         # unseeded: a seed makes umap-learn single-threaded; n_epochs as umap-learn chooses for large sets
-        return umap.UMAP(n_jobs=2, n_epochs=200).fit_transform(_principal(features, PCA_DIMS, seed))
+        return umap.UMAP(n_jobs=2, n_epochs=200).fit_transform(principal_components(features, PCA_DIMS, seed))
     return fit
 
 

@@ -15,6 +15,7 @@ from core.models.backbones import BACKBONES
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     """The map command's flags: the dataset (or a run), which features, how to lay them out."""
+    from core.evaluation.map_facts import FEATURES
     from core.evaluation.map_layout import DEFAULT_METHOD, METHODS
 
     parser.add_argument("--data", help=field_help("data") + " (not needed with --run: its own dataset is drawn)")
@@ -24,7 +25,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", help="a run id in --runs, or a run folder: its own pictures, splits and backbone, and "
                                       "its answers on the validation, test and kept pictures")
     parser.add_argument("--runs", default="runs", help="folder of run folders; kept pictures are read from its kept/")
-    parser.add_argument("--features", default="backbone",
+    parser.add_argument("--features", default="backbone", choices=list(FEATURES),
                         help="backbone: the pretrained backbone's features (cached, shared with the audit); run: the "
                              "run's own, the layer before its head (needs --run)")
     parser.add_argument("--method", default=DEFAULT_METHOD, choices=list(METHODS),

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.scan import DatasetIndex, scan_dataset
-from core.evaluation.audit_features import AuditFeatures, audit_features
+from core.evaluation.audit_features import IMAGE_SIZE, AuditFeatures, audit_features
 from core.evaluation.feature_map import (
     DuplicateGroup,
     Outlier,
@@ -114,7 +114,7 @@ def audit_features_of(index: DatasetIndex, features: AuditFeatures, top: int = 5
 
 
 def audit_dataset(data: str | Path, valid_fraction: float = 0.2, seed: int = 0, backbone: str = DEFAULT_BACKBONE,
-                  stop=None, cache_dir: str | Path | None = None, top: int = 50, image_size: int = 224,
+                  stop=None, cache_dir: str | Path | None = None, top: int = 50, image_size: int = IMAGE_SIZE,
                   device: str = "auto") -> Iterator[Event | Audit]:
     """Messages and FeaturesProgress, then the Audit of a dataset folder (same split as training with these
     valid_fraction and seed); nothing more once `stop` is set."""

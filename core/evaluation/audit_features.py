@@ -22,6 +22,7 @@ from core.training.feature_store import FeatureStore
 from core.training.features import DECODER_VERSION, FeatureSet, View, encode
 
 AUDIT_SPLITS = ("train", "valid")
+IMAGE_SIZE = 224  # the audit's (and a map's without a run): one size, so one cache of features
 
 
 @dataclass
@@ -44,7 +45,7 @@ class AuditFeatures:
         return np.flatnonzero(np.asarray(self.splits) == split)
 
 
-def audit_features(index: DatasetIndex, backbone: str = "efficientnet_lite0", image_size: int = 224,
+def audit_features(index: DatasetIndex, backbone: str = "efficientnet_lite0", image_size: int = IMAGE_SIZE,
                    device: str = "auto", engine: str = "auto", stop=None,
                    cache_dir: str | Path | None = None,
                    splits: tuple[str, ...] = AUDIT_SPLITS) -> Iterator[Event | AuditFeatures]:

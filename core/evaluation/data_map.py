@@ -17,12 +17,10 @@ import numpy as np
 
 from core.data.scan import DatasetIndex, scan_dataset
 from core.evaluation.audit import DEFAULT_BACKBONE
-from core.evaluation.audit_features import AuditFeatures, audit_features
-from core.evaluation.map_facts import ClassGroups, Strays, map_facts
+from core.evaluation.audit_features import IMAGE_SIZE, AuditFeatures, audit_features
+from core.evaluation.map_facts import FEATURES, FLAGS, KEPT_SPLIT, MAP_SPLITS, ClassGroups, Strays, map_facts
 from core.evaluation.map_layout import DEFAULT_METHOD, METHODS, layout, neighbour_agreement
 from core.evaluation.map_points import (
-    KEPT_SPLIT,
-    MAP_SPLITS,
     RunPass,
     answer_marks,
     audit_flags,
@@ -33,12 +31,10 @@ from core.evaluation.map_points import (
     with_kept,
 )
 from core.events import Event, Message, relay
+from core.models.backbones import BACKBONES
 from core.runstore.folder import KEPT, RunFolder
 from core.runstore.kept import KeptPicture
 
-FLAGS = ("suspect", "outlier", "duplicate", "mistake", "not_sure", "test", "kept")  # drawing priority, first wins
-FEATURES = ("backbone", "run")  # the backbone's cached features, or the chosen run's own (the layer before its head)
-IMAGE_SIZE = 224  # the audit's: a map without a run shares its features
 
 
 @dataclass
@@ -111,8 +107,10 @@ def _source(data, run, backbone: str, valid_fraction: float, seed: int) -> _Sour
     if not folder.is_run():
         raise ValueError(f"{run} is not a run folder, so there is no run to draw the map with.")
     config = folder.read_config()
-    return _Source(folder.dataset_index(), str(config.get("backbone") or backbone),
-                   int(config.get("image_size") or IMAGE_SIZE), folder)
+    own = str(config.get("backbone") or backbone)
+    if own not in BACKBONES or not BACKBONES[own].pretrained:  # a model trained from scratch: its backbone's
+        return _Source(folder.dataset_index(), backbone, IMAGE_SIZE, folder)  # features say nothing before training
+    return _Source(folder.dataset_index(), own, int(config.get("image_size") or IMAGE_SIZE), folder)
 
 
 def _stopped(stop) -> bool:
@@ -134,7 +132,7 @@ def _kept_facts(picture: KeptPicture, answered: bool) -> dict:
     """A kept picture's id, and the answer it was kept with unless the chosen run answers it."""
     if answered:
         return {"kept_id": picture.id}
-    return {"kept_id": picture.id, "predicted": picture.top[0][0], "confidence": round(picture.top[0][1], 4)}
+    return {"kept_id": picture.id, "predicted": picture.predicted, "confidence": round(picture.confidence, 4)}
 
 
 def _marks(seen: AuditFeatures, rows: np.ndarray, answers: RunPass | None, kept: dict[str, KeptPicture],
@@ -204,7 +202,8 @@ def build_map(data: str | Path | None, run: str | Path | None = None, features: 
         answers = yield from relay(run_pass(folder.path, asked, cache_dir, stop), RunPass)
         if answers is None or _stopped(stop):
             return
-        skipped += [s for s in answers.skipped if s not in skipped]
+        if features == "run":  # off the map only when its features are the run's; else it just has no answer
+            skipped += [s for s in answers.skipped if s not in skipped]
     timings["features_s"] = time.perf_counter() - start
     rows = np.asarray([i for i, p in enumerate(seen.paths) if features != "run" or str(p) in answers.row], dtype=int)
     dataset_rows = np.flatnonzero(np.asarray([seen.splits[i] for i in rows]) != KEPT_SPLIT)

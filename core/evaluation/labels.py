@@ -15,7 +15,7 @@ FOLDS = 5
 PROBE_C = 1.0  # inverse L2 strength of the logistic-regression probe
 PROBE_DIMS = 256  # features are reduced to this many principal components first: the same ranking, much faster
 # The probe's stopping tolerance: scikit-learn's default up to LOOSE_ABOVE pictures; looser above, where fitting five
-# folds to the default took most of a 10,000-picture map's time and found planted wrong labels as well (README).
+# folds to the default took most of a large map's time and found as many planted wrong labels (README).
 PROBE_TOLERANCE = 1e-4
 LOOSE_TOLERANCE = 1e-3
 LOOSE_ABOVE = 4000

@@ -11,6 +11,11 @@ from typing import ClassVar
 
 import numpy as np
 
+FLAGS = ("suspect", "outlier", "duplicate", "mistake", "not_sure", "test", "kept")  # drawing priority, first wins
+FEATURES = ("backbone", "run")  # the backbone's cached features, or the chosen run's own (the layer before its head)
+MAP_SPLITS = ("train", "valid", "test")
+KEPT_SPLIT = "kept"  # the split of a picture kept from use
+NO_CLASS = -1  # the class index of a kept picture whose class is none of the dataset's (or not known)
 STRAY_NEIGHBOURS = 10  # a picture sits among another class when most of its 10 nearest map neighbours are of it
 MOST = 0.5  # "most": more than half of them
 MAX_FACTS = 3  # of each kind
@@ -81,9 +86,11 @@ def _attached(xy: np.ndarray, groups: np.ndarray, eps: float) -> np.ndarray:
     grouped, loose = np.flatnonzero(groups >= 0), np.flatnonzero(groups < 0)
     if not len(grouped) or not len(loose):
         return groups
-    distances = np.linalg.norm(xy[loose][:, None, :] - xy[grouped][None, :, :], axis=2)
-    nearest = distances.argmin(axis=1)
-    near = distances[np.arange(len(loose)), nearest] <= ATTACH * eps
+    from sklearn.neighbors import NearestNeighbors
+
+    distance, nearest = NearestNeighbors(n_neighbors=1).fit(xy[grouped]).kneighbors(xy[loose])
+    distance, nearest = distance[:, 0], nearest[:, 0]
+    near = distance <= ATTACH * eps
     joined = groups.copy()
     joined[loose[near]] = groups[grouped[nearest[near]]]
     return joined

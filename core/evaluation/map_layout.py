@@ -16,16 +16,18 @@ import numpy as np
 
 from core.evaluation.feature_map import unit_rows
 
-PCA_DIMS = 50  # t-SNE runs on the first principal components: the usual practice, and 20x less work than 1,280
-LAYOUT_CAP = 4000  # more pictures than this: a sample is laid out, the rest placed by their neighbours
-PLACE_NEIGHBOURS = 3  # the median of 3 lands inside their group; a mean of 5 fell between groups (bench)
+PCA_DIMS = 50  # t-SNE runs on the first principal components: the usual practice, and far less work
+LAYOUT_CAP = 10_000  # more pictures than this: a sample is laid out, the rest placed by their neighbours
+PLACE_NEIGHBOURS = 3  # the median of 3 lands inside their group, where a mean of 5 fell between groups
+TSNE_ITERATIONS = 500  # kept as many neighbours as scikit-learn's 1,000 (bench/data_map.py)
+TSNE_ANGLE = 0.8  # Barnes-Hut's coarseness: faster than the default 0.5 and kept as many neighbours (bench)
 AGREEMENT_NEIGHBOURS = 5
 AGREEMENT_SAMPLE = 3000  # more points than this: the agreement is estimated from a seeded sample of them
-ONE_THREAD_BELOW = 1000  # fewer points: t-SNE on one thread (60 points: 0.2 s; on two threads while both cores
-# are busy, e.g. training, its 500 gradient steps each wait on a descheduled thread: 6-20 s)
+ONE_THREAD_BELOW = 1000  # fewer points: t-SNE on one thread; on two, while both cores are busy (training), each of
+# its gradient steps waits on a descheduled thread and a small map takes many times longer
 
 
-def _principal(features: np.ndarray, dims: int, seed: int) -> np.ndarray:
+def principal_components(features: np.ndarray, dims: int, seed: int) -> np.ndarray:
     """Unit-length rows on their first `dims` principal components (cosine geometry, as the audit measures)."""
     from sklearn.decomposition import PCA
 
@@ -36,7 +38,7 @@ def _principal(features: np.ndarray, dims: int, seed: int) -> np.ndarray:
 
 
 def _pca(features: np.ndarray, seed: int) -> np.ndarray:
-    reduced = _principal(features, 2, seed)
+    reduced = principal_components(features, 2, seed)
     return reduced if reduced.shape[1] == 2 else np.pad(reduced, ((0, 0), (0, 2 - reduced.shape[1])))
 
 
@@ -44,12 +46,12 @@ def _tsne(features: np.ndarray, seed: int) -> np.ndarray:
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits
 
-    reduced = _principal(features, PCA_DIMS, seed)
-    # perplexity must stay below the number of points; 500 iterations kept as many neighbours as 1,000 (bench)
+    reduced = principal_components(features, PCA_DIMS, seed)
+    # perplexity must stay below the number of points
     perplexity = float(min(30.0, max(2.0, (len(reduced) - 1) / 3)))
     with threadpool_limits(1 if len(reduced) < ONE_THREAD_BELOW else None):
-        return TSNE(2, perplexity=perplexity, init="pca", max_iter=500, random_state=seed,
-                    n_jobs=2).fit_transform(reduced).astype(np.float32)
+        return TSNE(2, perplexity=perplexity, init="pca", max_iter=TSNE_ITERATIONS, angle=TSNE_ANGLE,
+                    random_state=seed, n_jobs=2).fit_transform(reduced).astype(np.float32)
 
 
 @dataclass(frozen=True)

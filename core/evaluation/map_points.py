@@ -17,6 +17,7 @@ from core.errors import DatasetError
 from core.evaluation.feature_map import duplicate_pairs, find_outliers, group_duplicates, neighbour_scan
 from core.evaluation.field import run_encoder
 from core.evaluation.labels import compact, find_suspects, out_of_sample_probabilities
+from core.evaluation.map_facts import KEPT_SPLIT, MAP_SPLITS, NO_CLASS
 from core.events import Event, relay
 from core.inference.predict import load_predictor
 from core.runstore.folder import RunFolder
@@ -24,9 +25,6 @@ from core.runstore.kept import KeptPicture, KeptStore
 from core.training.feature_store import FeatureStore
 from core.training.features import FeatureSet, encode
 
-MAP_SPLITS = ("train", "valid", "test")
-KEPT_SPLIT = "kept"
-NO_CLASS = -1  # the class index of a kept picture whose class is none of the dataset's
 
 
 def trained_on(run: RunFolder, root: Path) -> bool:
@@ -41,18 +39,21 @@ def trained_on(run: RunFolder, root: Path) -> bool:
 
 
 def kept_pictures(kept_dir: str | Path | None, root: Path) -> list[KeptPicture]:
-    """The pictures kept from use (oldest first) that runs trained on the dataset at `root` answered."""
+    """The pictures kept from use (oldest first) that runs trained on the dataset at `root` answered, less those
+    filed into it (their copy in the dataset is on the map already)."""
     if kept_dir is None:
         return []
-    pictures = KeptStore(kept_dir).list()
+    pictures = [p for p in KeptStore(kept_dir).list()
+                if p.change_id is None or not p.dataset or Path(p.dataset).expanduser().resolve() != root]
     runs = Path(kept_dir).parent  # the kept folder lives in the runs folder, beside the runs
     ours = {run_id: trained_on(RunFolder(runs / run_id), root) for run_id in {p.run for p in pictures}}
     return [p for p in pictures if ours[p.run]]
 
 
 def kept_class(picture: KeptPicture) -> str:
-    """A kept picture's class: the owner's reviewed truth, else the run's top answer."""
-    return picture.truth or picture.top[0][0]
+    """A kept picture's class: the one the owner said it is, else "" (not known: the run's answer is only a guess,
+    and "none of these" is no class)."""
+    return picture.truth or ""
 
 
 def with_kept(index: DatasetIndex, kept: list[KeptPicture]) -> DatasetIndex:
