@@ -53,7 +53,7 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
         add_link_banner(link, demo)
         with gr.Tabs() as tabs:
             with gr.Tab(words.TAB_DATA, id="data"):
-                dataset, valid_percent, map_link = data_tab.build(ctx, demo)
+                dataset, valid_percent, map_link = data_tab.build(ctx, demo, keeping=share_tab)
             with gr.Tab(words.TAB_MODEL, id="model") as model_page:
                 model = model_tab.build(ctx, dataset, valid_percent)
             with gr.Tab(words.TAB_TRAIN, id="train"):

@@ -12,7 +12,7 @@ from gui import words
 from gui.charts import CLASS_COLOURS
 
 GL_ABOVE = 1000  # more points than this are drawn with WebGL (scattergl): SVG slows down past a thousand or so
-OTHER_COLOUR = "#868e96"  # a kept picture whose class is none of the dataset's
+OTHER_COLOUR = "#868e96"  # a kept picture whose class is none of the dataset's, or not known ("")
 SYMBOLS = {"": "circle", "suspect": "x", "outlier": "diamond", "duplicate": "square", "mistake": "triangle-up",
            "not_sure": "triangle-down", "test": "circle-open", "kept": "star"}  # by the point's first flag
 BRIDGE_JS = (Path(__file__).with_name("map_bridge.js")).read_text(encoding="utf-8")  # launch(js=...) runs it
@@ -34,8 +34,9 @@ def map_figure(drawn: list[dict], classes: list[str], revision: str = "map", sel
         if not mine:
             continue
         colour = CLASS_COLOURS[i % len(CLASS_COLOURS)] if name in classes else OTHER_COLOUR
+        shown = name or words.MAP_KEPT_UNKNOWN_LEGEND  # "": kept pictures whose class their owner has not said
         fig.add_trace(kind(
-            x=[d["x"] for d in mine], y=[d["y"] for d in mine], mode="markers", name=name, legendgroup=name,
+            x=[d["x"] for d in mine], y=[d["y"] for d in mine], mode="markers", name=shown, legendgroup=shown,
             customdata=[d["index"] for d in mine], hovertext=[d["hover"] for d in mine],
             hovertemplate="%{hovertext}<extra></extra>",
             marker={"color": colour, "size": 9, "symbol": [SYMBOLS.get(d["flag"], "circle") for d in mine],

@@ -263,7 +263,6 @@ def undo_last(dataset_root: str | Path) -> Change:
     return undo(dataset_root, pending[-1].id)
 
 
-
 def undo_last_batch(dataset_root: str | Path) -> list[Change]:
     """Undo the newest change not undone yet and, when it belongs to a batch, the rest of that batch, newest first;
     the changes undone, or DatasetError naming the picture that stopped it (those before it stay undone)."""

@@ -215,14 +215,16 @@ def review(ctx: AppContext, state: dict | None, path: str | None, action: str,
 
 
 def undo_change(ctx: AppContext, state: dict | None) -> tuple[dict | None, gr.Gallery, str, str, None]:
-    """Undo the dataset's last change: the picture goes back, and back into the gallery if the audit listed it."""
-    from core.data.relabel import undo_last
+    """Undo the dataset's last change (all of it when the map moved or set aside a selection together): the pictures
+    go back, and back into the gallery if the audit listed them."""
+    from core.data.relabel import undo_last_batch
 
     if not state:
         return state, suspects_gallery(ctx, state), words.NOTHING_TO_UNDO, words.NO_CHANGES, None
     try:
-        change = undo_last(_dataset_root(ctx, state))
-        said = words.UNDONE.format(what=_change_words(change))
+        undone = undo_last_batch(_dataset_root(ctx, state))
+        said = (words.UNDONE.format(what=_change_words(undone[0])) if len(undone) == 1
+                else words.UNDONE_BATCH.format(count=len(undone)))
     except (OutsideServedFolders, DatasetError) as err:
         said = _sentence(err)
     return state, suspects_gallery(ctx, state), said, changes_markdown(Path(state["root"])), None

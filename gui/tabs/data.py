@@ -91,9 +91,10 @@ def health_view(ctx: AppContext, text: str, percent: float, stop: threading.Even
            _thumbnails(index, {s["path"] for s in report.skipped}))
 
 
-def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider, map_tab.MapLink]:
+def build(ctx: AppContext, demo: gr.Blocks, keeping: bool = True) -> tuple[gr.Textbox, gr.Slider, map_tab.MapLink]:
     """Lay out the tab; returns the dataset box and the validation share that the Train tab reads, and what opens
-    the map on a run (the Evaluate tab's link)."""
+    the map on a run (the Evaluate tab's link). Without `keeping` (a full app shared by a link) the map shows no
+    kept pictures."""
     with gr.Tabs() as tabs:
         with gr.Tab(words.SUBTAB_CHECK, id="check"):
             gr.Markdown(words.CHECK_INTRO)
@@ -120,7 +121,7 @@ def build(ctx: AppContext, demo: gr.Blocks) -> tuple[gr.Textbox, gr.Slider, map_
         with gr.Tab(words.SUBTAB_AUDIT, id="audit"):
             audit_tab.build(ctx, dataset, percent)
         with gr.Tab(words.SUBTAB_MAP, id="map") as map_page:
-            map_link = map_tab.build(ctx, dataset, percent, tabs, map_page)
+            map_link = map_tab.build(ctx, dataset, percent, tabs, map_page, keeping)
 
     outputs = [progress, summary, warnings, chart, skipped, thumbs]
 

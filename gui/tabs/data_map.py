@@ -68,8 +68,9 @@ def show_run(ctx: AppContext, text: str, run_id: str | None) -> gr.Dropdown:
 
 
 def draw_view(ctx: AppContext, text: str, percent: float, run_id: str | None, features: str, method: str,
-              stop: threading.Event | None = None) -> Iterator[tuple]:
-    """Yield the bar while the map is made, then the map, its sentences and empty panels (DRAW_OUTPUTS)."""
+              stop: threading.Event | None = None, keeping: bool = True) -> Iterator[tuple]:
+    """Yield the bar while the map is made, then the map, its sentences and empty panels (DRAW_OUTPUTS); kept
+    pictures only with `keeping` (a full app shared by a link hides them, and has no Review tab to file them in)."""
     from core.evaluation.data_map import DataMap, build_map
 
     warned: list[str] = []
@@ -83,7 +84,7 @@ def draw_view(ctx: AppContext, text: str, percent: float, run_id: str | None, fe
         run = ctx.run_by_id(run_id).path if run_id else None
         data = _dataset(ctx, text, needed=run is None)
         items = build_map(data, run=run, features=features, method=method, valid_fraction=float(percent or 20) / 100,
-                          cache_dir=ctx.cache_dir, kept_dir=ctx.keeper.folder, stop=stop)
+                          cache_dir=ctx.cache_dir, kept_dir=ctx.keeper.folder if keeping else None, stop=stop)
         data_map = yield from progress_then_result(items, DataMap, len(DRAW_OUTPUTS) - 1, {**DRAWN, Message: told})
     except PROBLEMS as err:
         yield ordered(DRAW_OUTPUTS, {"progress": status_html(words.MAP_NOT_MADE), "said": sentence(err)})
@@ -94,7 +95,7 @@ def draw_view(ctx: AppContext, text: str, percent: float, run_id: str | None, fe
         yield ordered(DRAW_OUTPUTS, {"progress": status_html(words.MAP_STOPPED if stopped else words.MAP_NOT_MADE),
                                      "said": said})
         return
-    state = new_state(data_map)
+    state = new_state(data_map, keeping)  # with a run, core finds the kept pictures itself: left out here
     yield ordered(DRAW_OUTPUTS, {
         "progress": status_html(words.MAP_DRAWN.format(count=len(state["points"]),
                                                        seconds=data_map.timings.get("total_s", 0)), done=True),
@@ -114,13 +115,15 @@ def _dataset(ctx: AppContext, text: str, needed: bool) -> Path | None:
 
 
 def pick(ctx: AppContext, state: dict | None, payload: str) -> dict:
-    """A click or a selection on the map, as the page's script wrote it: show that picture, or those pictures."""
+    """A click or a selection on the map, as the page's script wrote it: show that picture, or those pictures. A
+    payload of another drawing of the map (its "revision", the figure's uirevision) is ignored: its indices may name
+    other pictures."""
     try:
         picked = json.loads(payload or "{}")
-        kind, points = picked.get("kind"), picked.get("points")
+        kind, points, revision = picked.get("kind"), picked.get("points"), picked.get("revision")
     except (json.JSONDecodeError, AttributeError):
         return {}
-    if not state or kind not in ("click", "select") or not isinstance(points, list):
+    if not state or revision != state["revision"] or kind not in ("click", "select") or not isinstance(points, list):
         return {}
     if kind == "click":
         index = live(state, points[:1])
@@ -139,17 +142,18 @@ def _acting(ctx: AppContext, act, action: str):
     return handler
 
 
-def build(ctx: AppContext, dataset: gr.Textbox, percent: gr.Slider, tabs: gr.Tabs, page: gr.Tab) -> MapLink:
+def build(ctx: AppContext, dataset: gr.Textbox, percent: gr.Slider, tabs: gr.Tabs, page: gr.Tab,
+          keeping: bool = True) -> MapLink:
     """Lay out the view (the sub-tab `page` of the Data tab's `tabs`); it maps the folder in the Data tab's dataset
-    box. Returns what opens it on a run."""
+    box, with kept pictures when `keeping` (not in a full app shared by a link). Returns what opens it on a run."""
     gr.Markdown(words.MAP_INTRO)
     with gr.Row():
         run = gr.Dropdown(choices=[(words.MAP_NO_RUN, NO_RUN)], value=NO_RUN, label=words.MAP_RUN,
                           info=words.MAP_RUN_INFO, elem_id="map-run", scale=3)
         features = gr.Radio(words.MAP_FEATURE_CHOICES, value="backbone", label=words.MAP_FEATURES,
                             elem_id="map-features", scale=2)
-        method = gr.Radio(words.MAP_METHOD_CHOICES, value="tsne", label=words.MAP_METHOD, elem_id="map-method",
-                          scale=2)
+        method = gr.Radio(words.MAP_METHOD_CHOICES, value="tsne", label=words.MAP_METHOD, info=words.MAP_METHOD_INFO,
+                          elem_id="map-method", scale=2)
     with gr.Row():
         start = gr.Button(words.MAP_DRAW, variant="primary", elem_id="map-draw", scale=0, min_width=220)
         progress = gr.HTML(status_html(words.MAP_NOT_DRAWN), elem_id="map-progress")
@@ -176,29 +180,31 @@ def build(ctx: AppContext, dataset: gr.Textbox, percent: gr.Slider, tabs: gr.Tab
         aside_all = gr.Button(words.MAP_SET_ASIDE_ALL, size="sm", elem_id="map-set-aside-all")
         undo = gr.Button(words.MAP_UNDO, size="sm", elem_id="map-undo")
     c["state"] = gr.State(None)
-    _wire(ctx, c, dataset, percent, run, features, method, start, page)
+    _wire(ctx, c, dataset, percent, run, features, method, start, page, keeping)
     private = {"api_visibility": "private", "show_progress": "hidden"}
+    # one change at a time on the map's folder: a double click, or Undo pressed during a move, waits its turn
+    once = {"concurrency_limit": 1, "concurrency_id": "map-change", "trigger_mode": "once", **private}
     changed = [c[n] for n in CHANGED_OUTPUTS]
     for button, act, action, to_class in ((move, act_on_clicked, "move", c["move_to"]),
                                           (aside, act_on_clicked, "set_aside", c["move_to"]),
                                           (keep, act_on_clicked, "keep", c["move_to"]),
                                           (move_all, act_on_selected, "move", c["all_to"]),
                                           (aside_all, act_on_selected, "set_aside", c["all_to"])):
-        button.click(_acting(ctx, act, action), [c["state"], to_class], changed, **private)
-    undo.click(lambda s: ordered(CHANGED_OUTPUTS, undo_on_map(ctx, s)), c["state"], changed, **private)
+        button.click(_acting(ctx, act, action), [c["state"], to_class], changed, **once)
+    undo.click(lambda s: ordered(CHANGED_OUTPUTS, undo_on_map(ctx, s)), c["state"], changed, **once)
     c["all_to"].change(lambda cls: gr.Button(value=words.MAP_MOVE_ALL.format(cls=cls) if cls
                                              else words.MAP_MOVE_ALL_NONE), c["all_to"], move_all, **private)
     return MapLink(tabs, run)
 
 
 def _wire(ctx: AppContext, c: dict, dataset: gr.Textbox, percent: gr.Slider, run: gr.Dropdown, features: gr.Radio,
-          method: gr.Radio, start: gr.Button, page: gr.Tab) -> None:
+          method: gr.Radio, start: gr.Button, page: gr.Tab, keeping: bool) -> None:
     """Drawing (one map at a time per session), the run picker's choices, and the page script's clicks."""
     private = {"api_visibility": "private", "show_progress": "hidden"}
 
     def draw(text, pct, run_id, feature, how, request: gr.Request):
         with ctx.job("map", request.session_hash) as stop:  # a newer map stops an unfinished one
-            yield from draw_view(ctx, text, pct, run_id, feature, how, stop)
+            yield from draw_view(ctx, text, pct, run_id, feature, how, stop, keeping)
 
     start.click(draw, [dataset, percent, run, features, method], [c[n] for n in DRAW_OUTPUTS], api_name="draw_map",
                 show_progress="hidden", concurrency_limit=1)

@@ -71,8 +71,9 @@ def act_on_clicked(ctx: AppContext, state: dict | None, action: str, to_class: s
         return {"said": words.MAP_CLICK_FIRST}
     point, name = state["points"][index[0]], Path(state["points"][index[0]]["path"]).name
     if not may_change(ctx, point):
-        kept = point["split"] == KEPT_SPLIT
-        return {"said": words.MAP_KEPT_ELSEWHERE if kept else words.MAP_HIDDEN.format(name=name)}
+        if point["split"] != KEPT_SPLIT:
+            return {"said": words.MAP_HIDDEN.format(name=name)}
+        return {"said": words.MAP_KEPT_ELSEWHERE if state.get("keeping", True) else words.MAP_KEPT_NOT_HERE}
     source = point["class"]
     try:
         if action == "keep":
@@ -111,7 +112,8 @@ def act_on_selected(ctx: AppContext, state: dict | None, action: str, to_class: 
             moving = [p for p in changeable if p["class"] != to_class]
             already = len(changeable) - len(moving)
             if not moving:
-                return {"said": words.MAP_NOTHING_TO_CHANGE}
+                return {"said": words.MAP_ALL_ALREADY.format(to=to_class) if changeable
+                        else words.MAP_NOTHING_TO_CHANGE}
             changes = move_pictures(root, [p["path"] for p in moving], to_class)
             said = words.MAP_MOVED_ALL.format(count=len(changes), to=to_class, already=words.MAP_ALREADY_ALL.format(
                 count=already, to=to_class) if already else "")

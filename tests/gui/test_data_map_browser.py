@@ -98,6 +98,7 @@ def test_click_and_lasso_on_the_map_open_the_right_pictures_and_move_all_is_undo
         note.get_by_text(f"{len(inside)} picture(s) selected").wait_for(timeout=30_000)
         sent = json.loads(page.locator("#map-picked textarea").input_value())
         assert sent["kind"] == "select" and sorted(sent["points"]) == inside, "exactly the dots inside the lasso"
+        assert sent["revision"].startswith("map-"), "the drawn map's revision, checked by Python"
         gallery = page.locator("#map-gallery")
         assert gallery.locator("img").count() == len(inside)
         selected = {_name_and_class(d["hover"]) for d in dots if d["index"] in inside}
@@ -158,7 +159,8 @@ def test_past_a_thousand_dots_the_map_is_webgl_and_its_clicks_and_lasso_still_re
         target = 12 * columns + 17
         page.mouse.click(*at[target])
         page.locator("#said").get_by_text("got 1").wait_for(timeout=30_000)
-        assert json.loads(page.locator("#map-picked textarea").input_value())["points"] == [target]
+        sent = json.loads(page.locator("#map-picked textarea").input_value())
+        assert sent["points"] == [target] and sent["revision"] == "map", "the figure's uirevision rides along"
         left, right = (at[14][0] + at[15][0]) / 2, (at[24][0] + at[25][0]) / 2  # halfway between grid columns
         ys = (at[9 * columns][1] + at[10 * columns][1]) / 2, (at[17 * columns][1] + at[18 * columns][1]) / 2
         _lasso(page, left, min(ys), right, max(ys), steps=2)  # each step redraws 1,200 dots in software WebGL

@@ -72,6 +72,20 @@ def test_moving_a_suspect_to_its_suggested_class_then_undoing_restores_the_folde
     assert said == "⚠️ There is no change to undo."
 
 
+def test_undo_puts_back_a_whole_batch_moved_on_the_map(audited):
+    from core.data.relabel import move_pictures
+
+    ctx, root, shown_now = audited
+    state, before = shown_now["state"], _snapshot(root)
+    stars = sorted((root / "train" / "star").glob("star_*.jpg"))[:3]
+    assert len(move_pictures(root, stars, "circle")) == 3 and not any(p.exists() for p in stars)
+    *_, said, changes, _ = undo_change(ctx, state)
+    assert said == "Undone: 3 pictures went back where they were (they were changed together, on the map)."
+    assert _snapshot(root) == before, "one undo puts back every picture of the batch"
+    *_, said, _, _ = undo_change(ctx, state)
+    assert said == "⚠️ There is no change to undo."
+
+
 def test_a_click_selects_a_suspect_and_keep_drops_it_without_touching_the_disk(audited):
     ctx, root, shown_now = audited
     state = shown_now["state"]
