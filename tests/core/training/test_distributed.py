@@ -1,10 +1,9 @@
-"""torchrun: two gloo processes on the CPU train one data-parallel run; only rank 0 writes and prints."""
+"""torchrun: two gloo processes on the CPU train one data-parallel run; only rank 0 writes and prints. One two-stage
+run covers both paths: an epoch of the head on the backbone's features, then one of every layer."""
 import json
 import os
 import subprocess
 import sys
-
-import pytest
 
 from core.runstore.checkpoint import load_checkpoint
 from core.training.distributed import torchrun_command
@@ -19,11 +18,11 @@ def _torchrun(args: list[str], tmp_path, cache) -> subprocess.CompletedProcess:
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300, cwd=os.getcwd())
 
 
-@pytest.mark.parametrize("freeze", ["frozen", "finetune"])
-def test_two_gloo_processes_train_one_run(tiny_dataset, tmp_path, freeze):
+def test_two_gloo_processes_train_one_two_stage_run(tiny_dataset, tmp_path):
     out = tmp_path / "runs"
-    done = _torchrun(["--data", str(tiny_dataset), "--out", str(out), "--freeze", freeze, "--epochs", "2",
-                      "--image-size", "64", "--batch", "8", "--patience", "0", "--views", "1"], tmp_path,
+    done = _torchrun(["--data", str(tiny_dataset), "--out", str(out), "--freeze", "two_stage", "--epochs", "2",
+                      "--stage1-epochs", "1", "--when-solved", "continue", "--image-size", "64", "--batch", "8",
+                      "--patience", "0", "--views", "1"], tmp_path,
                      tmp_path / "cache")
     assert done.returncode == 0, done.stderr[-3000:]
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -37,7 +36,10 @@ def test_two_gloo_processes_train_one_run(tiny_dataset, tmp_path, freeze):
     ckpt = load_checkpoint(runs[0] / "best.pt")
     assert ckpt["classes"] == ["circle", "square", "star", "triangle"]
     assert (ckpt["epoch"], ckpt["valid_acc"]) == (result["best_epoch"], result["best_valid_acc"])
-    assert "Data-parallel over 2 processes (gloo)" in (runs[0] / "metrics.jsonl").read_text()
+    metrics = (runs[0] / "metrics.jsonl").read_text()
+    assert "Data-parallel over 2 processes (gloo)" in metrics
+    stages = [line["stage"] for line in lines if line.get("event") == "StageStarted"]
+    assert stages and stages[-1] == 2, "the second stage (every layer) ran, data-parallel too"
 
 
 def test_the_torchrun_line_mirrors_the_cli():
