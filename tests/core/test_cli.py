@@ -98,12 +98,14 @@ def test_a_backbone_file_missing_in_training_says_what_the_start_check_says(tiny
     assert capsys.readouterr().err == f"error: {sentence}\n"
 
 
-def test_predict_prints_one_json_line_per_image_with_the_runs_probabilities(tiny_dataset, two_stage_run):
-    """On every validation image, the CLI's answers reproduce the accuracy the run measured while training."""
+def test_predict_prints_one_json_line_per_image_with_the_runs_probabilities(tiny_dataset, two_stage_run, capsys):
+    """On every validation image, the CLI's answers reproduce the accuracy the run measured while training (in this
+    process: the train test above runs the CLI as its own process)."""
+    from core.cli import main
+
     images = sorted(tiny_dataset.glob("valid/*/*"))
-    result = _cli("predict", "--run", two_stage_run.run_dir, "-k", 4, *images)
-    assert result.returncode == 0, result.stderr
-    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert main(["predict", "--run", str(two_stage_run.run_dir), "-k", "4", *map(str, images)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["path"] for row in rows] == [str(p) for p in images]
     for row in rows:
         labels, probs = zip(*row["top"])
@@ -112,13 +114,15 @@ def test_predict_prints_one_json_line_per_image_with_the_runs_probabilities(tiny
     assert abs(right / len(rows) - two_stage_run.finished.best_valid_acc) <= 1 / len(rows)
 
 
-def test_bad_dataset_folder_exits_non_zero_with_the_reason_and_the_expected_tree(tmp_path):
+def test_bad_dataset_folder_exits_non_zero_with_the_reason_and_the_expected_tree(tmp_path, capsys):
+    from core.cli import main
+
     (tmp_path / "cats").mkdir()
-    result = _cli("train", "--data", tmp_path, "--out", tmp_path / "runs", timeout=60)
-    assert result.returncode != 0
-    reason = result.stderr.strip().splitlines()
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "runs")]) != 0
+    err = capsys.readouterr().err
+    reason = err.strip().splitlines()
     assert reason[0].startswith("error: ") and "cats" in reason[0] and "no images" in reason[0]
-    assert "train/" in result.stderr and "dogs/" in result.stderr  # the tiny tree of what is expected
+    assert "train/" in err and "dogs/" in err  # the tiny tree of what is expected
     assert not (tmp_path / "runs").exists()
 
 
@@ -147,19 +151,20 @@ def test_backbones_lists_the_registry_with_offline_availability(tmp_path):
     assert rows["vit_b_16"]["top_layers"] is None
 
 
-def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path):
-    result = _cli("lr-find", "--data", tiny_dataset, "--freeze", "frozen", "--image-size", 96, "--steps", 40)
-    assert result.returncode == 0, result.stderr
-    finding = json.loads(result.stdout)
+def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path, capsys):
+    from core.cli import main
+
+    assert main(["lr-find", "--data", str(tiny_dataset), "--freeze", "frozen", "--image-size", "96", "--steps", "40"]
+                ) == 0
+    finding = json.loads(capsys.readouterr().out)
     lrs, losses, suggestion = finding["lrs"], finding["losses"], finding["suggestion"]
     assert finding["trains"] == "head only" and len(lrs) == len(losses) >= 10
     best = min(range(len(losses)), key=losses.__getitem__)
     i = lrs.index(suggestion)  # one of the rates tried, before the minimum, where the loss falls
     assert lrs[best] / 100 <= suggestion < lrs[best] and losses[i + 1] < losses[i - 1]
 
-    result = _cli("plan", "--data", tiny_dataset, "--head", "bn_mlp")
-    assert result.returncode == 0, result.stderr
-    planned = json.loads(result.stdout)
+    assert main(["plan", "--data", str(tiny_dataset), "--head", "bn_mlp"]) == 0
+    planned = json.loads(capsys.readouterr().out)
     assert planned["config"]["freeze"] == "top" and planned["reason"].startswith("Recipe: top layers")
     assert planned["summary"]["trainable_params"] < planned["summary"]["total_params"]
 
