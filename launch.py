@@ -1,6 +1,9 @@
 """Start Transfer Studio: `python launch.py [--data DIR] [--share] [--demo] [--auth-file FILE | --auth USER:PASSWORD]
 [--keep-predictions] [--no-browser] [--host H] [--port P]`.
 
+Any Python 3.10+ starts it: unless it is `.venv`'s, core/bootstrap.py first sets `.venv` up as `make run` does (once,
+and again when requirements.txt changes), then runs this file in it. So module level imports the standard library only.
+
 Who sees what: the full app, unless --demo, or --share without a password (--auth-file, --auth or one set in
 Settings), which serve the demo view (predict and evaluate the shared runs, nothing else). A password puts Gradio's
 login in front of either. Passwords are never printed or logged; only a salted hash of the Settings one is kept.
@@ -183,4 +186,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    from core.bootstrap import enter_venv  # standard library only: runs under any Python, even one too old
+
+    enter_venv(HERE, sys.argv[1:])  # unless this is .venv's Python, set .venv up and run this file in it, then exit
     main()
