@@ -31,8 +31,7 @@ class FreezeMode:
     backbone_lr_factor: float  # when every layer trains from the start: the backbone's LR as a share of the head's
     second_stage_lr_factor: float | None = None  # a second stage follows the head-only one, at this share of its LR
     top_only: bool = False  # the second stage trains the backbone's top alone, on activations computed once
-    second_stage: str = ""  # what the second stage trains, in a few words (logs, charts, the recipe sentence)
-    second_stage_says: str = ""  # the sentence that announces it in the log
+    second_stage: str = ""  # what the second stage trains, in a few words (the stage's name in events and charts)
 
     @property
     def has_second_stage(self) -> bool:
@@ -47,12 +46,10 @@ FREEZE_MODES: dict[str, FreezeMode] = {m.name: m for m in (
                "Feature extractor: freeze the backbone, train only the new head (fastest)", True, 0.0),
     FreezeMode("top", "top layers fine-tuned", "Fine-tune the top layers: the head first, then the backbone's last "
                "stage too, on what the rest computed once (near fine-tuning's accuracy in a fraction of its time)",
-               True, 0.0, second_stage_lr_factor=TOP_LR, top_only=True, second_stage="top layers",
-               second_stage_says="the backbone's top layers train now too, on the intermediate results the rest of "
-                                 "it computed once"),
-    FreezeMode("two_stage", "two-stage", "Two-stage: the head first, then every layer at "
+               True, 0.0, second_stage_lr_factor=TOP_LR, top_only=True, second_stage="top layers"),
+    FreezeMode("two_stage", "two-stage fine-tuning", "Two-stage: the head first, then every layer at "
                f"1/{1 / SECOND_STAGE_LR:.0f} of the learning rate", True, 0.0, second_stage_lr_factor=SECOND_STAGE_LR,
-               second_stage="every layer", second_stage_says="every layer trains now"),
+               second_stage="every layer"),
     FreezeMode("finetune", "every layer trains", "Fine-tune every layer from the start", False, BACKBONE_LR),
 )}
 AUTO = "auto"

@@ -17,11 +17,14 @@ class CheckpointError(ValueError):
 class DiskFull(OSError):
     """Saving a file of the run found the disk full: the run stopped, its last good checkpoint kept."""
 
+    NOTHING_KEPT = ("the disk is full: the run stopped at epoch {epochs} and no checkpoint had been saved yet; free "
+                    "some space, then resume the run")
+    KEPT = ("the disk is full: the run stopped at epoch {epochs} and the last good checkpoint (epoch {best}) is kept; "
+            "free some space, then resume the run")
+
     def __init__(self, epochs_run: int, best_epoch: int | None):
-        kept = "no checkpoint had been saved yet" if best_epoch is None else \
-            f"the last good checkpoint (epoch {best_epoch}) is kept"
-        super().__init__(errno.ENOSPC, f"the disk is full: the run stopped at epoch {epochs_run} and {kept}; "
-                                       "free some space, then resume the run")
+        said = self.NOTHING_KEPT if best_epoch is None else self.KEPT
+        super().__init__(errno.ENOSPC, said.format(epochs=epochs_run, best=best_epoch))
 
     def __str__(self) -> str:
         return str(self.strerror)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 import gradio as gr
 
 from core.runstore.folder import KEPT
-from gui import limits, rest, words
+from gui import i18n_blocks, limits, rest, start_here, words
 from gui.context import AppContext
 from gui.demo import VIEWS, PublicLink, add_link_banner, build_demo
 from gui.map_chart import BRIDGE_CSS, BRIDGE_JS
@@ -48,8 +48,9 @@ def build_app(ctx: AppContext, view: str = "full", link: PublicLink | None = Non
         return build_demo(ctx, link, "link" if link.requested or not share_tab else "demo")
     # Gradio's copies of what the page showed (kept pictures among them) go a day after, checked every hour: a
     # picture deleted in the Review tab does not linger in Gradio's cache folder.
-    with gr.Blocks(title=words.APP_TITLE, delete_cache=(3600, 86400)) as demo:
+    with i18n_blocks.Blocks(title=words.APP_TITLE, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(words.APP_INTRO)
+        start_here.build(ctx, demo, remember=share_tab)  # visitors of a shared full app: hidden on their page only
         add_link_banner(link, demo)
         with gr.Tabs() as tabs:
             with gr.Tab(words.TAB_DATA, id="data"):

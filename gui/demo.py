@@ -11,7 +11,7 @@ import gradio as gr
 from core.errors import CheckpointError
 from core.runstore.sharing import set_shared, shared_runs
 from core.runstore.table import RunRecord
-from gui import words
+from gui import i18n_blocks, words
 from gui.context import AppContext
 from gui.progress import status_html
 from gui.tabs import evaluate as evaluate_tab
@@ -175,7 +175,7 @@ def build_demo(ctx: AppContext, link: PublicLink | None = None, source: str = "d
     """The demo view's page: the public link, the shared run picker, Predict and a read-only Evaluate. `source`
     says where its pictures come from when the owner keeps them: "demo" (this computer), "link" (a shared link)."""
     # Visitors' uploads are deleted after 15 minutes (checked every 10), so a public page cannot fill the disk.
-    with gr.Blocks(title=words.DEMO_TITLE, delete_cache=(600, 900)) as demo:
+    with i18n_blocks.Blocks(title=words.DEMO_TITLE, delete_cache=(600, 900)) as demo:
         gr.Markdown(words.DEMO_INTRO)
         add_link_banner(link or PublicLink(view="demo"), demo)
         # any value reaches the handlers, which answer only for a shared run (the choices change as the owner shares)

@@ -8,7 +8,15 @@ WARN = "⚠️ {}"  # a problem the user can act on, said in one sentence
 
 # The page
 APP_TITLE = "Transfer Studio"
-APP_INTRO = "# Transfer Studio\nTeach a pretrained image model your own classes: pick data, train, try it."
+APP_INTRO = ("# Transfer Studio\nTeach a model that already knows pictures to tell your own kinds of pictures "
+             "apart. Pick your pictures, train, then try it.")
+# "Start here" (gui.start_here): the first start's three steps, until the owner hides them
+START_HERE = ("**Start here**, in three steps. **{data_tab}**: {data} **{train_tab}**: press *{start}*. "
+              "**{predict_tab}**: drop a picture in. The **{model_tab}** tab can wait: the app picks the settings "
+              "for you.")  # the tabs by their names
+START_HERE_DATA = {True: "the demo shapes are already picked (or choose your own folder).",
+                   False: "your folder `{name}` is already picked (or choose another)."}  # True: the demo shapes
+START_HERE_HIDE = "Got it, hide this"
 TAB_DATA, TAB_MODEL, TAB_TRAIN, TAB_PREDICT = "1. Data", "2. Model", "3. Train", "5. Predict"
 
 # Which folders may be read (gui.context)
@@ -21,16 +29,16 @@ NO_RUN_YET = "No trained run yet: train one in the Train tab first."
 
 # Progress bar (gui.progress)
 WAITING = "Waiting to start"
-CHECKING = "Checking images: {done}/{total}"
-READING = "Reading images through the frozen backbone: {done}/{total}{cached}"
-FROM_CACHE = " ({cached} from the cache)"
+CHECKING = "Checking pictures: {done}/{total}"
+READING = "Reading each picture once with the starting model: {done}/{total}{cached}"
+FROM_CACHE = " ({cached} read before)"
 EPOCH_STEP = "Epoch {epoch}/{epochs}{stage} · step {step}/{total}"
 IN_STAGE = " (stage {stage}: {name})"
-SWEEPING = "Sweeping learning rates: {step}/{total}"
-IMAGES_PER_S = "{rate:.0f} img/s"
-HEAD_ON_CACHED = "the head trains on cached features"
-ETA = "ETA {duration}"
-RUN_ETA = "ETA {duration} for the whole run"
+SWEEPING = "Trying learning rates: {step}/{total}"
+IMAGES_PER_S = "{rate:.0f} pictures/s"
+HEAD_ON_CACHED = "only the new head learns now (fast)"
+ETA = "{duration} left"
+RUN_ETA = "{duration} left in all"
 ON_BEHALF = "{what} · {label}"  # which run the bar follows, when it is not the user's own
 FINISHED, STOPPED, FAILED = "Finished", "Stopped", "Failed"
 NOT_STARTED, STARTING = "Not started", "Starting…"
@@ -47,36 +55,38 @@ LR_TITLE, LR_AXIS = "Loss against learning rate", "learning rate (log scale)"
 
 # Data tab: checking a folder
 SUBTAB_CHECK, SUBTAB_BUILD = "Check a folder", "Build a dataset"
-CHECK_INTRO = ("Pick a folder of images: one subfolder per class (the app holds some out for validation), "
-               "or `train/` and `valid/` folders with one subfolder per class inside each.")
-DATASET_FOLDER = "Dataset folder"
-DATASETS_FOUND = "Datasets found in {root}"
+CHECK_INTRO = ("Pick a folder of pictures with one subfolder per class, such as `cat/` and `dog/`. The app "
+               "holds some of them back to check the model. Or use `train/` and `valid/` folders, each with one "
+               "subfolder per class.")
+DATASET_FOLDER = "Folder of pictures (dataset)"
+DATASETS_FOUND = "Folders found in {root}"
 LOOK_AGAIN = "Look again"
-VALID_SHARE = "Validation share (%)"
-VALID_SHARE_INFO = ("Only for folders without valid/: this share of each class is held out to measure accuracy, "
-                    "the same images every time.")
-IMAGES_PER_CLASS = "Images per class"
+VALID_SHARE = "Pictures held back for checking (%)"
+VALID_SHARE_INFO = ("Validation: pictures held back to check the model honestly; it never learns from them. Only "
+                    "for folders without valid/. The same pictures every time.")
+IMAGES_PER_CLASS = "Pictures per class"
 SKIPPED_FILES = "Skipped files"
 SKIPPED_FILES_COUNT = "Skipped files ({count})"
 SKIPPED_NONE = "none"
 SKIPPED_HEADERS = ["file", "why it is skipped"]
-THUMBNAILS = "A few training images per class"
+THUMBNAILS = "A few training pictures per class"
 NOT_CHECKED = "Not checked"
 CHECKED = "Checked {files} files"
 LAYOUT_WORDS = {
     "split": "**train/ and valid/ folders**",
-    "train-only": "a **train/ folder without valid/**: {pct} of each class is held out for validation "
-                  "(the same images every time, seed {seed})",
-    "flat": "**one folder per class**: {pct} of each class is held out for validation "
-            "(the same images every time, seed {seed})",
+    "train-only": "a **train/ folder without valid/**: {pct} of each class is held back to check the model "
+                  "(the same pictures every time, seed {seed})",
+    "flat": "**one folder per class**: {pct} of each class is held back to check the model "
+            "(the same pictures every time, seed {seed})",
 }
 FOUND = ("Found {layout}. **{count} classes**: {classes}.\n\n"
          "{totals} · {skipped} · checked {files} files in {seconds:.1f} s{remembered}.")
-SPLIT_TOTAL = "{split}: {images} images"
+SPLIT_TOTAL = "{images} pictures {split}"
+SPLIT_WORDS = {"train": "to learn from", "valid": "held back", "test": "to test"}  # a split's name in SPLIT_TOTAL
 REMEMBERED = ", {count} remembered from an earlier check"
 FILES_SKIPPED = "**{count} files skipped** (listed below)"
 NO_FILE_SKIPPED = "no file skipped"
-NO_PROBLEMS = "✅ **No problems found.** The data looks ready to train."
+NO_PROBLEMS = "✅ **No problems found.** The pictures look ready to train."
 WARNINGS_HEADING = "### ⚠️ {count} thing(s) worth a look"
 WARNING_LINE = "- **{title}**: {message}"
 WARNING_EXAMPLES = "  e.g. {examples}"
@@ -85,7 +95,7 @@ WARNING_TITLES = {
     "label_conflict": "Same picture in two classes",
     "duplicates": "Identical copies",
     "near_duplicates": "Nearly identical pictures",
-    "missing_in_valid": "Classes without validation images",
+    "missing_in_valid": "Classes with no pictures held back",
     "empty_class": "Empty class folders",
     "unknown_class": "Classes only in valid/ or test/",
     "unsplit_class": "Classes too small to split",
@@ -118,36 +128,7 @@ CLASS_READY = "Class **{name}** is ready: drop its pictures below."
 CLICK_FIRST = "Click a picture first, then remove it."
 REMOVED = "Removed `{name}`."
 
-# Model tab
-MODEL_INTRO = "One click on Train works: the recipe below is chosen from your data. Change anything to experiment."
-BACKBONE = "Backbone"
-BACKBONE_INFO = "Pretrained on ImageNet; the small CNN from scratch is the baseline that shows what pretraining buys."
-HEAD = "New head"
-WHAT_TRAINS = "What trains"
-FREEZE_AUTO = "Automatic: picked from your data and this computer (recommended)"
-EPOCHS = "Epochs (0: automatic)"
-STAGE1_EPOCHS = "Head-only epochs before a second stage (0: automatic)"
-LEARNING_RATE = "Learning rate of the head (0: automatic)"
-RECIPE_PLACEHOLDER = "Recipe: choose a dataset in the Data tab to see what one click will train."
-ADVANCED = "Advanced settings"
-OPTIMIZER, SCHEDULE, BALANCE = "Optimizer", "Learning-rate schedule", "Imbalanced classes"
-BALANCE_CHOICES = {"auto": "Automatic", "none": "Off", "weights": "Weigh the loss",
-                   "sampler": "Draw rare classes more often"}
-WEIGHT_DECAY, LABEL_SMOOTHING, BATCH = "Weight decay", "Label smoothing", "Batch size"
-IMAGE_SIZE = "Image size (pixels, multiple of 32)"
-PATIENCE = "Early stopping: epochs without improvement (0: never)"
-WHEN_SOLVED = "When the head alone already gets every validation image right"
-WHEN_SOLVED_CHOICES = {"auto": "Automatic: skip it when What trains is on Automatic; a mode you picked trains it",
-                       "skip": "Skip the second stage (it cannot do better)",
-                       "continue": "Train the second stage anyway"}
-HIDDEN, DROPOUT, SEED = "Hidden units (MLP heads)", "Dropout", "Seed (same seed, same curves)"
-AUGMENTATION = "Augmentation"
-AUGMENT_CHOICE = "{name}: {text}"
-AUGMENTATION_INFO = ("Applied to every training image each epoch while the backbone trains; a frozen backbone instead "
-                     "reads a few augmented versions of each image once and keeps them.")
-VIEWS = "Frozen backbone: versions of each training image, original included (0: automatic, 1: no augmentation)"
-WEIGHTS_MISSING = "{sentence}; or pick a bundled backbone."  # the sentence is core's BackboneSpec.missing_weights()
-
+# Model tab: its knobs, their glosses and the recipe sentence are in gui/words_model.py (read through this module)
 # Model tab: summary and learning-rate finder
 SUMMARY_ACCORDION, SHOW_SUMMARY = "Model summary", "Show the model summary"
 SUMMARY = ("**{total:,} parameters**, {trainable} · **{mb} MB** · input {size} · {classes} classes\n\n"
@@ -167,39 +148,47 @@ LR_WHILE_TRAINING = ("A training is running in this app: the learning-rate finde
 
 # Train tab
 START_TRAINING, TRAINING_BUTTON, STOP = "Start training", "Training…", "Stop"
-COMPARE_SCRATCH = ("Afterwards, also train a small CNN from scratch on the same images and draw its curves on "
-                   "these charts (shows what the pretrained backbone buys; takes a few minutes more)")
+COMPARE_SCRATCH = ("Afterwards, also train a small model from zero on the same pictures and draw its curves here. "
+                   "It shows what the pretrained start gains, and takes a few minutes more.")
 LOG = "Log"
 TERMINAL = "The same run from a terminal"
 TERMINAL_PLACEHOLDER = "# Start a run to see its command line."
 TORCHRUN_COMMENT = "# data-parallel, one process per GPU (or per group of CPU cores):"
 TRAINING = "Training…"
-RUN_STARTED = ("Run {run_id}: {classes} classes, {train} training and {valid} validation images, {mode} on "
-               "{device}.")
-EPOCH_LINE = ("Epoch {epoch}: train loss {train_loss:.3f}, acc {train_acc:.1%} · valid loss {valid_loss:.3f}, "
-              "acc {valid_acc:.1%}{best}")
-BEST_SO_FAR = " (best so far, saved)"
-RUN_ENDED = ("{verb} after {epochs} epoch(s) in {seconds:.0f} s: the best model got {acc:.1%} of the validation "
-             "images right (epoch {best_epoch}). It is saved as run {run_id}; try it in the Predict tab.")
+RUN_STARTED = ("Run {run_id} started: {classes} classes, {train} pictures to learn from and {valid} held back to "
+               "check it. It trains {mode}, on {device}.")
+MODE_WORDS = {  # what trains, by freezing mode (core.config.FREEZE_MODES)
+    "frozen": "only the new head (the backbone stays frozen)",
+    "top": "the new head, then the top layers of the backbone",
+    "two_stage": "the new head, then every layer",
+    "finetune": "every layer at once",
+}
+DEVICE_WORDS = {"cpu": "the processor (CPU)", "cuda": "the graphics card (GPU)", "mps": "the graphics chip (MPS)"}
+EPOCH_LINE = ("Epoch {epoch}: {valid_acc:.1%} of the held-back pictures right, {train_acc:.1%} of the training "
+              "ones · loss {valid_loss:.3f} (training {train_loss:.3f}){best}")
+BEST_SO_FAR = " · best so far, saved"
+DONE = "Done"
+RUN_ENDED = ("{verb} in {seconds:.0f} s, after {epochs} epoch(s). The model got {acc:.1%} of the held-back pictures "
+             "right (best at epoch {best_epoch}). It is saved as run {run_id}. Try it in the Predict tab.")
 RUN_SKIPPED = " {count} file(s) skipped (see the Data tab)."
-STOPPED_UNCHECKED = "Stopped before the model could be checked on the validation images; nothing was saved."
+STOPPED_UNCHECKED = "Stopped before the model was checked on the held-back pictures. Nothing was saved."
 SCRATCH = "From scratch"
 SCRATCH_LOG = "From scratch: {line}"
-SCRATCH_NEXT = " Now training a small CNN from scratch on the same images, for comparison…"
-SCRATCH_ENDED = ("For comparison, the small CNN trained from scratch on the same images reached {acc:.1%} "
+SCRATCH_NEXT = " Now a small model learns from zero on the same pictures, for comparison…"
+SCRATCH_ENDED = ("For comparison, a small model that learned from zero on the same pictures got {acc:.1%} right "
                  "(epoch {best_epoch}, {seconds:.0f} s).")
 SCRATCH_ENDED_EARLY = SCRATCH_ENDED.removesuffix(".") + ", stopped early."
 SCRATCH_STOPPED_EARLY = "The from-scratch comparison was stopped before its first epoch ended."
 SCRATCH_FAILED = "{status} ⚠️ The from-scratch comparison failed: {kind}: {error}."
-TRAINING_FAILED = "⚠️ Training failed: {kind}: {error}. The best checkpoint saved so far is kept."
+TRAINING_FAILED = "⚠️ Training failed: {kind}: {error}. The best model saved so far is kept."
 NOTHING_TRAINING = "Nothing is training."
-STOPPING = "Stopping after the current step…"
+STOPPING = "Stopping after this step…"
 
 # Predict tab
 NEWEST_RUN = "Newest run"
-TRAINED_RUN = "Trained run"
-DROP_IMAGES = "Drop one or more images here"
-PASTE_IMAGE, PREDICTION = "…or paste a single image", "Prediction"
+TRAINED_RUN = "Trained model (run)"
+DROP_IMAGES = "Drop one or more pictures here"
+PASTE_IMAGE, PREDICTION = "…or paste one picture", "What the model says"
 DRAW_SHAPE, DRAWING_SEEN = "…or draw a shape", "What the model sees in your drawing"
 THIS_FILE, THIS_IMAGE = "This file", "This image"
 CANNOT_USE = "{name} cannot be used: {reason}."
@@ -331,7 +320,8 @@ NOT_SHOWN = "Not shown (outside the folders this app serves): {names}"
 
 # The Runs tab and sharing the app (demo view, passwords, visitors) have their words in a sibling module, read
 # through this one: `words.TAB_RUNS` works as every other name does.
-from gui.words_runs import *  # noqa: F401, F403
+from gui.words_model import *  # noqa: F401, F403, E402
+from gui.words_runs import *  # noqa: F401, F403, E402
 from gui.words_share import *  # noqa: F401, F403, E402
 from gui.words_review import *  # noqa: F401, F403, E402
 from gui.words_map import *  # noqa: F401, F403, E402

@@ -31,8 +31,20 @@ class ZipLimits:
     data_bytes: int | None = None  # the datasets folder may not grow past this (--max-data-mb); None: no budget
 
 
-# a member's kind -> the field of ZipLimits capping one member of that kind
+# a member's kind -> the field of ZipLimits capping one member of that kind, and why a member is over it
 CAPS = {PICTURE: "picture_bytes", RUN_FILE: "run_file_bytes", MANIFEST_KIND: "manifest_bytes"}
+TOO_LARGE = {
+    PICTURE: "too large ({size:,.0f} MB unpacked; at most {cap:,.0f} MB per picture)",
+    RUN_FILE: "too large ({size:,.0f} MB unpacked; at most {cap:,.0f} MB per run file)",
+    MANIFEST_KIND: "too large ({size:,.0f} MB unpacked; at most {cap:,.0f} MB per project manifest)",
+}
+# what the zip is ("zip", "project") -> (too many entries, too many bytes), whole sentences
+TOO_MUCH = {
+    "zip": ("The zip holds {count:,} files and folders; at most {cap:,} are accepted.",
+            "The zip unpacks to {amount}; at most {cap} is accepted."),
+    "project": ("The project holds {count:,} files and folders; at most {cap:,} are accepted.",
+                "The project unpacks to {amount}; at most {cap} is accepted."),
+}
 
 
 class MemberDamaged(ValueError):
@@ -71,21 +83,22 @@ def _path_problem(info: zipfile.ZipInfo, parts: tuple[str, ...]) -> str | None:
     if ".." in parts:
         return "a path with .., which would write outside its folder"
     if stat.S_ISLNK(info.external_attr >> 16):
-        return "a symbolic link"
+        return "a symbolic link, which could point outside its folder"
     return None if parts else "a member without a name"
 
 
 def members(archive: zipfile.ZipFile, limits: ZipLimits, error: type[Exception] = DatasetError,
-            what: str = "The zip") -> list[Member]:
+            what: str = "zip") -> list[Member]:
     """The zip's files, each with what is wrong with its path; too many entries, or too many bytes declared in all,
-    refuse the whole zip (`error`) before anything is read."""
+    refuse the whole zip (`error`) before anything is read. `what` is a key of TOO_MUCH."""
+    too_many, too_big = TOO_MUCH[what]
     entries = archive.infolist()
     if len(entries) > limits.files:
-        raise error(f"{what} holds {len(entries):,} files and folders; at most {limits.files:,} are accepted.")
+        raise error(too_many.format(count=len(entries), cap=limits.files))
     files = [i for i in entries if not i.is_dir()]
     total = sum(i.file_size for i in files)
     if total > limits.total_bytes:
-        raise error(f"{what} unpacks to {_amount(total)}; at most {_amount(limits.total_bytes)} is accepted.")
+        raise error(too_big.format(amount=_amount(total), cap=_amount(limits.total_bytes)))
     result, seen = [], set()
     for info in files:
         parts = tuple(p for p in info.filename.replace("\\", "/").split("/") if p not in ("", "."))
@@ -100,7 +113,7 @@ def size_problem(member: Member, kind: str, limits: ZipLimits) -> str | None:
     cap = getattr(limits, CAPS[kind])
     if member.size <= cap:
         return None
-    return f"too large ({member.size / MB:,.0f} MB unpacked; at most {cap / MB:,.0f} MB per {kind})"
+    return TOO_LARGE[kind].format(size=member.size / MB, cap=cap / MB)
 
 
 def _amount(size: int) -> str:

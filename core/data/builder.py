@@ -33,11 +33,21 @@ class Added:
     rejected: list[dict] = field(default_factory=list)
 
 
+# What a name is for -> the sentence asking for it (whole, so that each translates whole)
+TYPE_FIRST = {
+    "name": "Type a name first (letters, digits, spaces, - or _).",
+    "dataset name": "Type a dataset name first (letters, digits, spaces, - or _).",
+    "class name": "Type a class name first (letters, digits, spaces, - or _).",
+    "file name": "Type a file name first (letters, digits, spaces, - or _).",
+}
+
+
 def safe_name(text: str, what: str = "name") -> str:
-    """A folder name from what the user typed: no slashes, no leading dots, not empty."""
+    """A folder name from what the user typed: no slashes, no leading dots, not empty; `what` is a key of
+    TYPE_FIRST."""
     name = _UNSAFE.sub("-", (text or "").strip()).strip(" .-")
     if not name:
-        raise DatasetError(f"Type a {what} first (letters, digits, spaces, - or _).")
+        raise DatasetError(TYPE_FIRST[what])
     return name[:80]
 
 

@@ -10,6 +10,10 @@ from core.data.scan import SPLIT_ALIASES
 from core.errors import DatasetError
 
 SPLIT_NAMES = {alias for aliases in SPLIT_ALIASES.values() for alias in aliases}
+NOT_IN_A_CLASS = {  # whether the picture is in the set-aside folder -> why it cannot be changed
+    True: "{name} is not inside the set-aside folder of the dataset; only pictures of a class can be changed.",
+    False: "{name} is not inside a class folder of the dataset; only pictures of a class can be changed.",
+}
 
 
 def dataset_root(dataset_root: str | Path) -> Path:
@@ -42,8 +46,7 @@ def place(root: Path, path: Path) -> tuple[Path, str | None, bool]:
     if set_aside:
         rest = rest[1:]
     if len(rest) < 2:
-        where = "the set-aside folder" if set_aside else "a class folder"
-        raise DatasetError(f"{path.name} is not inside {where} of the dataset; only pictures of a class can be changed.")
+        raise DatasetError(NOT_IN_A_CLASS[set_aside].format(name=path.name))
     return base, rest[0], set_aside
 
 

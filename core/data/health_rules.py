@@ -35,8 +35,22 @@ def warning(kind: str, message: str, paths: list | None = None, count: int | Non
 
 
 def _names(items: list[str], limit: int = 6) -> str:
+    """The first names, then how many more as a bare count: data only, so that a translated sentence holds it."""
     shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    return shown + (f", … (+{len(items) - limit})" if len(items) > limit else "")
+
+
+# One sentence for one class, one for several: whole sentences, so that each translates whole.
+MISSING_IN_VALID = {
+    True: "{names} has no validation images, so accuracy on them cannot be measured. Put a few of their images in the "
+          "validation folder (or use a folder without valid/ and let the app hold some out).",
+    False: "{names} have no validation images, so accuracy on them cannot be measured. Put a few of their images in "
+           "the validation folder (or use a folder without valid/ and let the app hold some out).",
+}
+UNSPLIT = {
+    True: "{names} has a single image, so none could be held out for validation. Add more images.",
+    False: "{names} have a single image, so none could be held out for validation. Add more images.",
+}
 
 
 def empty_classes(index, splits, samples, kinds):
@@ -55,15 +69,13 @@ def unknown_classes(index, splits, samples, kinds):
 def missing_in_valid(index, splits, samples, kinds):
     missing = [name for name in index.classes if splits.get("valid", {}).get(name, 0) == 0]
     if missing:
-        yield warning("missing_in_valid", f"{_names(missing)} ha{'s' if len(missing) == 1 else 've'} no validation "
-                      "images, so accuracy on them cannot be measured. Put a few of their images in the validation "
-                      "folder (or use a folder without valid/ and let the app hold some out).", missing)
+        yield warning("missing_in_valid", MISSING_IN_VALID[len(missing) == 1].format(names=_names(missing)), missing)
 
 
 def unsplit_classes(index, splits, samples, kinds):
     if index.unsplit_classes:
-        yield warning("unsplit_class", f"{_names(index.unsplit_classes)} ha{'s' if len(index.unsplit_classes) == 1 else 've'} "
-                      "a single image, so none could be held out for validation. Add more images.", index.unsplit_classes)
+        single = index.unsplit_classes
+        yield warning("unsplit_class", UNSPLIT[len(single) == 1].format(names=_names(single)), single)
 
 
 def few_images(index, splits, samples, kinds):

@@ -29,7 +29,8 @@ class UnreadableImage(ValueError):
 
 def not_an_image_file(path: Path) -> str:
     """The skip reason for a file whose extension is not an image type."""
-    return f"not an image file ({path.suffix.lower() or 'no extension'})"
+    suffix = path.suffix.lower()
+    return f"not an image file ({suffix})" if suffix else "not an image file (no extension)"
 
 
 def is_ignored(path: Path) -> bool:

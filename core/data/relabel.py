@@ -24,6 +24,19 @@ from core.system import atomic_write
 JOURNAL_NAME = ".transfer-studio-changes.jsonl"  # hidden, so scanning never sees it
 NEW_BATCH = 0  # `batch` given to _apply for the first change of a batch: the batch is named by that change's id
 _LOCK = threading.Lock()  # one journal update at a time in this process
+NOT_DONE = {  # whether the picture was being copied (added from outside) -> the sentence when that failed
+    True: "{name} could not be copied ({why}); nothing changed.",
+    False: "{name} could not be moved ({why}); nothing changed.",
+}
+STOPPED = {  # a batch that stopped at one picture: the reason is that picture's own sentence, whole
+    "changing": "The batch stopped at {name}: {reason} The {count} picture(s) before it were changed and can be "
+                "undone together.",
+    "undoing": "The batch stopped at {name}: {reason} The {count} picture(s) before it were put back.",
+    "nothing": "The batch stopped at {name}: {reason} Nothing was changed.",
+}
+GONE = "{target} is gone, so change {change} cannot be undone."
+GONE_CHANGED_AGAIN = ("{target} is gone, so change {change} cannot be undone; it was changed again later "
+                      "(change {later}): undo that first.")
 
 
 @dataclass
@@ -107,16 +120,16 @@ def _apply(root: Path, picture: Path, target_folder: Path, kind: str, from_class
             created = make_folders(root, target_folder)
             target = free_name(target_folder, name)
         except OSError as err:
-            raise DatasetError(f"{picture.name} could not be moved ({err.strerror or type(err).__name__}); "
-                               "nothing changed.") from None
+            raise DatasetError(NOT_DONE[False].format(name=picture.name, why=err.strerror or type(err).__name__)) \
+                from None
         try:
             (copy_no_overwrite if added else rename_no_overwrite)(picture, target)
         except (OSError, DatasetError) as err:
             _remove_empty(root, created)
             if isinstance(err, DatasetError):  # the free name was taken meanwhile: it says so
                 raise
-            raise DatasetError(f"{picture.name} could not be {'copied' if added else 'moved'} "
-                               f"({err.strerror or type(err).__name__}); nothing changed.") from None
+            raise DatasetError(NOT_DONE[added].format(name=picture.name, why=err.strerror or type(err).__name__)) \
+                from None
         source = picture.as_posix() if added else picture.relative_to(root).as_posix()
         number = max((c.id for c in changes), default=0) + 1
         change = Change(id=number, kind=kind, when=_now(), source=source, target=target.relative_to(root).as_posix(),
@@ -161,11 +174,10 @@ def set_aside(dataset_root: str | Path, path: str | Path) -> Change:
 class BatchStopped(DatasetError):
     """A batch that stopped at one picture: the pictures before it stay changed (journaled, undoable together)."""
 
-    def __init__(self, path: str | Path, reason: DatasetError, changes: list[Change],
-                 done: str = "were changed and can be undone together"):
+    def __init__(self, path: str | Path, reason: DatasetError, changes: list[Change], undoing: bool = False):
         self.path, self.changes = str(path), changes
-        said = f"the {len(changes)} picture(s) before it {done}" if changes else "nothing was changed"
-        super().__init__(f"the batch stopped at {Path(path).name}: {str(reason).rstrip('.')}; {said}.")
+        said = STOPPED["nothing" if not changes else "undoing" if undoing else "changing"]
+        super().__init__(said.format(name=Path(path).name, reason=reason, count=len(changes)))
 
 
 def _batch(dataset_root: str | Path, paths: list[str | Path], act, to_class: str | None) -> list[Change]:
@@ -228,8 +240,8 @@ def undo(dataset_root: str | Path, change_id: int) -> Change:
         source = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.undone") if added else _inside(root, change.source)
         if not target.is_file():
             later = next((c for c in changes if c.id > change.id and c.source == change.target and not c.undone), None)
-            hint = f"; it was changed again later (change {later.id}): undo that first" if later else ""
-            raise DatasetError(f"{change.target} is gone, so change {change_id} cannot be undone{hint}.")
+            said = GONE_CHANGED_AGAIN if later else GONE
+            raise DatasetError(said.format(target=change.target, change=change_id, later=later.id if later else None))
         if source.exists() or source.is_symlink():
             raise DatasetError(f"{change.source} is taken by another file now, so change {change_id} cannot be "
                                "undone; rename or move that file first.")
@@ -278,5 +290,5 @@ def undo_last_batch(dataset_root: str | Path) -> list[Change]:
         except DatasetError as err:
             if not undone:
                 raise
-            raise BatchStopped(change.target, err, undone, "were put back") from None
+            raise BatchStopped(change.target, err, undone, undoing=True) from None
     return undone

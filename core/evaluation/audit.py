@@ -33,6 +33,13 @@ from core.evaluation.more_pictures import ClassCurve, advice_sentence, learning_
 from core.events import Event, Message, relay
 
 DEFAULT_BACKBONE = "efficientnet_lite0"
+# A class with a single readable picture refuses the audit: one sentence for one class, one for several.
+SINGLE_PICTURE = {
+    True: "{names} has a single readable picture; the audit needs at least two of every class (add pictures, or "
+          "remove that class folder).",
+    False: "{names} have a single readable picture; the audit needs at least two of every class (add pictures, or "
+           "remove that class folder).",
+}
 
 
 @dataclass
@@ -136,9 +143,7 @@ def audit_dataset(data: str | Path, valid_fraction: float = 0.2, seed: int = 0, 
     counts = np.bincount(features.labels, minlength=len(index.classes))
     single = [index.classes[c] for c in np.flatnonzero(counts == 1)]
     if single:  # each picture is judged by a probe trained on the others: a lone picture has no class mate
-        yield Message(f"{', '.join(single)} {'has' if len(single) == 1 else 'have'} a single readable picture; the "
-                      "audit needs at least two of every class (add pictures, or remove that class folder).",
-                      "warning")
+        yield Message(SINGLE_PICTURE[len(single) == 1].format(names=", ".join(single)), "warning")
         return
     yield Message("Looking for likely mislabelled pictures, outliers and near-duplicates, and measuring how "
                   "recall grows with the number of pictures.")

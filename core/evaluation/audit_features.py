@@ -23,6 +23,9 @@ from core.training.features import DECODER_VERSION, FeatureSet, View, encode
 
 AUDIT_SPLITS = ("train", "valid")
 IMAGE_SIZE = 224  # the audit's (and a map's without a run): one size, so one cache of features
+# whether the engine has a note -> what the one pass says before it starts
+READING = {False: "Reading {count} pictures through {title} once (engine: {engine}).",
+           True: "Reading {count} pictures through {title} once (engine: {engine}, {note})."}
 
 
 @dataclass
@@ -67,8 +70,8 @@ def audit_features(index: DatasetIndex, backbone: str = "efficientnet_lite0", im
     cache = Path(cache_dir) if cache_dir is not None else None
     # the key and view name match a frozen training run's, so both share one cache
     encoder = frozen_encoder(spec, module, image_size, f"{DECODER_VERSION}|{plain!r}", torch_device, engine, cache)
-    note = f", {encoder.note}" if encoder.note else ""
-    yield Message(f"Reading {len(items)} pictures through {spec.title} once (engine: {encoder.engine}{note}).")
+    yield Message(READING[bool(encoder.note)].format(count=len(items), title=spec.title, engine=encoder.engine,
+                                                     note=encoder.note))
     view = View("plain", plain)
     result = None
     for item in encode(encoder, [(path, label, view) for path, label, _ in items], FeatureStore(cache), 0, stop):

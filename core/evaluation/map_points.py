@@ -25,6 +25,13 @@ from core.runstore.kept import KeptPicture, KeptStore
 from core.training.feature_store import FeatureStore
 from core.training.features import FeatureSet, encode
 
+# A class with a single readable picture: likely mislabelled pictures are not looked for (one class, several).
+NOT_MARKED = {
+    True: "{names} has a single readable picture, so likely mislabelled pictures are not marked (add pictures, or "
+          "remove that class folder).",
+    False: "{names} have a single readable picture, so likely mislabelled pictures are not marked (add pictures, or "
+           "remove that class folder).",
+}
 
 
 def trained_on(run: RunFolder, root: Path) -> bool:
@@ -105,8 +112,7 @@ def suspects_refused(labels: np.ndarray, classes: list[str]) -> str | None:
     counts = np.bincount(labels, minlength=len(classes))
     single = [classes[c] for c in np.flatnonzero(counts == 1)]
     if single:  # each picture is judged by a probe trained on the others: a lone picture has no class mate
-        return (f"{', '.join(single)} {'has' if len(single) == 1 else 'have'} a single readable picture, so likely "
-                "mislabelled pictures are not marked (add pictures, or remove that class folder).")
+        return NOT_MARKED[len(single) == 1].format(names=", ".join(single))
     if (counts > 0).sum() < 2:
         return "Only one class has readable pictures, so likely mislabelled pictures are not marked."
     return None

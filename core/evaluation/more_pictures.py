@@ -1,6 +1,7 @@
 """How many more pictures each class needs: learning curves from probes trained on 25/50/75/100 % of the training
 pictures (backbone features, a second each), one saturating curve per class fitted to its validation recall, and
-the advice read off the curves ("about 40 more pictures of star would help most; circle has enough").
+the advice read off the curves ("About 40 more pictures of star would help most. There are enough pictures of
+circle.").
 """
 from __future__ import annotations
 
@@ -129,25 +130,28 @@ def learning_curves(features: np.ndarray, labels: np.ndarray, splits: list[str],
     return curves
 
 
+# The advice's sentences, each whole (the first named class is the one that would gain most), joined by a space.
+MORE = {  # (a lower bound?, the first named?) -> its sentence
+    (False, True): "About {more} more pictures of {name} would help most.",
+    (True, True): "At least {more} more pictures of {name} would help most.",
+    (False, False): "About {more} more pictures of {name} would also help.",
+    (True, False): "At least {more} more pictures of {name} would also help.",
+}
+MORE_OF_THE_REST = "More pictures of {names} would help too."
+ENOUGH = "There are enough pictures of {names}."
+UNKNOWN = "Too few measurements to tell for {names}."
+
+
 def advice_sentence(curves: list[ClassCurve]) -> str:
-    """One sentence: which classes need more pictures, the one that would gain most first, and which have enough."""
+    """Whole sentences: which classes need more pictures, the one that would gain most first, and which have
+    enough."""
     needing = sorted((c for c in curves if c.more), key=lambda c: -(c.gain_if_doubled or 0))
     enough = [c.name for c in curves if c.enough]
     unknown = [c.name for c in curves if not c.more and not c.enough]
-    parts = []
-    for i, curve in enumerate(needing[:NAMED]):
-        amount = f"at least {curve.more}" if curve.at_least else f"about {curve.more}"
-        tail = " would help most" if i == 0 else ""
-        parts.append(f"{amount} more pictures of {curve.name}{tail}")
-    if needing[NAMED:]:
-        parts.append(f"more of {_join([c.name for c in needing[NAMED:]])} would help too")
-    if enough:
-        parts.append(f"{_join(enough)} {'has' if len(enough) == 1 else 'have'} enough")
-    if unknown:
-        parts.append(f"{_join(unknown)}: too few measurements to tell")
-    sentence = "; ".join(parts)
-    return sentence[:1].upper() + sentence[1:] + "." if sentence else ""
-
-
-def _join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    said = [MORE[curve.at_least, i == 0].format(more=curve.more, name=curve.name)
+            for i, curve in enumerate(needing[:NAMED])]
+    for sentence, names in ((MORE_OF_THE_REST, [c.name for c in needing[NAMED:]]), (ENOUGH, enough),
+                            (UNKNOWN, unknown)):
+        if names:
+            said.append(sentence.format(names=", ".join(names)))
+    return " ".join(said)

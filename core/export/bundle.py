@@ -80,9 +80,10 @@ def parse_formats(text: str | list[str] | tuple[str, ...]) -> list[str]:
     """'onnx,torchscript' -> ['onnx', 'torchscript'] (registry order); an unknown or empty choice is a ValueError."""
     names = [n.strip().lower() for n in (text.split(",") if isinstance(text, str) else text) if n.strip()]
     unknown = [n for n in names if n not in FORMATS]
-    if unknown or not names:
-        problem = f"unknown export format {unknown[0]!r}" if unknown else "name at least one export format"
-        raise ValueError(f"{problem}; choose from {', '.join(FORMATS)}")
+    if unknown:
+        raise ValueError(f"unknown export format {unknown[0]!r}; choose from {', '.join(FORMATS)}")
+    if not names:
+        raise ValueError(f"name at least one export format; choose from {', '.join(FORMATS)}")
     return [n for n in FORMATS if n in names]
 
 

@@ -90,7 +90,7 @@ def onnx_runner(module: nn.Module, image_size: int, name: str, cache_dir: Path |
     """The cached export named `name` (exported now if missing), loaded in ONNX Runtime; also says which."""
     path = (cache_dir or default_cache_dir()) / "onnx" / f"{name}.onnx"
     with _export_lock:
-        note = "exported once and cached" if not path.is_file() else "cached export"
+        note = "exported once and cached" if not path.is_file() else "from the cached export"
         if not path.is_file():
             export_onnx(module, image_size, path, example, outputs)
     return OnnxRunner(path), note

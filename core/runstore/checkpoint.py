@@ -12,6 +12,12 @@ from core.errors import CheckpointError
 from core.system import atomic_write
 
 FORMAT_VERSION = 1
+OTHER_FORMAT = {  # whether the file's model format is newer than this app's -> the sentence refusing it
+    True: "{name} was written in model format {version}; this version of the app reads format {reads}: update the "
+          "app to use it.",
+    False: "{name} was written in model format {version}; this version of the app reads format {reads}: train the "
+           "run again.",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +86,5 @@ def load_checkpoint(path: Path) -> dict:
     version = ckpt.get("format_version")
     if version != FORMAT_VERSION:
         newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise CheckpointError(
-            f"{Path(path).name} was written in model format {version}; this version of the app reads format "
-            f"{FORMAT_VERSION}" + (": update the app to use it." if newer else ": train the run again."))
+        raise CheckpointError(OTHER_FORMAT[newer].format(name=Path(path).name, version=version, reads=FORMAT_VERSION))
     return ckpt

@@ -30,6 +30,9 @@ EVALUATION_SPLITS = {"valid": "", "test": ".test"}  # evaluation.json / evaluati
 # Where a test/ evaluation was written before one module named the files (read by nothing): removed when it is redone.
 OLD_TEST_EVALUATION = ("evaluation.json.test", "predictions.csv.test", "evaluation.npz.test")
 LOG_ONLY = (CONFIG, METRICS)  # files whose writing says the run is alive (before and after its first epoch)
+NO_SPLIT_IMAGES = "The dataset of {run} has no {split}/ images."
+NO_TEST_IMAGES = ("The dataset of {run} has no test/ images; put a test/ folder with one subfolder per class next to "
+                  "train/.")
 
 
 @dataclass(frozen=True)
@@ -155,9 +158,8 @@ class RunFolder:
         split_suffix(split)
         index = self.dataset_index()
         if not index.splits.get(split):
-            raise DatasetError(f"The dataset of {self.run_id} has no {split}/ images"
-                               + ("; put a test/ folder with one subfolder per class next to train/."
-                                  if split == "test" else "."))
+            said = NO_TEST_IMAGES if split == "test" else NO_SPLIT_IMAGES
+            raise DatasetError(said.format(run=self.run_id, split=split))
         return index.classes, index.splits[split]
 
     def checkpoint_stamp(self) -> list[int] | None:

@@ -20,6 +20,11 @@ FORMAT_VERSION = 1
 APP_NAME = "Transfer Studio"
 MANIFEST = "project.json"
 STORED = {".pt", ".jpg", ".jpeg", ".png", ".webp", ".gif", ".npz"}  # already compressed: zipping again is slow
+# a file over what opening a project accepts for its kind: saving refuses it first, each kind in its own sentence
+RUN_FILE_TOO_LARGE = ("{path} is {size:,.0f} MB; a project carries at most {cap:,.0f} MB per run file, so it could not "
+                      "be opened again. Make it smaller or leave that run out.")
+PICTURE_TOO_LARGE = ("{path} is {size:,.0f} MB; a project carries at most {cap:,.0f} MB per picture, so it could not "
+                     "be opened again. Make it smaller or leave that run out.")
 
 
 class ProjectError(ValueError):
@@ -96,14 +101,13 @@ def _check_fits(run_files: list[Path], pictures: list[Path], limits: ZipLimits) 
         raise ProjectError(f"These runs and their pictures are {len(run_files) + len(pictures):,} files; a project "
                            f"holds at most {limits.files - 1:,}. Save fewer runs at a time.")
     total = 0
-    for paths, cap, kind in ((run_files, limits.run_file_bytes, "run file"), (pictures, limits.picture_bytes,
-                                                                             "picture")):
+    for paths, cap, said in ((run_files, limits.run_file_bytes, RUN_FILE_TOO_LARGE),
+                             (pictures, limits.picture_bytes, PICTURE_TOO_LARGE)):
         for path in paths:
             size = path.stat().st_size
             total += size
             if size > cap:
-                raise ProjectError(f"{path} is {size / MB:,.0f} MB; a project carries at most {cap / MB:,.0f} MB per "
-                                   f"{kind}, so it could not be opened again. Make it smaller or leave that run out.")
+                raise ProjectError(said.format(path=path, size=size / MB, cap=cap / MB))
     if total > limits.total_bytes:
         raise ProjectError(f"These runs and their pictures come to {total / MB:,.0f} MB; a project holds at most "
                            f"{limits.total_bytes / MB:,.0f} MB. Save fewer runs at a time.")

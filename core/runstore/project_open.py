@@ -26,6 +26,11 @@ from core.runstore.relocate import relocate
 _NAME = re.compile(r'[^\x00-\x1f/\\:*?"<>|]{1,120}')
 RUNS = "runs"  # the zip's folder of runs (beside DATASETS_FOLDER)
 KINDS = {RUNS: RUN_FILE, DATASETS_FOLDER: PICTURE}  # the zip's top folder -> the kind capping one member in it
+OTHER_FORMAT = {  # whether the project's format is newer than this app's -> the sentence refusing it
+    True: "{name} is a project in format {version}; this version of the app reads format {reads}: update the app to "
+          "open it.",
+    False: "{name} is a project in format {version}; this version of the app reads format {reads}.",
+}
 
 
 @dataclass
@@ -59,8 +64,7 @@ def _manifest(archive: zipfile.ZipFile, files: list[Member], limits: ZipLimits, 
     version = data.get("format_version") if isinstance(data, dict) else None
     if version != FORMAT_VERSION:
         newer = isinstance(version, int) and version > FORMAT_VERSION
-        raise ProjectError(f"{zip_name} is a project in format {version}; this version of the app reads format "
-                           f"{FORMAT_VERSION}" + (": update the app to open it." if newer else "."))
+        raise ProjectError(OTHER_FORMAT[newer].format(name=zip_name, version=version, reads=FORMAT_VERSION))
     try:
         runs, datasets = {r["run_id"]: r for r in data["runs"]}, {d["name"]: d for d in data["datasets"]}
     except (KeyError, TypeError):
@@ -101,7 +105,7 @@ def open_project(zip_path: str | Path, runs_dir: str | Path, data_root: str | Pa
     zip_path, runs_dir = Path(zip_path), Path(runs_dir).resolve()
     datasets_dir = Path(data_root).resolve() / DATASETS_FOLDER
     with open_zip(zip_path, ProjectError) as archive:
-        files = members(archive, limits, ProjectError, "The project")
+        files = members(archive, limits, ProjectError, "project")
         for member in files:  # every path is checked before project.json is even read
             if member.problem:
                 raise _refused(member.name, member.problem)
@@ -110,8 +114,8 @@ def open_project(zip_path: str | Path, runs_dir: str | Path, data_root: str | Pa
         for run_id, run in list(runs.items()):
             has_model = any(k == RUNS and n == run_id and r == (BEST,) for _, k, n, r in wanted)
             if not has_model or run.get("dataset") not in datasets:
-                reason = "its dataset is not in the project" if has_model else f"it has no {BEST}"
-                refused.append({"name": f"{RUNS}/{run_id}", "reason": f"{reason} (left out)"})
+                reason = "its dataset is not in the project (left out)" if has_model else f"it has no {BEST} (left out)"
+                refused.append({"name": f"{RUNS}/{run_id}", "reason": reason})
                 del runs[run_id]
         if not runs:
             raise ProjectError(f"{zip_path.name} holds no run that can be opened.")

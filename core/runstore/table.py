@@ -181,14 +181,25 @@ def new_run_dir(runs_dir: str | Path, backbone: str) -> Path:
     raise RuntimeError(f"could not create a new run folder in {runs_dir}")
 
 
+# A run's label field -> (its sentence when it is not text, its sentence when it is too long)
+LABEL_SENTENCES = {
+    "name": ("The run's name must be text, not {kind}.",
+             "The run's name is {length} characters long; keep it to {limit} at most."),
+    "note": ("The run's note must be text, not {kind}.",
+             "The run's note is {length} characters long; keep it to {limit} at most."),
+}
+
+
 def _clean(text: object, what: str, limit: int, keep: str = "") -> str:
-    """`text` without control characters (except those in `keep`) and outer spaces; ValueError when too long."""
+    """`text` without control characters (except those in `keep`) and outer spaces; ValueError when too long.
+    `what` is a key of LABEL_SENTENCES."""
+    not_text, too_long = LABEL_SENTENCES[what]
     text = "" if text is None else text
     if not isinstance(text, str):
-        raise TypeError(f"The run's {what} must be text, not {type(text).__name__}.")
+        raise TypeError(not_text.format(kind=type(text).__name__))
     text = "".join(c for c in text if c in keep or unicodedata.category(c) != "Cc").strip()
     if len(text) > limit:
-        raise ValueError(f"The run's {what} is {len(text)} characters long; keep it to {limit} at most.")
+        raise ValueError(too_long.format(length=len(text), limit=limit))
     return text
 
 

@@ -103,15 +103,25 @@ def _extend_plan(config: TrainConfig, point: ResumePoint, epochs: int | None, na
         config.epochs = point.epoch + epochs
 
 
+# How a continued run goes on: on a cosine from where its learning rate ended, or at its constant one; then, for a
+# run still in its head-only stage, its second stage (by freezing mode). Whole sentences, joined by a space.
+CONTINUING = {
+    True: "Continuing for {epochs} more epoch(s), from epoch {first}: at the same constant learning rate.",
+    False: "Continuing for {epochs} more epoch(s), from epoch {first}: the learning rate starts where it ended (at "
+           "least 1/{share:.0f} of its peak) and decays to zero on a cosine.",
+}
+THEN = {"top": "Then the second stage as planned (top layers, {epochs} epochs).",
+        "two_stage": "Then the second stage as planned (every layer, {epochs} epochs)."}
+
+
 def _how(config: TrainConfig, point: ResumePoint, epochs: int | None, planned: int) -> str:
-    """The log's first sentence: how the run goes on, and on which schedule."""
+    """The log's first sentences: how the run goes on, and on which schedule."""
     if epochs is None:
         return f"Resuming from epoch {point.epoch + 1} of {planned}, on the schedule it was on."
-    how = f"Continuing for {epochs} more epoch(s), from epoch {point.epoch + 1}: " + _continued_schedule(config)
+    how = CONTINUING[config.scheduler == "none"].format(epochs=epochs, first=point.epoch + 1,
+                                                        share=1 / CONTINUE_FROM_PEAK)
     if config.stage1_epochs is not None and point.stage == 1:
-        mode = freeze_mode(config.freeze)
-        how += (f" Then the second stage as planned ({mode.second_stage}, {config.epochs - config.stage1_epochs} "
-                "epochs).")
+        how += " " + THEN[config.freeze].format(epochs=config.epochs - config.stage1_epochs)
     return how
 
 
@@ -141,11 +151,3 @@ def _keep_newer_best(path: Path, point: ResumePoint) -> None:
     if best.valid_acc is not None and (point.best_epoch is None or best.epoch > point.best_epoch):
         point.best_acc, point.best_epoch = best.valid_acc, best.epoch
         point.best_loss = best.valid_loss if best.valid_loss is not None else point.best_loss
-
-
-def _continued_schedule(config: TrainConfig) -> str:
-    if config.scheduler == "none":
-        return "at the same constant learning rate."
-    return (f"the learning rate starts where it ended (at least 1/{1 / CONTINUE_FROM_PEAK:.0f} of its peak) and "
-            "decays to zero on a cosine.")
-

@@ -190,10 +190,17 @@ def _validate(run: RunState, fit: Fit, epoch: int, stage_epoch: int, tally: Tall
     return since_best
 
 
+STOPPING_EARLY = {  # whether a second stage follows -> the sentence
+    True: "No better validation result for {epochs} epochs: the head-only stage ends here ({left} of its epochs left "
+          "out).",
+    False: "No better validation result for {epochs} epochs: stopping early; the best model is kept ({left} of its "
+           "epochs left out).",
+}
+
+
 def _stopping_early(run: RunState, stage: Stage, since_best: int, left: int) -> Message:
-    ending = ("the head-only stage ends here" if stage.number == 1 and freeze_mode(run.config.freeze).has_second_stage
-              else "stopping early; the best model is kept")
-    return Message(f"No better validation result for {since_best} epochs: {ending} ({left} of its epochs left out).")
+    second = stage.number == 1 and freeze_mode(run.config.freeze).has_second_stage
+    return Message(STOPPING_EARLY[second].format(epochs=since_best, left=left))
 
 
 def _halve_batch(run: RunState, stage: Stage, epochs_left: int) -> Message:

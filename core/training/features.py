@@ -203,6 +203,17 @@ def encode(encoder: FrozenEncoder, entries: list[tuple[Path, int, View]], store:
 
 
 CALIBRATION_IMAGES = 64  # training images int8 quantization calibrates on (bench/int8.py)
+# What the one pass says before it starts: (several versions of each training image?, a note from the engine?) ->
+# its sentence; the top layers' cache is said in a sentence of its own.
+READING = {
+    (False, False): "Reading {count} images through the frozen backbone once; engine: {engine}.",
+    (False, True): "Reading {count} images through the frozen backbone once; engine: {engine}, {note}.",
+    (True, False): "Reading {count} images through the frozen backbone once, {views} versions of each training image "
+                   "(the original and {augmented} augmented); engine: {engine}.",
+    (True, True): "Reading {count} images through the frozen backbone once, {views} versions of each training image "
+                  "(the original and {augmented} augmented); engine: {engine}, {note}.",
+}
+TOP_KEPT = "The backbone's intermediate results where the top layers begin are kept too ({megabytes:.0f} MB)."
 
 
 def spread(items: list, count: int) -> list:
@@ -246,12 +257,11 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
                                           for k in range(1, views)]
     entries = [(p, label, v) for v in view_list for p, label in train_items] + [(p, label, view_list[0])
                                                                                  for p, label in valid_items]
-    versions = f", {views} versions of each training image (the original and {views - 1} augmented)" if views > 1 else ""
-    note = f", {encoder.note}" if encoder.note else ""
-    megabytes = len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20 if top else 0
-    kept = f"; its intermediate results where the top layers begin are kept too ({megabytes:.0f} MB)" if top else ""
-    yield Message(f"Reading {len(train_items) + len(valid_items)} images through the frozen backbone once{versions}; "
-                  f"engine: {encoder.engine}{note}{kept}.")
+    said = READING[views > 1, bool(encoder.note)].format(count=len(train_items) + len(valid_items), views=views,
+                                                          augmented=views - 1, engine=encoder.engine, note=encoder.note)
+    if top:
+        said += " " + TOP_KEPT.format(megabytes=len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20)
+    yield Message(said)
     store = store if store is not None else FeatureStore()
     activation_store = FeatureStore(store.path.parent, ACTIVATIONS) if top else None
     budget = activation_budget_bytes(store.path.parent) if top else None

@@ -26,6 +26,40 @@ IMBALANCE_FOR_WEIGHTS = 3.0
 # backbone passes in all (TOP_VIEW_BUDGET when the top trains on them too, which needs the variety more), so small
 # sets (which need augmentation most) get the most versions.
 MAX_VIEWS, VIEW_BUDGET, TOP_VIEW_BUDGET = 4, 1000, 3000
+# The recipe's sentences, each whole (the machine and the stage are chosen by key, never spliced in as words); the
+# reason joins them with a space: the choice and its costs, the schedule, then the other decisions.
+FULL_COST = {  # (machine, whether it was chosen) -> what fine-tuning every layer costs here
+    ("cuda", True): "Fine-tuning every layer on {n} training images for {epochs} epoch(s) takes about {duration} on "
+                    "this GPU.",
+    ("cuda", False): "Fine-tuning every layer on {n} training images for {epochs} epoch(s) would take about "
+                     "{duration} on this GPU.",
+    ("cpu", True): "Fine-tuning every layer on {n} training images for {epochs} epoch(s) takes about {duration} on "
+                   "this computer's CPU.",
+    ("cpu", False): "Fine-tuning every layer on {n} training images for {epochs} epoch(s) would take about "
+                    "{duration} on this computer's CPU.",
+}
+TOP_COST = {"cuda": "Its {epochs} epoch(s) take about {duration} on this GPU.",
+            "cpu": "Its {epochs} epoch(s) take about {duration} on this computer's CPU."}
+CHOICE = {
+    "two_stage": "Recipe: two-stage: the head learns on the frozen backbone first, then every layer adapts at "
+                 "1/{share:.0f} of the learning rate, and it fits pictures unlike ImageNet's (scans, textures, medical "
+                 "images) much better than a frozen backbone.",
+    "top": "Recipe: top layers: the head learns on the frozen backbone first, then the backbone's last stage adapts "
+           "too, at 1/{share:.0f} of the learning rate, on what the layers below it computed once per image.",
+    "frozen": "Recipe: frozen backbone: the backbone reads each image once and only the new head trains (seconds per "
+              "epoch).",
+    "no_room": "Recipe: frozen backbone: {epochs} epoch(s) leave no room for a second stage, so only the new head "
+               "trains, on features the backbone computes once.",
+    "scratch": "Recipe: every layer of {title} trains from random weights.",
+    "chosen": "Recipe: {title}, as chosen.",
+}
+SCHEDULE = {  # the second stage's freezing mode, or "one" for a single stage -> the schedule
+    "top": "Schedule: {stage1} head-only epochs at learning rate {lr:.0e}, then {second} of the top layers at "
+           "{lr2:.0e}.",
+    "two_stage": "Schedule: {stage1} head-only epochs at learning rate {lr:.0e}, then {second} of every layer at "
+                 "{lr2:.0e}.",
+    "one": "Schedule: {epochs} epochs, learning rate {lr:.0e}.",
+}
 
 
 @dataclass(frozen=True)
@@ -120,33 +154,26 @@ def _options(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, devi
 
 
 def _choose(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, device_type: str) -> tuple[str, str]:
-    """The freezing mode for "auto", and why."""
-    machine = "this GPU" if device_type == "cuda" else "this computer's CPU"
+    """The freezing mode for "auto", and why (whole sentences)."""
+    machine = "cuda" if device_type == "cuda" else "cpu"
     budget = FINETUNE_BUDGET_S.get(device_type, FINETUNE_BUDGET_S["cpu"])
     if not spec.pretrained:
-        return "finetune", f"{spec.title.lower()} trains every layer from random weights"
+        return "finetune", CHOICE["scratch"].format(title=spec.title)
     options = _options(config, spec, n, n_valid, device_type)
     full = options["two_stage"]
     if full.epochs < 1:
-        return "frozen", (f"frozen backbone: {config.epochs} epoch(s) leave no room for a second stage, so only the "
-                          "new head trains, on features the backbone computes once")
-    full_cost = (f"fine-tuning every layer on {n} training images for {full.epochs} epoch(s) takes about "
-                 f"{_duration(full.seconds)} on {machine}")
+        return "frozen", CHOICE["no_room"].format(epochs=config.epochs)
     for mode in PREFERENCE.get(device_type, PREFERENCE["cpu"]):
         option = options.get(mode)
         if option is None or option.seconds > budget:
             continue
-        if mode == "two_stage":
-            return mode, (f"two-stage: the head learns on the frozen backbone first, then every layer adapts at "
-                          f"1/{1 / FREEZE_MODES[mode].second_stage_lr_factor:.0f} of the learning rate; {full_cost}, "
-                          "and it fits pictures unlike ImageNet's (scans, textures, medical images) much better "
-                          "than a frozen backbone")
-        return mode, (f"top layers: the head learns on the frozen backbone first, then the backbone's last stage "
-                      f"adapts too, at 1/{1 / FREEZE_MODES[mode].second_stage_lr_factor:.0f} of the learning rate, on "
-                      f"what the layers below it computed once per image; {option.epochs} epoch(s) of it take about "
-                      f"{_duration(option.seconds)} on {machine}, where {full_cost}")
-    return "frozen", (f"frozen backbone: {full_cost.replace('takes', 'would take')}, so the backbone reads each "
-                      "image once and only the new head trains (seconds per epoch)")
+        said = [CHOICE[mode].format(share=1 / FREEZE_MODES[mode].second_stage_lr_factor)]
+        if mode == "top":
+            said.append(TOP_COST[machine].format(epochs=option.epochs, duration=_duration(option.seconds)))
+        said.append(FULL_COST[machine, True].format(n=n, epochs=full.epochs, duration=_duration(full.seconds)))
+        return mode, " ".join(said)
+    return "frozen", " ".join([CHOICE["frozen"], FULL_COST[machine, False].format(
+        n=n, epochs=full.epochs, duration=_duration(full.seconds))])
 
 
 def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "cpu", valid_images: int = 0) -> Plan:
@@ -163,9 +190,9 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
         freeze, sentence = _choose(config, spec, n, valid_images, device_type)
         why.append(sentence)
     elif spec.pretrained:
-        why.append(f"{FREEZE_MODES[freeze].title}, as chosen")
+        why.append(CHOICE["chosen"].format(title=FREEZE_MODES[freeze].title))
     else:
-        why.append(f"{spec.title.lower()} trains every layer from random weights")
+        why.append(CHOICE["scratch"].format(title=spec.title))
     mode = FREEZE_MODES[freeze]
 
     epochs, stage1 = config.epochs, config.stage1_epochs
@@ -186,8 +213,8 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     if balance == "auto":
         balance = "weights" if imbalance >= IMBALANCE_FOR_WEIGHTS else "none"
         if balance == "weights":
-            why.append(f"the largest class has {imbalance:.0f}x the images of the smallest, so the loss weighs "
-                       "rare classes more")
+            why.append(f"The largest class has {imbalance:.0f}x the images of the smallest, so the loss weighs "
+                       "rare classes more.")
     views = _views(config, spec, mode, n, valid_images, why)
     when_solved = config.when_solved
     if when_solved == AUTO:  # a stage the recipe chose is skipped when it cannot pay; one the user chose runs
@@ -196,15 +223,14 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
                        lr=lr, balance=balance, views=views, when_solved=when_solved)
     second = epochs - stage1 if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
     if mode.has_second_stage:
-        schedule = (f"{stage1} head-only epochs at learning rate {lr:.0e}, then {epochs - stage1} of "
-                    f"{'the top layers' if mode.top_only else 'every layer'} at {lr * mode.second_stage_lr_factor:.0e}")
+        schedule = SCHEDULE[freeze].format(stage1=stage1, lr=lr, second=epochs - stage1,
+                                           lr2=lr * mode.second_stage_lr_factor)
         if when_solved == "skip":
-            why.append("if the head alone already gets every validation image right (or its loss is at the floor), "
-                       "the second stage is skipped")
+            why.append("If the head alone already gets every validation image right (or its loss is at the floor), "
+                       "the second stage is skipped.")
     else:
-        schedule = f"{epochs} epochs, learning rate {lr:.0e}"
-    reason = f"Recipe: {why[0]}. {schedule.capitalize()}" + "".join(f"; {w}" for w in why[1:]) + "."
-    return Plan(resolved, reason, n * second / rate if second else 0.0)
+        schedule = SCHEDULE["one"].format(epochs=epochs, lr=lr)
+    return Plan(resolved, " ".join([why[0], schedule, *why[1:]]), n * second / rate if second else 0.0)
 
 
 def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, why: list[str]) -> int:
@@ -216,8 +242,8 @@ def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, 
         if mode.starts_frozen and parse_augment(config.augment):
             views = max(1, min(MAX_VIEWS, (TOP_VIEW_BUDGET if mode.top_only else VIEW_BUDGET) // n))
         if views > 1:
-            why.append(f"the frozen backbone reads {views} versions of each training image once (the original and "
-                       f"{views - 1} augmented) and the head trains on all of them")
+            why.append(f"The frozen backbone reads {views} versions of each training image once (the original and "
+                       f"{views - 1} augmented) and the head trains on all of them.")
     if mode.top_only:
         room = top_views_that_fit(spec, config.image_size, n, n_valid)
         if room < 1:
@@ -227,7 +253,7 @@ def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, 
                              "half the free disk, a third of the available memory, and TRANSFER_STUDIO_ACTIVATION_MB): "
                              "choose two-stage or the feature extractor, or free some space")
         if views > room:
-            why.append(f"the activation cache has room for {room} version(s) of each training image, not {views}")
+            why.append(f"The activation cache has room for {room} version(s) of each training image, not {views}.")
             views = room
     return views
 

@@ -26,6 +26,28 @@ from core.training.state import Batches, RunState, StageClock
 
 EVAL_SPEEDUP = 3.0  # a validation pass (forward only, no augmentation) against a training step, per image
 LOAD_SAMPLE = 8  # training images decoded once at the start to price decoding in the ETA
+# The second stage's sentences, whole, by freezing mode: its start; its skip when the head alone leaves it nothing to
+# win, by getting every validation image right ("right") or by a validation loss at the floor ("floor").
+STAGE_TWO = {
+    "top": "Stage 2 from epoch {epoch}: the backbone's top layers train now too, on the intermediate results the rest "
+           "of it computed once, at learning rate {lr:.1e} (1/{share:.0f} of the head's).",
+    "two_stage": "Stage 2 from epoch {epoch}: every layer trains now, at learning rate {lr:.1e} (1/{share:.0f} of the "
+                 "head's).",
+}
+SKIPPED = {
+    ("top", "right"): "The head alone gets every validation image right: the second stage (top layers, {epochs} "
+                      "epochs) is skipped, since it cannot do better; the best head is kept.",
+    ("two_stage", "right"): "The head alone gets every validation image right: the second stage (every layer, "
+                            "{epochs} epochs) is skipped, since it cannot do better; the best head is kept.",
+    ("top", "floor"): "The head alone already reaches a validation loss of {loss:.3f} (the floor is 0): the second "
+                      "stage (top layers, {epochs} epochs) is skipped, since it has almost nothing left to win; the "
+                      "best head is kept.",
+    ("two_stage", "floor"): "The head alone already reaches a validation loss of {loss:.3f} (the floor is 0): the "
+                            "second stage (every layer, {epochs} epochs) is skipped, since it has almost nothing left "
+                            "to win; the best head is kept.",
+}
+SOLVED = {"right": "gets every validation image right",  # summary.json's skipped_stage, after the stage's name
+          "floor": "already reaches a validation loss of {loss:.3f} (the floor is 0)"}
 
 
 @dataclass
@@ -115,13 +137,11 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
                                   *feature_batches(run, features), part="head"))
         if not mode.has_second_stage or run.stop.is_set():
             return
-        reason, since = solved(run)
-        if reason:
+        how = solved(run)
+        if how:
             run.clocks.pop(2, None)
-            run.skipped_stage = f"{mode.second_stage}: {reason}"
-            yield run.emit(Message(
-                f"The head alone {reason}: the second stage ({mode.second_stage}, {cfg.epochs - head_epochs} epochs) "
-                f"is skipped, since {since}; the best head is kept."))
+            run.skipped_stage = f"{mode.second_stage}: {SOLVED[how].format(loss=run.best_loss)}"
+            yield run.emit(Message(SKIPPED[mode.name, how].format(epochs=cfg.epochs - head_epochs, loss=run.best_loss)))
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(RunFolder(run.path).best)["state_dict"])
@@ -137,8 +157,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     if start == 1:
         yield run.emit(StageStarted(
             stage=2, name=mode.second_stage, epoch=run.epochs_run + 1, step=run.step, lr=lr,
-            text=f"Stage 2 from epoch {run.epochs_run + 1}: {mode.second_stage_says}, at learning rate "
-                 f"{lr:.1e} (1/{1 / mode.second_stage_lr_factor:.0f} of the head's).",
+            text=STAGE_TWO[mode.name].format(epoch=run.epochs_run + 1, lr=lr, share=1 / mode.second_stage_lr_factor),
         ))
     yield _resumed(run, Stage(2, mode.second_stage, cfg.epochs - head_epochs, module, groups, *batches,
                               part="top" if mode.top_only else "model"))
@@ -148,18 +167,16 @@ SOLVED_LOSS = 0.005  # a validation loss this low: the true class's mean probabi
 SOLVED_IMAGES = 20  # fewer validation images than this say too little to skip anything
 
 
-def solved(run: RunState) -> tuple[str, str]:
-    """Why the head-only stage leaves a later stage nothing to win, and what that means, in words (empty when it
-    does not, or the run says to continue anyway): every validation image right, or the validation loss at the
-    floor."""
+def solved(run: RunState) -> str | None:
+    """How the head-only stage leaves a later stage nothing to win ("right": every validation image right; "floor":
+    the validation loss at the floor), or None when it does not, or the run says to continue anyway."""
     if run.config.when_solved != "skip" or run.best_epoch is None or len(run.index.splits["valid"]) < SOLVED_IMAGES:
-        return "", ""
+        return None
     if run.best_acc >= 1.0:
-        return "gets every validation image right", "it cannot do better"
+        return "right"
     if run.best_loss <= SOLVED_LOSS:
-        return (f"already reaches a validation loss of {run.best_loss:.3f} (the floor is 0)",
-                "it has almost nothing left to win")
-    return "", ""
+        return "floor"
+    return None
 
 
 def top_classifier(model: Classifier, spec) -> Classifier:

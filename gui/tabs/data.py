@@ -25,7 +25,7 @@ WITH_EXAMPLES = ("leakage", "label_conflict", "duplicates", "near_duplicates", "
 def summary_markdown(report: HealthReport) -> str:
     """What was found, in one paragraph."""
     pct = f"{report.valid_fraction:.0%}" if report.valid_fraction else ""
-    totals = " · ".join(words.SPLIT_TOTAL.format(split=split, images=sum(c.values()))
+    totals = " · ".join(words.SPLIT_TOTAL.format(split=words.SPLIT_WORDS.get(split, split), images=sum(c.values()))
                         for split, c in report.splits.items())
     return words.FOUND.format(
         layout=words.LAYOUT_WORDS[report.layout].format(pct=pct, seed=report.seed), count=len(report.classes),

@@ -1,4 +1,5 @@
-"""Model tab: backbone, head, freezing mode and the training knobs, with the automatic recipe said in words."""
+"""Model tab: the automatic recipe in one sentence, then backbone, head, freezing mode, epochs and learning rate (each
+with a plain gloss), and the other knobs under a closed Advanced accordion."""
 from __future__ import annotations
 
 import gradio as gr
@@ -20,21 +21,24 @@ def build(ctx: AppContext, dataset: gr.Textbox, valid_percent: gr.Slider) -> Mod
     """Lay out the tab; returns its inputs (the Train tab reads them, the recipe line follows them)."""
     c: dict[str, gr.components.Component] = {}
     gr.Markdown(words.MODEL_INTRO)
+    recipe = gr.Markdown(words.RECIPE_PLACEHOLDER, elem_id="recipe")
     with gr.Row():
         c["backbone"] = gr.Dropdown(
             choices=[(backbone_label(spec), name) for name, spec in BACKBONES.items()], value=DEFAULTS.backbone,
             label=words.BACKBONE, info=words.BACKBONE_INFO, elem_id="backbone",
         )
         c["head"] = gr.Dropdown(choices=[(spec.description, name) for name, spec in HEADS.items()],
-                                value=DEFAULTS.head, label=words.HEAD, elem_id="head")
-    c["freeze"] = gr.Radio(FREEZE_CHOICES, value=DEFAULTS.freeze, label=words.WHAT_TRAINS, elem_id="freeze")
+                                value=DEFAULTS.head, label=words.HEAD, info=words.HEAD_INFO, elem_id="head")
+    c["freeze"] = gr.Radio(FREEZE_CHOICES, value=DEFAULTS.freeze, label=words.WHAT_TRAINS,
+                           info=words.WHAT_TRAINS_INFO, elem_id="freeze")
     with gr.Row():
-        c["epochs"] = gr.Number(value=0, label=words.EPOCHS, precision=0, minimum=0, maximum=1000, elem_id="epochs")
-        c["stage1_epochs"] = gr.Number(value=0, label=words.STAGE1_EPOCHS, precision=0, minimum=0, maximum=1000,
-                                       elem_id="stage1-epochs")
-        c["lr"] = gr.Number(value=0, label=words.LEARNING_RATE, minimum=0, maximum=10, elem_id="lr")
-    recipe = gr.Markdown(words.RECIPE_PLACEHOLDER, elem_id="recipe")
-    with gr.Accordion(words.ADVANCED, open=False):
+        c["epochs"] = gr.Number(value=0, label=words.EPOCHS, info=words.EPOCHS_INFO, precision=0, minimum=0,
+                                maximum=1000, elem_id="epochs")
+        c["lr"] = gr.Number(value=0, label=words.LEARNING_RATE, info=words.LEARNING_RATE_INFO, minimum=0, maximum=10,
+                            elem_id="lr")
+    with gr.Accordion(words.ADVANCED, open=False, elem_id="model-advanced"):
+        c["stage1_epochs"] = gr.Number(value=0, label=words.STAGE1_EPOCHS, info=words.STAGE1_EPOCHS_INFO, precision=0,
+                                       minimum=0, maximum=1000, elem_id="stage1-epochs")
         with gr.Row():
             c["optimizer"] = gr.Dropdown([(t, k) for k, t in OPTIMIZER_TITLES.items()], value=DEFAULTS.optimizer,
                                          label=words.OPTIMIZER, elem_id="optimizer")

@@ -1,20 +1,40 @@
 """Model tab helpers: the recipe sentence, the model summary and the learning-rate finder."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 import gradio as gr
 
+from core.data.transforms import parse_augment
 from core.errors import BackboneUnavailable, DatasetError
 from gui import words
 from gui.charts import lr_figure
 from gui.context import AppContext, OutsideServedFolders
-from gui.form import FIELDS, ModelInputs, config_from_inputs
+from gui.form import DEFAULTS, FIELDS, ModelInputs, config_from_inputs
 from gui.progress import progress_then_result, status_html
 
+if TYPE_CHECKING:
+    from core.training.recipes import Plan
+
 PROBLEMS = (OutsideServedFolders, DatasetError, BackboneUnavailable, ValueError, TypeError)
+SAME = {"augment": lambda a, b: set(parse_augment(a)) == set(parse_augment(b))}  # fields compared other than by ==
 
 
-def _planned(ctx: AppContext, dataset: str, percent, values: dict):
-    """The resolved plan and the dataset's class count for the current inputs (raises a PROBLEMS error)."""
+@dataclass(frozen=True)
+class Planned:
+    """The resolved plan for the form's settings, with what the sentence says about it."""
+
+    plan: Plan
+    classes: int
+    train: int  # training pictures
+    valid: int  # pictures held back to check the model
+    device: str  # "cpu" or "cuda"
+    changed: tuple[str, ...]  # the form's fields set away from what the form starts with (automatic or default)
+
+
+def _planned(ctx: AppContext, dataset: str, percent, values: dict) -> Planned:
+    """The resolved plan and what the sentence says about it, for the current inputs (raises a PROBLEMS error)."""
     from core.data.scan import scan_dataset
     from core.system import resolve_device
     from core.training.recipes import plan, train_counts
@@ -22,25 +42,60 @@ def _planned(ctx: AppContext, dataset: str, percent, values: dict):
     config = config_from_inputs(str(ctx.resolve_dataset(dataset)), percent, str(ctx.runs_dir), values)
     config.validate()
     index = scan_dataset(config.data, config.valid_fraction, config.seed)
-    recipe = plan(config, train_counts(index), resolve_device(config.device).type, len(index.splits["valid"]))
-    return recipe, len(index.classes)
+    counts, valid, device = train_counts(index), len(index.splits["valid"]), resolve_device(config.device).type
+    changed = tuple(name for name in FIELDS
+                    if not SAME.get(name, lambda a, b: a == b)(getattr(config, name), getattr(DEFAULTS, name)))
+    return Planned(plan(config, counts, device, valid), len(index.classes), sum(counts.values()), valid, device,
+                   changed)
+
+
+def run_seconds(planned: Planned) -> float:
+    """Rough seconds of the whole run: the frozen backbone reads each picture once (a forward pass costs about
+    1/EVAL_SPEEDUP of a training step), or, when every layer trains from the start, the held-back pictures each
+    epoch; then the plan's own estimate of the training through the backbone. The head alone takes little."""
+    from core.config import freeze_mode
+    from core.training.recipes import finetune_images_per_s
+    from core.training.stages import EVAL_SPEEDUP
+
+    config = planned.plan.config
+    forward = finetune_images_per_s(config.backbone, config.image_size, planned.device) * EVAL_SPEEDUP
+    read = (planned.train * config.views + planned.valid if freeze_mode(config.freeze).starts_frozen
+            else planned.valid * config.epochs)
+    return read / forward + planned.plan.finetune_s
+
+
+def plain_duration(seconds: float) -> str:
+    """A run's length in words: "less than a minute", "about 3 minutes", "about 2 hours"."""
+    text = next(text for bound, text in words.DURATIONS if seconds < bound)
+    return text.format(minutes=round(seconds / 60), hours=round(seconds / 3600))
+
+
+def recipe_sentence(planned: Planned) -> str:
+    """The recipe in one sentence: how many pictures, about how long here, and which settings the user changed."""
+    fields = {"pictures": planned.train + planned.valid, "duration": plain_duration(run_seconds(planned)),
+              "machine": words.MACHINES.get(planned.device, words.MACHINES["cpu"])}
+    if planned.changed:
+        names = words.CHANGED_JOIN.join(words.KNOB_NAMES.get(name, name) for name in planned.changed)
+        return words.RECIPE_CHANGED.format(changed=names, **fields)
+    return words.RECIPE_AUTO.format(**fields)
 
 
 def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
-    """What one click on Train will do with these settings, and why, or what stops it."""
+    """What one click on Train will do with these settings, in one sentence, with the exact recipe and why under a
+    closed fold; or what stops it."""
     from core.models.backbones import get_backbone
 
     settings = dict(zip(FIELDS, values))
     try:
-        recipe, _ = _planned(ctx, dataset, percent, settings)
+        planned = _planned(ctx, dataset, percent, settings)
     except OutsideServedFolders:
         return words.RECIPE_PLACEHOLDER
     except PROBLEMS as err:
         return words.WARN.format(err)
-    spec = get_backbone(recipe.config.backbone)
+    spec = get_backbone(planned.plan.config.backbone)
     if not spec.available():
         return words.WARN.format(words.WEIGHTS_MISSING.format(sentence=spec.missing_weights()))
-    return recipe.reason
+    return f"{recipe_sentence(planned)}\n\n{words.RECIPE_DETAILS.format(summary=words.DETAILS, recipe=planned.plan.reason)}"
 
 
 def summary_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
@@ -48,8 +103,8 @@ def summary_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:
     from core.training.summary import summarize
 
     try:
-        recipe, classes = _planned(ctx, dataset, percent, dict(zip(FIELDS, values)))
-        summary = summarize(recipe.config, classes)
+        planned = _planned(ctx, dataset, percent, dict(zip(FIELDS, values)))
+        summary, classes = summarize(planned.plan.config, planned.classes), planned.classes
     except PROBLEMS as err:
         return words.WARN.format(err)
     trainable = words.TRAINABLE.format(count=summary.trainable_params)

@@ -35,7 +35,7 @@ def finished_sentence(event: RunFinished) -> str:
     """How a run ended, in words."""
     if event.best_valid_acc is None:
         return words.STOPPED_UNCHECKED
-    return (words.RUN_ENDED.format(verb=words.STOPPED if event.stopped else words.FINISHED, epochs=event.epochs_run,
+    return (words.RUN_ENDED.format(verb=words.STOPPED if event.stopped else words.DONE, epochs=event.epochs_run,
                                    seconds=event.wall_s, acc=event.best_valid_acc, best_epoch=event.best_epoch,
                                    run_id=event.run_id)
             + (words.RUN_SKIPPED.format(count=event.skipped) if event.skipped else ""))
@@ -50,9 +50,12 @@ def scratch_sentence(event: RunFinished) -> str:
 
 
 def _started_line(event: RunStarted) -> str:
-    mode = FREEZE_MODES[event.mode].title if event.mode in FREEZE_MODES else event.mode
+    """The run's first line: its data, what trains and on what, in plain words (core's names where none fits)."""
+    mode = words.MODE_WORDS.get(event.mode) or (FREEZE_MODES[event.mode].title if event.mode in FREEZE_MODES
+                                                else event.mode)
+    device = words.DEVICE_WORDS.get(event.device.partition(":")[0], event.device)
     return words.RUN_STARTED.format(run_id=event.run_id, classes=len(event.classes), train=event.train_size,
-                                    valid=event.valid_size, mode=mode, device=event.device)
+                                    valid=event.valid_size, mode=mode, device=device)
 
 
 def _epoch_line(event: EpochDone) -> str:

@@ -22,22 +22,34 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     assert page.locator("#dataset-thumbs img").count() >= 4
 
     page.get_by_role("tab", name="2. Model").click()
-    page.locator("#recipe").get_by_text("Recipe: top layers").wait_for(timeout=60_000)  # what one click would do
+    recipe = page.locator("#recipe")
+    recipe.get_by_text("Recommended for your 60 pictures:").wait_for(timeout=60_000)  # what one click would do
+    expect(recipe).to_contain_text("Recipe: top layers")  # the exact recipe, under a closed fold
+    expect(recipe.get_by_text("Recipe: top layers")).to_be_hidden()
+    recipe.get_by_text("Details").click()
+    expect(recipe.get_by_text("Recipe: top layers")).to_be_visible()
     page.locator("#freeze").get_by_text("Two-stage").click()
     page.locator("#head input").click()
     page.get_by_role("option", name="MLP: a hidden layer").click()
     page.locator("#epochs input").fill("4")
+    expect(page.locator("#stage1-epochs input")).to_be_hidden()  # off the main path, under Advanced
+    page.locator("#model-advanced").get_by_text("Advanced settings").click()
     page.locator("#stage1-epochs input").fill("2")
     page.locator("#stage1-epochs input").press("Enter")
     # the sentence follows each change: wait for the one that has them all (the epochs come after the mode)
-    page.locator("#recipe").get_by_text(
-        "two-stage, as chosen. 2 head-only epochs at learning rate 1e-02, then 2 of every layer at 1e-04").wait_for(
-        timeout=60_000)
+    exact = ("two-stage fine-tuning, as chosen. Schedule: 2 head-only epochs at learning rate 1e-02, then 2 of every "
+             "layer at 1e-04.")
+    page.wait_for_function("text => document.querySelector('#recipe').textContent.includes(text)", arg=exact,
+                           timeout=60_000)
+    expect(recipe).to_contain_text("With your changes (the head, what trains, the epochs, the head-only epochs), for "
+                                   "your 60 pictures:")
+    recipe.get_by_text("Details").click()
+    expect(recipe.get_by_text(exact)).to_be_visible()
 
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
     expect(page.locator("#start-training")).to_be_disabled()
-    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=180_000)
+    page.locator("#train-status").get_by_text("Done in").wait_for(timeout=180_000)
     expect(page.locator("#start-training")).to_be_enabled()
     for plot in ("#loss-plot", "#acc-plot"):
         traces = page.locator(f"{plot} .scatterlayer .trace")
@@ -165,7 +177,7 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
     assert "one folder per class" in page.locator("#dataset-summary").inner_text()
     page.get_by_role("tab", name="3. Train").click()
     page.locator("#start-training").click()
-    page.locator("#train-status").get_by_text("Finished after").wait_for(timeout=240_000)
+    page.locator("#train-status").get_by_text("Done in").wait_for(timeout=240_000)
     (run,) = ctx.runs()
     assert run.classes == ["blue", "red"]
     split = json.loads((run.path / "split.json").read_text())
@@ -189,6 +201,7 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         page.get_by_text("4 classes").wait_for(timeout=30_000)
         page.get_by_role("tab", name="2. Model").click()
         page.locator("#freeze").get_by_text("Two-stage").click()
+        page.locator("#model-advanced").get_by_text("Advanced settings").click()
         page.locator("#stage1-epochs input").fill("3")
         page.get_by_role("tab", name="3. Train").click()
         page.locator("#start-training").click()
@@ -199,7 +212,7 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         shot = tmp_path / "train-tab.png"
         page.screenshot(path=shot)
         page.locator("#stop-training").click()
-        page.locator("#train-status").get_by_text("Stopped after").wait_for(timeout=60_000)
+        page.locator("#train-status").get_by_text("Stopped in").wait_for(timeout=60_000)
         ASSETS.mkdir(exist_ok=True)
         shutil.copy(shot, ASSETS / "train-tab.png")
     finally:

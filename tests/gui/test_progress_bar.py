@@ -31,13 +31,13 @@ def _label(html: str) -> str:
 
 def test_a_head_step_on_cached_features_says_so_instead_of_zero_images_per_second():
     html = progress_html(_step(images_per_s=0.0), STARTED)
-    assert "img/s" not in _label(html) and "cached features" in _label(html)
-    assert "ETA 1:23 for the whole run" in _label(html) and _fill(html) == 25.0
+    assert "pictures/s" not in _label(html) and "only the new head learns now" in _label(html)
+    assert "1:23 left in all" in _label(html) and _fill(html) == 25.0
 
 
 def test_a_step_through_the_backbone_shows_its_speed_epoch_and_stage():
     label = _label(progress_html(_step(images_per_s=41.6), STARTED, STAGE))
-    assert label.startswith("Epoch 3/10 (stage 2: every layer) · step 5/20") and "42 img/s" in label
+    assert label.startswith("Epoch 3/10 (stage 2: every layer) · step 5/20") and "42 pictures/s" in label
 
 
 def test_the_run_is_over_when_its_event_says_so_not_when_a_sentence_sounds_like_it():
@@ -50,12 +50,12 @@ def test_the_run_is_over_when_its_event_says_so_not_when_a_sentence_sounds_like_
 
 def test_passes_over_files_and_the_learning_rate_sweep():
     check = progress_html(CheckProgress(done=30, total=120, images_per_s=250, eta_s=0.4))
-    assert _label(check) == "Checking images: 30/120 · 250 img/s · ETA 0:00" and _fill(check) == 25.0
+    assert _label(check) == "Checking pictures: 30/120 · 250 pictures/s · 0:00 left" and _fill(check) == 25.0
     reading = _label(progress_html(FeaturesProgress(done=10, total=40, images_per_s=0, eta_s=0, cached=10)))
-    assert reading.startswith("Reading images through the frozen backbone: 10/40 (10 from the cache)")
-    assert "img/s" not in reading  # nothing went through the backbone yet: no speed to show
+    assert reading.startswith("Reading each picture once with the starting model: 10/40 (10 read before)")
+    assert "pictures/s" not in reading  # nothing went through the backbone yet: no speed to show
     sweep = _label(progress_html(_step(images_per_s=90, eta_s=5)))  # no RunStarted: the LR finder
-    assert sweep == "Sweeping learning rates: 5/20 · ETA 0:05"
+    assert sweep == "Trying learning rates: 5/20 · 0:05 left"
 
 
 def test_the_comparison_run_is_named_and_other_events_leave_the_bar_waiting():

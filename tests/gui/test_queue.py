@@ -106,5 +106,5 @@ def test_a_second_start_waits_in_line_then_leaves_and_predictions_go_on(served_a
     assert ctx.request_stop("train", "other-page")  # its page's Stop
     assert third.until("nothing was trained")[-1] == "Left the line before starting: nothing was trained."
     owner.predict(api_name="/stop")
-    assert training.result()[-1].startswith("Stopped after")
+    assert training.result()[-1].startswith("Stopped in ")
     assert len(ctx.trainings) == 0 and len(ctx.runs()) == 2  # the copied run and the one trained; no third

@@ -117,7 +117,7 @@ def test_the_bar_takes_the_eta_an_epochs_end_tells():
     bar = BarState()
     for event in (STARTED, _step(2), _epoch(1)):  # an epoch that tells no ETA (a log written before): the step's
         bar.add(event)
-    assert "step 2/40" in bar.html() and "ETA 0:01 for the whole run" in bar.html()
+    assert "step 2/40" in bar.html() and "0:01 left in all" in bar.html()
     bar.add(EpochDone(epoch=1, step=2, train_loss=1, train_acc=0.5, valid_loss=1, valid_acc=0.5, is_best=True,
                       elapsed_s=1, eta_s=95))
-    assert "step 2/40" in bar.html() and "ETA 1:35 for the whole run" in bar.html()
+    assert "step 2/40" in bar.html() and "1:35 left in all" in bar.html()

@@ -296,7 +296,8 @@ def test_an_old_journal_line_without_a_batch_still_loads_and_undoes_alone(split_
 def test_a_batch_stopped_by_a_missing_picture_keeps_the_moved_ones_journaled_and_names_it(split_set):
     before = tree(split_set)
     paths = ["train/cat/0.jpg", "train/cat/1.jpg", "train/cat/gone.jpg", "train/cat/2.jpg"]
-    with pytest.raises(BatchStopped, match="stopped at gone.jpg: .*does not exist.*the 2 picture") as stopped:
+    said = r"stopped at gone.jpg: .*does not exist.*The 2 picture\(s\) before it were changed"
+    with pytest.raises(BatchStopped, match=said) as stopped:
         move_pictures(split_set, paths, "dog")
     assert stopped.value.path == "train/cat/gone.jpg" and len(stopped.value.changes) == 2
     assert isinstance(stopped.value, DatasetError)
@@ -309,7 +310,8 @@ def test_a_batch_stopped_by_a_missing_picture_keeps_the_moved_ones_journaled_and
 def test_undoing_a_batch_stops_at_a_picture_it_cannot_put_back_and_says_so(split_set):
     moved = move_pictures(split_set, ["train/cat/0.jpg", "train/cat/1.jpg", "train/cat/2.jpg"], "dog")
     write(split_set, {"train/cat": 2})  # new files take the old places of 0.jpg and 1.jpg
-    with pytest.raises(BatchStopped, match=r"stopped at 1 \(2\).jpg: .*taken by another file.*1 picture") as err:
+    said = r"stopped at 1 \(2\).jpg: .*taken by another file.*The 1 picture\(s\) before it were put back"
+    with pytest.raises(BatchStopped, match=said) as err:
         undo_last_batch(split_set)
     assert [c.id for c in err.value.changes] == [moved[2].id]
     assert [c.undone is not None for c in list_changes(split_set)] == [False, False, True]

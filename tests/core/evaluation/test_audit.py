@@ -132,13 +132,13 @@ def test_a_flat_curve_has_enough_and_a_climbing_one_asks_for_more():
     climbing = advise(ClassCurve("gravel", 20, 10, points), fit_curve(points))
     assert flat.enough and flat.more is None
     assert not climbing.enough and climbing.more >= 5 and climbing.gain_if_doubled > 0.05
-    assert advice_sentence([flat, climbing]).endswith("gravel would help most; brick has enough.")
+    assert advice_sentence([flat, climbing]).endswith("gravel would help most. There are enough pictures of brick.")
 
 
 def test_a_class_never_recognised_is_not_said_to_have_enough():
     never = [(5, 0.0), (10, 0.0), (15, 0.0), (20, 0.0)]
     curve = advise(ClassCurve("rare", 20, 10, never), fit_curve(never))
-    assert not curve.enough and advice_sentence([curve]) == "Rare: too few measurements to tell."
+    assert not curve.enough and advice_sentence([curve]) == "Too few measurements to tell for rare."
 
 
 def test_a_class_with_a_single_picture_is_said_not_raised(tmp_path):

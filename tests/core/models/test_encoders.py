@@ -49,7 +49,8 @@ def test_frozen_encoder_exports_once_and_reuses_the_file(tiny_dataset, cache):
     backbone = load_efficientnet_lite(0, 64, pretrained=True)
     first = frozen_encoder(spec, backbone, 64, "p", torch.device("cpu"))
     again = frozen_encoder(spec, backbone, 64, "p", torch.device("cpu"))
-    assert (first.engine, first.note, again.note) == ("onnxruntime", "exported once and cached", "cached export")
+    assert (first.engine, first.note) == ("onnxruntime", "exported once and cached")
+    assert again.note == "from the cached export"
     assert len(list((cache / "onnx").glob("*.onnx"))) == 1
     x = _batch(tiny_dataset, 64)
     assert (first.run(x)[0] - torch_runner(backbone, torch.device("cpu"))(x)).abs().max().item() < 1e-3

@@ -152,7 +152,7 @@ def test_automatic_on_a_cpu_picks_the_top_layers_and_prices_both(monkeypatch):
     recipe = plan(TrainConfig(data="x"), {"a": 700, "b": 700}, "cpu", 350)
     cfg = recipe.config
     assert cfg.freeze == "top" and cfg.stage1_epochs == 20 and cfg.epochs == 25 and cfg.views == 2
-    assert "fine-tuning every layer on 1400 training images" in recipe.reason
+    assert "Fine-tuning every layer on 1400 training images" in recipe.reason
     assert "the second stage is skipped" in recipe.reason and cfg.when_solved == "skip"
     chosen = plan(TrainConfig(data="x", freeze="top"), {"a": 700, "b": 700}, "cpu", 350)
     assert chosen.config.when_solved == "continue" and "skipped" not in chosen.reason  # what the user chose runs

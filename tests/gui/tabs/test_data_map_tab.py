@@ -232,7 +232,8 @@ def test_a_batch_stopped_by_a_missing_picture_says_which_and_the_map_follows_the
     missing.unlink()  # deleted in a file manager since the map was drawn
     pick(ctx, state, _sent(state, "select", circles))
     said = act_on_selected(ctx, state, "move", "square")["said"]
-    assert said.startswith(f"⚠️ The batch stopped at {missing.name}: ") and "the 1 picture(s) before it" in said
+    assert said.startswith(f"⚠️ The batch stopped at {missing.name}: ")
+    assert "The 1 picture(s) before it were changed" in said
     assert state["points"][circles[0]]["class"] == "square" and state["points"][circles[2]]["class"] == "circle"
     undo_on_map(ctx, state)
     missing.write_bytes(kept_aside)

@@ -1,5 +1,6 @@
 """Train tab handler: a run, then the optional from-scratch comparison drawn on the same charts."""
 import json
+from dataclasses import replace
 from types import SimpleNamespace
 
 from core.events import EpochDone, Message, RunFinished, RunStarted, StepDone
@@ -36,7 +37,8 @@ def test_scratch_comparison_overlays_its_curves_and_keeps_newest_run_the_users(t
         assert len(scratch.x) == 3 and list(scratch.x) == list(own.x)  # same epochs on the same step axis
     scratch_acc = acc_fig.data[_trace_names(acc_fig).index("from scratch: valid")].y
     assert all(0 <= a <= 1 for a in scratch_acc)
-    assert "For comparison, the small CNN trained from scratch" in status and "Finished after 3 epoch(s)" in status
+    assert "For comparison, a small model that learned from zero" in status and "after 3 epoch(s)." in status
+    assert status.startswith("Done in ")
     assert "From scratch: Run" in log
 
     own_runs = [p for p in (tmp_path / "runs").iterdir() if p.name != BASELINES_DIR]
@@ -93,19 +95,25 @@ def _finished(**changes) -> RunFinished:
 def test_log_lines_by_event_and_the_comparison_runs_own_words():
     started = RunStarted(run_id="r1", run_dir="runs/r1", classes=["a", "b"], train_size=40, valid_size=10, epochs=4,
                          steps_per_epoch=2, device="cpu", mode="frozen")
-    assert log_line(started) == ("Run r1: 2 classes, 40 training and 10 validation images, feature extractor "
-                                 "(frozen backbone) on cpu.")
+    assert log_line(started) == ("Run r1 started: 2 classes, 40 pictures to learn from and 10 held back to check it. "
+                                 "It trains only the new head (the backbone stays frozen), on the processor (CPU).")
+    on_gpu = replace(started, device="cuda:1", mode="two_stage")
+    assert log_line(on_gpu).endswith("It trains the new head, then every layer, on the graphics card (GPU).")
+    unknown = replace(started, device="xpu", mode="something_new")
+    assert log_line(unknown).endswith("It trains something_new, on xpu.")  # core's own words where none fits
     epoch = EpochDone(epoch=2, step=4, train_loss=0.5, train_acc=0.75, valid_loss=0.25, valid_acc=1.0, is_best=True,
                       elapsed_s=1.0)
-    assert log_line(epoch) == ("Epoch 2: train loss 0.500, acc 75.0% · valid loss 0.250, acc 100.0% "
-                               "(best so far, saved)")
+    assert log_line(epoch) == ("Epoch 2: 100.0% of the held-back pictures right, 75.0% of the training ones · "
+                               "loss 0.250 (training 0.500) · best so far, saved")
     assert log_line(Message(text="Skipped x.jpg")) == "Skipped x.jpg"
     assert log_line(StepDone(epoch=1, step=1, total_steps=8, loss=1, acc=0, lr=0.1, images_per_s=0, eta_s=1)) is None
-    assert log_line(_finished()).startswith("Finished after 4 epoch(s) in 12 s: the best model got 87.5%")
+    assert log_line(_finished()) == ("Done in 12 s, after 4 epoch(s). The model got 87.5% of the held-back pictures "
+                                     "right (best at epoch 3). It is saved as run r1. Try it in the Predict tab.")
+    assert log_line(_finished(stopped=True)).startswith("Stopped in 12 s, after 4 epoch(s).")
     assert log_line(_finished(stopped=True, skipped=2)).endswith("2 file(s) skipped (see the Data tab).")
     assert log_line(_finished(best_valid_acc=None, best_epoch=None)).startswith("Stopped before the model")
     assert log_line(_finished(stopped=True), scratch=True) == (
-        "From scratch: For comparison, the small CNN trained from scratch on the same images reached 87.5% "
+        "From scratch: For comparison, a small model that learned from zero on the same pictures got 87.5% right "
         "(epoch 3, 12 s), stopped early.")
     assert log_line(epoch, scratch=True).startswith("From scratch: Epoch 2:")
 
