@@ -30,6 +30,7 @@ test: $(VENV)/.installed $(WEB_RUNTIME)
 
 screenshots: $(VENV)/.installed
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/gui/test_browser.py -k screenshot
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest tests/gui/test_i18n_browser.py
 
 bench: $(VENV)/.installed $(WEB_RUNTIME)
 	$(PY) bench/speed.py

@@ -194,6 +194,18 @@ def run_pip(python: Path, args: list, here: Path) -> tuple:
     return pip.returncode, list(tail)
 
 
+def venv_works(venv: Path) -> bool:
+    """Whether .venv's Python runs and is new enough (a Python upgrade can leave its link dangling)."""
+    python = venv_python(venv)
+    if not python.exists():
+        return False
+    check = "import sys; sys.exit(sys.version_info < (%d, %d))" % MIN_PYTHON
+    try:
+        return subprocess.run([str(python), "-c", check], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def create_venv(venv: Path) -> None:
     """Create `venv` with pip (as `python3 -m venv` does); exit with a sentence saying what to install if it can't."""
     help_text = VENV_HELP.get(sys.platform, VENV_HELP_ELSEWHERE).format(major=sys.version_info[0],
@@ -204,8 +216,8 @@ def create_venv(venv: Path) -> None:
     import venv as venv_module
 
     print(f"Creating {venv.name}, a private Python environment for Transfer Studio (once)...", flush=True)
-    try:
-        venv_module.EnvBuilder(with_pip=True, symlinks=os.name != "nt").create(str(venv))
+    try:  # clear: a broken one (its Python gone or too old) is made afresh
+        venv_module.EnvBuilder(with_pip=True, symlinks=os.name != "nt", clear=True).create(str(venv))
     except (OSError, subprocess.CalledProcessError) as err:
         shutil.rmtree(venv, ignore_errors=True)  # half made: the next start would take it for a finished one
         sys.exit(f"This Python could not create {venv.name} ({type(err).__name__}: {err}); {help_text}")
@@ -237,9 +249,10 @@ def set_up(here: Path) -> None:
     """Create .venv if needed and install requirements.txt into it, with progress; exit with a sentence on failure."""
     here = Path(here)
     venv, requirements = here / ".venv", here / "requirements.txt"
-    python, first = venv_python(venv), not (venv / STAMP).exists()  # first: no install has ever finished
-    if not python.exists():
+    python = venv_python(venv)
+    if not venv_works(venv):
         create_venv(venv)
+    first = not (venv / STAMP).exists()  # no install has ever finished in this .venv
     tag, sentence = torch_choice(read_nvidia_smi())
     size = DOWNLOAD_CUDA if tag else DOWNLOAD.get(sys.platform, DOWNLOAD["win32"])
     print(SETTING_UP[first].format(venv=venv.name, size=size), flush=True)
@@ -282,7 +295,7 @@ def enter_venv(here: Path, argv: list) -> None:
     if (inside and not install_needed(here)) or (not inside and own_environment()):
         return
     try:
-        if install_needed(here):
+        if install_needed(here) or not venv_works(Path(here) / ".venv"):
             set_up(here)
         code = run_in_venv(here, argv)
     except KeyboardInterrupt:

@@ -28,6 +28,9 @@ PIECE_SEPARATORS = ("\n\n", "\n", " · ")
 LIST_SEPARATOR = ", "
 SENTENCE_JOINER = {"zh-CN": ""}  # Chinese puts no space after "。"
 DEPTH = 4
+LONGEST_TEMPLATE_MATCH = 2000  # longer texts are cut into pieces first: a regex over a whole log is slow
+# Fields whose one-word values are our words, not a user's ("Done", "Stopped", "Finished"), as regex group names.
+WORD_FIELDS = {"f_verb", "f_status", "f_state"}
 
 
 def language_of(accept_language: str | None) -> str:
@@ -35,7 +38,7 @@ def language_of(accept_language: str | None) -> str:
     offers = []
     for position, part in enumerate((accept_language or "").split(",")):
         tag, _, params = part.strip().partition(";")
-        weight = re.search(r"q=([0-9.]+)", params)
+        weight = re.search(r"q=([0-9]*\.?[0-9]+)(?![0-9.])", params)
         offers.append((-float(weight.group(1)) if weight else -1.0, position, tag.strip()))
     for _, _, tag in sorted(offers):
         primary = tag.split("-")[0].lower()
@@ -44,16 +47,21 @@ def language_of(accept_language: str | None) -> str:
     return ENGLISH
 
 
-def _group(name: str, used: dict[str, str], greedy: bool, one_piece: bool) -> str:
+def _group(name: str, used: dict[str, str], greedy: bool, character: str) -> str:
     """A regex group for a template field; the same field twice must hold the same text. A field right before
-    another takes what it can (in "{epochs}{stage}" the optional stage is what is left). In a template without
-    line breaks or " · ", a field holds neither: "{duration} left" is not a whole progress line ending in "left"."""
+    another takes what it can (in "{epochs}{stage}" the optional stage is what is left)."""
     safe = "f_" + re.sub(r"\W", "_", name)
     if safe in used:
         return f"(?P={safe})"
     used[safe] = name
-    text = r"(?:(?! · )[^\n])" if one_piece else "."
-    return f"(?P<{safe}>{text}*{'' if greedy else '?'})"
+    return f"(?P<{safe}>{character}*{'' if greedy else '?'})"
+
+
+def _field_character(literal: str) -> str:
+    """What a field's text may hold: a line break or " · " only where the template itself has one ("{duration}
+    left" is not a whole progress line ending in "left"; an epoch line's last field is not the rest of the log)."""
+    line = "." if "\n" in literal else "[^\n]"
+    return line if " · " in literal else f"(?:(?! · ){line})"
 
 
 def _fields(template: str) -> list[tuple[str, str | None]]:
@@ -76,8 +84,10 @@ class Template:
     literal_length: int
 
     def fill(self, match: re.Match, translate) -> str:
-        """The translation with the English text's field values (each translated if it is catalogue text)."""
-        values = {key: translate(value) for key, value in match.groupdict().items()}
+        """The translation with the English text's field values, each translated if it is catalogue text of several
+        words, or of one word in a field that holds our words ({verb}: "Done"); a class called "Stop" stays."""
+        values = {key: translate(value) if " " in value.strip() or key in WORD_FIELDS else value
+                  for key, value in match.groupdict().items()}
         return self.target.format(**values)
 
 
@@ -96,13 +106,13 @@ def _template(english: str, translated: str) -> Template | None:
     used: dict[str, str] = {}
     regex, literals = [], []
     pieces = _fields(english)
-    one_piece = not any(separator in literal for literal, _ in pieces for separator in PIECE_SEPARATORS)
+    character = _field_character("".join(literal for literal, _ in pieces))
     for index, (literal, name) in enumerate(pieces):
         regex.append(re.escape(literal))
         literals.append(literal)
         if name is not None:
             following = pieces[index + 1] if index + 1 < len(pieces) else ("", None)
-            regex.append(_group(name, used, following[0] == "" and following[1] is not None, one_piece))
+            regex.append(_group(name, used, following[0] == "" and following[1] is not None, character))
     if {name for _, name in _fields(translated) if name is not None} != set(used.values()):
         return None
     anchor = max(literals, key=len)
@@ -134,6 +144,8 @@ class Translator:
             return None
         if text in self.exact:
             return self.exact[text]
+        if len(text) > LONGEST_TEMPLATE_MATCH:
+            return None
         loose = None
         for template in self.templates:
             if template.anchor in text:
@@ -187,7 +199,8 @@ class Translator:
         if colon and CODE_WORD.fullmatch(name):  # "flip: mirror left-right": the name stays, its words do not
             return name + colon + self._translate(rest, depth)
         if LIST_SEPARATOR in text:  # a list of our phrases ("the head, the learning rate"); one-word items stay
-            return LIST_SEPARATOR.join(self._translate(item, depth) for item in text.split(LIST_SEPARATOR))
+            return LIST_SEPARATOR.join(self._translate(item, depth) if " " in item.strip() else item
+                                       for item in text.split(LIST_SEPARATOR))
         return text
 
 

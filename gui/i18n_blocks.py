@@ -6,10 +6,12 @@ The tabs never see it: they build and answer in English, and only what crosses t
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from types import SimpleNamespace
 
+import anyio
 import gradio as gr
 from gradio.i18n import I18nData
 
@@ -152,42 +154,68 @@ def static_translations(config: dict) -> dict[str, dict[str, str]]:
             found[language][key] = version
         return str(I18nData(key))
 
-    for component in config.get("components", []):
+    _change_shown_props(config.get("components", []), mark)
+    return found
+
+
+def _change_shown_props(components: list, change) -> None:
+    """Apply `change` to every shown text of a config's components (labels, infos, words values, choice labels)."""
+    for component in components:
         props = component.get("props", {})
         kind = component.get("type", "")
         for key in TEXT_PROPS + ("value",):
             shown = key != "value" or kind in VALUE_SHOWN or (kind == "textbox" and props.get("interactive") is False)
             if shown and isinstance(props.get(key), str):
-                props[key] = mark(props[key])
+                props[key] = change(props[key])
         if kind in CHOICE_TYPES and isinstance(props.get("choices"), list):
-            props["choices"] = [[mark(choice[0]), choice[1]] if isinstance(choice, (list, tuple)) and
+            props["choices"] = [[change(choice[0]), choice[1]] if isinstance(choice, (list, tuple)) and
                                 isinstance(choice[0], str) and choice[0] != choice[1] else choice
                                 for choice in props["choices"]]
-    return found
 
 
 class Blocks(gr.Blocks):
     """gr.Blocks whose page and answers follow each visitor's language (see the module's docstring)."""
 
     def get_config_file(self):
-        """The page's config, its fixed words marked for the browser to translate."""
+        """The page's config, its fixed words marked for the browser to translate. Gradio's /config route (what the
+        page fetches after a login) takes the dictionaries from `i18n_instance`, so they are kept there too."""
         config = super().get_config_file()
-        config["i18n_translations"] = static_translations(config)
-        config["i18n_translations"]["zh"] = config["i18n_translations"]["zh-CN"]  # zh-TW, zh-HK: Simplified
+        self.plain_config = copy.deepcopy(config)
+        found = static_translations(config)
+        found["zh"] = found["zh-CN"]  # zh-TW, zh-HK: Simplified rather than English
+        self.i18n_instance = gr.I18n(**found)
+        config["i18n_translations"] = found
         return config
 
-    async def process_api(self, block_fn, inputs, state=None, request=None, *args, **kwargs):
-        """Answer in the request's language: handlers (in worker threads too) see it as gui.i18n.LANGUAGE."""
-        token = LANGUAGE.set(_request_language(request))
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        """The API page's description, from the unmarked config (its labels in English, not translation keys)."""
+        marked, self.config = self.config, getattr(self, "plain_config", self.config)
         try:
-            return await super().process_api(block_fn, inputs, state, request, *args, **kwargs)
+            return super().get_api_info(all_endpoints, page)
+        finally:
+            self.config = marked
+
+    async def process_api(self, block_fn, inputs, state=None, request=None, *args, **kwargs):
+        """Answer in the request's language: handlers (in worker threads too) see it as gui.i18n.LANGUAGE; what a
+        gr.render draws is translated on the way out."""
+        language = _request_language(request)
+        token = LANGUAGE.set(language)
+        try:
+            output = await super().process_api(block_fn, inputs, state, request, *args, **kwargs)
         except gr.Error as error:
             error.message = translate(error.message)
             raise
         finally:
             LANGUAGE.reset(token)
+        if language != ENGLISH and output.get("render_config"):
+            _change_shown_props(output["render_config"].get("components", []),
+                                lambda text: words_in(text, language))
+        return output
 
     async def postprocess_data(self, block_fn, predictions, state):
-        """The handler's outputs, translated into the request's language before Gradio sends them."""
-        return await super().postprocess_data(block_fn, localize_outputs(block_fn, predictions, LANGUAGE.get()),
-                                              state)
+        """The handler's outputs, translated (off the event loop) into the request's language before Gradio sends
+        them."""
+        language = LANGUAGE.get()
+        if language != ENGLISH:
+            predictions = await anyio.to_thread.run_sync(localize_outputs, block_fn, predictions, language)
+        return await super().postprocess_data(block_fn, predictions, state)

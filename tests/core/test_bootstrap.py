@@ -159,7 +159,9 @@ def test_the_system_python_runs_launch_in_the_venv_without_installing(tmp_path):
 
 
 FAKE_PYTHON = """#!/bin/sh
-# Stands in for .venv's Python: pip prints real pip lines (fails when told), the app prints its arguments.
+# Stands in for .venv's Python: it passes the "does it run" check, pip prints real pip lines (fails when told), the app
+# prints its arguments.
+[ "$1" = "-c" ] && exit 0
 echo "$*" >> "{log}"
 case "$1 $2" in
   "-m pip") case "$*" in *index-url*) [ -n "$FAIL_TORCH" ] && {{ echo "ERROR: No matching distribution"; exit 1; }};;
@@ -268,3 +270,20 @@ def test_a_python_without_ensurepip_is_told_what_to_install(tmp_path):
     assert done.stderr.strip() == ("This Python cannot create .venv because its venv module (with ensurepip) is "
                                    f"missing: install it (on Debian or Ubuntu: sudo apt install python{version}-venv), "
                                    "then start again.")
+
+
+def test_a_venv_whose_python_is_gone_or_broken_is_made_again(tmp_path):
+    """A Python upgrade (Homebrew, pyenv) leaves .venv/bin/python a dangling link: the start makes .venv afresh."""
+    venv = tmp_path / ".venv"
+    python = bootstrap.venv_python(venv)
+    assert not bootstrap.venv_works(venv)  # none yet
+    python.parent.mkdir(parents=True)
+    python.symlink_to(tmp_path / "gone" / "python3")
+    assert python.is_symlink() and not bootstrap.venv_works(venv)
+    python.unlink()
+    python.write_text("#!/bin/sh\nexit 1\n")  # runs, but is not a Python this app can use
+    python.chmod(0o755)
+    assert not bootstrap.venv_works(venv)
+    python.unlink()
+    python.symlink_to(sys.executable)
+    assert bootstrap.venv_works(venv)

@@ -187,7 +187,8 @@ def test_build_a_two_class_dataset_by_uploading_files_then_train_it(served_app, 
 @pytest.mark.timeout(600)
 @pytest.mark.skipif(os.environ.get("UPDATE_SCREENSHOTS") != "1", reason="make screenshots re-makes assets/")
 def test_screenshot_train_tab_mid_run(tmp_path, browser):
-    """assets/train-tab.png for the README: the demo data, two-stage, caught in its second stage, then stopped."""
+    """assets/ for the README: the first start (Start here), the Model tab's recipe sentence, and train-tab.png: the
+    demo data, two-stage, caught in its second stage, then stopped."""
     from core.data.demo import ensure_demo_dataset
     from gui import AppContext
     from tests.conftest import start_app
@@ -199,7 +200,12 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         page = browser.new_page(viewport={"width": 1280, "height": 980})
         page.goto(demo.local_url)
         page.get_by_text("4 classes").wait_for(timeout=30_000)
+        page.locator("#start-here").wait_for(timeout=30_000)
+        ASSETS.mkdir(exist_ok=True)
+        page.screenshot(path=ASSETS / "first-start.png")  # the Start here line over the Data tab
         page.get_by_role("tab", name="2. Model").click()
+        page.locator("#recipe").get_by_text("Recommended for your").wait_for(timeout=60_000)
+        page.screenshot(path=ASSETS / "model-tab.png")  # the recipe in one sentence, the glosses
         page.locator("#freeze").get_by_text("Two-stage").click()
         page.locator("#model-advanced").get_by_text("Advanced settings").click()
         page.locator("#stage1-epochs input").fill("3")
@@ -213,7 +219,6 @@ def test_screenshot_train_tab_mid_run(tmp_path, browser):
         page.screenshot(path=shot)
         page.locator("#stop-training").click()
         page.locator("#train-status").get_by_text("Stopped in").wait_for(timeout=60_000)
-        ASSETS.mkdir(exist_ok=True)
         shutil.copy(shot, ASSETS / "train-tab.png")
     finally:
         demo.close()

@@ -153,3 +153,37 @@ def test_a_request_is_answered_in_its_browser_language():
         assert config["i18n_translations"]["zh-CN"][key] == translations("zh-CN")[words.START_TRAINING]
     finally:
         demo.close()
+
+
+def test_the_demo_view_a_shared_link_serves_follows_the_browser(tmp_path):
+    from gui import AppContext
+    from gui.app import build_app
+
+    ctx = AppContext(data_root=tmp_path, runs_dir=tmp_path / "runs", initial_dataset=tmp_path)
+    demo = build_app(ctx, view="demo")
+    assert isinstance(demo, Blocks)
+    config = demo.get_config_file()
+    for language in OTHERS:
+        shown = set(config["i18n_translations"][language].values())
+        for text in (words.DEMO_INTRO, words.DEMO_PREDICT, words.DEMO_EVALUATE, words.SHARED_RUN):
+            assert translations(language)[text] in shown, (language, text)
+
+
+def test_a_long_train_log_is_translated_line_by_line():
+    lines = [words.EPOCH_LINE.format(epoch=epoch, valid_acc=0.9, train_acc=0.8, valid_loss=0.3, train_loss=0.4,
+                                     best=words.BEST_SO_FAR if epoch % 3 == 0 else "") for epoch in range(1, 400)]
+    lines.append(words.RUN_ENDED.format(verb=words.DONE, seconds=60, epochs=399, acc=0.9, best_epoch=3,
+                                        run_id="r1"))
+    for language in OTHERS:
+        said = translate("\n".join(lines), language).splitlines()
+        assert len(said) == len(lines)
+        english = [line for line in said if translate(line, language) == line and line in lines]
+        assert not english, (language, english[:3])
+        assert all(translations(language)[words.BEST_SO_FAR] in said[epoch - 1] for epoch in (3, 6, 399))
+
+
+def test_a_class_named_like_one_of_our_words_stays_as_it_is():
+    text = words.FOUND.format(layout=words.LAYOUT_WORDS["split"], count=4, classes="Stop, Done, Predict, cat",
+                              totals="x", skipped="y", files=3, seconds=1.0, remembered="")
+    for language in OTHERS:
+        assert "Stop, Done, Predict, cat" in translate(text, language), translate(text, language)
