@@ -72,5 +72,11 @@ def micro_dataset(root: Path, train_per_class: int = 40, valid_per_class: int = 
     return _photo_patches(root, photos, train_per_class, valid_per_class, patch, seed, grey=True)
 
 
-SETS = {"digits": lambda root: digits_dataset(root, per_class=10_000), "textures": textures_dataset,
+def _hard(root: Path) -> Path:
+    from hard_data import hard_dataset
+
+    return hard_dataset(root)
+
+
+SETS = {"hard": _hard, "digits": lambda root: digits_dataset(root, per_class=10_000), "textures": textures_dataset,
         "micro": micro_dataset}

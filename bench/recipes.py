@@ -3,9 +3,10 @@ by side in one run, next to a linear probe (logistic regression on the same froz
 
 Rows: the feature extractor (fp32, and its int8 engine), the top layers and two-stage (each made to run its
 second stage even where the head alone already solves the set: two-stage that way is the previous one-click
-default), a CNN from scratch, and one click today (every setting automatic).
+default), every layer from the start for 5, 10 and 15 epochs, Best quality (the deeper layers always train), a CNN
+from scratch, and one click today (every setting automatic). Each set runs the rows DEFAULT_RECIPES names for it.
 
-    python bench/recipes.py [--sets digits textures micro] [--recipes ...] [--data DIR]
+    python bench/recipes.py [--sets hard digits textures micro] [--recipes ...] [--data DIR]
     # writes bench/results/recipes.json
 """
 from __future__ import annotations
@@ -38,9 +39,18 @@ RECIPES = {
     "frozen_int8": {"freeze": "frozen", "engine": "onnxruntime-int8"},
     "top": {"freeze": "top", "when_solved": "continue"},
     "two_stage": {"freeze": "two_stage", "when_solved": "continue"},
+    "full_5": {"freeze": "finetune", "epochs": 5},  # every layer from the start: the automatic 5 epochs
+    "full_10": {"freeze": "finetune", "epochs": 10},
+    "full_15": {"freeze": "finetune", "epochs": 15},
+    "best_quality": {"freeze": "deep"},  # Best quality (slower): the deeper layers always train
     "scratch_cnn": {"backbone": "scratch_cnn"},
     "one_click": {},
 }
+# what `make bench-recipes` runs on each set: the easy ones keep their table's rows, the hard one every depth
+DEFAULT_RECIPES = {"hard": ["frozen", "top", "two_stage", "full_5", "full_10", "full_15", "best_quality", "one_click"],
+                   "digits": ["frozen", "top", "two_stage", "best_quality", "one_click"],
+                   "textures": ["frozen", "top", "two_stage", "best_quality", "one_click"],
+                   "micro": ["frozen", "top", "two_stage", "best_quality", "one_click"]}
 
 
 def linear_probe(data: Path) -> dict:
@@ -76,6 +86,8 @@ def run_recipe(data: Path, out: Path, overrides: dict) -> dict:
         "valid_acc": finished.best_valid_acc, "best_epoch": finished.best_epoch, "epochs_run": finished.epochs_run,
         "wall_s": round(time.perf_counter() - start, 1),
         "second_stage_skipped": summary.get("skipped_stage"),
+        "stages": sorted({e["stage"] for e in map(json.loads, (Path(finished.run_dir) / "metrics.jsonl").open())
+                          if e.get("event") == "StageStarted"} | {1}),
         "settings": {k: resolved[k] for k in ("backbone", "freeze", "epochs", "stage1_epochs", "lr", "head", "views",
                                               "engine", "when_solved")},
     }
@@ -84,7 +96,8 @@ def run_recipe(data: Path, out: Path, overrides: dict) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
-    parser.add_argument("--recipes", nargs="+", default=list(RECIPES), choices=list(RECIPES))
+    parser.add_argument("--recipes", nargs="+", choices=list(RECIPES),
+                        help="the same recipes on every set (default: DEFAULT_RECIPES, per set)")
     parser.add_argument("--data", type=Path, help="also measure this ImageFolder")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "recipes.json")
     args = parser.parse_args()
@@ -102,7 +115,7 @@ def main() -> None:
                    "one_click_picks": auto.config.freeze, "one_click_reason": auto.reason,
                    "linear_probe": (cold_cache(Path(tmp)), linear_probe(data))[1]}
             print(f"{name}: linear probe {row['linear_probe']}", flush=True)
-            for recipe in args.recipes:
+            for recipe in args.recipes or DEFAULT_RECIPES.get(name, list(RECIPES)):
                 row[recipe] = run_recipe(data, Path(tmp) / "runs", RECIPES[recipe])
                 print(f"{name}: {recipe} {row[recipe]}", flush=True)
             results["sets"][name] = row
@@ -110,7 +123,7 @@ def main() -> None:
     args.out.write_text(json.dumps(results, indent=1))
     print(f"\n{'set':10} {'recipe':12} {'valid acc':>9} {'wall s':>7}")
     for name, row in results["sets"].items():
-        for recipe in ("linear_probe", *args.recipes):
+        for recipe in ("linear_probe", *[r for r in RECIPES if r in row]):
             print(f"{name:10} {recipe:12} {row[recipe]['valid_acc']:9.1%} {row[recipe]['wall_s']:7.1f}")
         if "one_click" in row and "two_stage" in row:
             row["one_click_vs_two_stage"] = {

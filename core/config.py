@@ -32,6 +32,7 @@ class FreezeMode:
     second_stage_lr_factor: float | None = None  # a second stage follows the head-only one, at this share of its LR
     top_only: bool = False  # the second stage trains the backbone's top alone, on activations computed once
     second_stage: str = ""  # what the second stage trains, in a few words (the stage's name in events and charts)
+    deeper: bool = False  # a third stage trains everything above the registry's deeper cut, on activations cached there
 
     @property
     def has_second_stage(self) -> bool:
@@ -39,9 +40,14 @@ class FreezeMode:
 
 
 BACKBONE_LR = 0.1  # fine-tuning every layer: the pretrained backbone moves ten times slower than the new head
-SECOND_STAGE_LR = 0.01  # two-stage: every layer continues at 1/100 of the head's learning rate
+SECOND_STAGE_LR = 0.1  # two-stage: every layer continues at 1/10 of the head's learning rate (1/100 left it near
+# the head's result: bench/recipes.py)
 TOP_LR = 0.1  # top layers: the backbone's top continues at 1/10 of the head's learning rate
+DEEPER_STAGE = "deeper layers"  # the third stage's name in events and charts
 FREEZE_MODES: dict[str, FreezeMode] = {m.name: m for m in (
+    FreezeMode("deep", "best quality (top layers, then deeper layers)", "Best quality (slower): the head, then the "
+               "top layers, then deeper layers, each on what the layers below computed once", True, 0.0,
+               second_stage_lr_factor=TOP_LR, top_only=True, second_stage="top layers", deeper=True),
     FreezeMode("frozen", "feature extractor (frozen backbone)",
                "Feature extractor: freeze the backbone, train only the new head (fastest)", True, 0.0),
     FreezeMode("top", "top layers fine-tuned", "Fine-tune the top layers: the head first, then the backbone's last "
@@ -146,6 +152,9 @@ class TrainConfig:
         if mode is not None and mode.top_only and spec.top is None:
             raise ValueError(f"{spec.title} has no top that trains alone: choose two-stage, the feature extractor "
                              "or automatic")
+        if mode is not None and mode.deeper and spec.deep is None:
+            raise ValueError(f"{spec.title} has no deeper layers that train on cached activations: choose an "
+                             "EfficientNet-Lite, another freezing mode or automatic")
         if self.epochs is not None and self.epochs < 1:
             raise ValueError("epochs must be at least 1")
         if self.stage1_epochs is not None and self.stage1_epochs < 1:

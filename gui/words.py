@@ -160,6 +160,7 @@ RUN_STARTED = ("Run {run_id} started: {classes} classes, {train} pictures to lea
 MODE_WORDS = {  # what trains, by freezing mode (core.config.FREEZE_MODES)
     "frozen": "only the new head (the backbone stays frozen)",
     "top": "the new head, then the top layers of the backbone",
+    "deep": "the new head, then the top layers, then deeper layers of the backbone where the pictures need them",
     "two_stage": "the new head, then every layer",
     "finetune": "every layer at once",
 }
@@ -236,6 +237,8 @@ CONFUSED_BOTH = "- **{a}** and **{b}** are confused both ways: add pictures that
 CONFUSED_ONE = "- **{true}** is often taken for **{predicted}** ({count} of them): look at those pictures above."
 OVERFIT = ("- Training accuracy ({train:.0%}) is far above this accuracy ({valid:.0%}): the model memorises. Add "
            "pictures, augmentation, or fewer epochs.")
+DEEPER = ("- **Train more of the backbone**: choose *Best quality (slower)* in the Model tab and train again. On "
+          "pictures like these it usually gains several points over {valid:.0%}.")
 OVERCONFIDENT = ("- Before calibration its confidence was off by {ece:.0%} on average; the confidences shown are "
                  "calibrated.")
 NOT_SURE = "**Not sure**: this picture is unlike the ones it gets right; the closest classes are below."

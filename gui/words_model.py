@@ -21,6 +21,8 @@ RECIPE_PLACEHOLDER = "Choose a folder of pictures in the Data tab to see what on
 # The recipe in one sentence, then the exact recipe (core's own sentence) under a closed fold.
 RECIPE_AUTO = "**Recommended for your {pictures:,} pictures:** {duration} on {machine}."
 RECIPE_CHANGED = "**With your changes ({changed}), for your {pictures:,} pictures:** {duration} on {machine}."
+# ... when the recipe goes deeper only if the pictures turn out hard: the longest it may take, after the sentence
+RECIPE_UP_TO = " Up to {longest} if your pictures turn out hard."
 RECIPE_DETAILS = "<details><summary>{summary}</summary>\n\n{recipe}\n\n</details>"
 DETAILS = "Details"
 MACHINES = {"cpu": "this computer", "cuda": "this computer's graphics card"}

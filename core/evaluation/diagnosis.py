@@ -43,10 +43,32 @@ def diagnose(evaluation: Evaluation, run_dir: str | Path) -> list[Finding]:
     train_acc = _best_train_accuracy(run_dir)
     if train_acc is not None and train_acc - metrics["accuracy"] > OVERFIT_GAP:
         findings.append(Finding("overfit", {"train": train_acc, "valid": metrics["accuracy"]}))
+    if _deeper_would_pay(run_dir, metrics["accuracy"], metrics["images"]):
+        findings.insert(0, Finding("deeper", {"valid": metrics["accuracy"]}))  # the step that usually gains the most
     findings += [Finding("data_check", {"message": w["message"]}) for w in _data_warnings(run_dir)]
     if evaluation.calibration.ece_before > OVERCONFIDENT_ECE:
         findings.append(Finding("overconfident", {"ece": evaluation.calibration.ece_before}))
     return findings
+
+
+# freezing modes that leave most of the backbone as pretrained (and "deep" where its deeper stage did not run)
+SHALLOW = ("frozen", "top", "deep")
+
+
+def _deeper_would_pay(run_dir: Path, accuracy: float, pictures: int) -> bool:
+    """Whether training more of the backbone (Best quality) is the step to name: the run left the deeper layers as
+    they were, its backbone has them, and it is well below the ceiling where the automatic recipe goes deeper."""
+    from core.models.backbones import BACKBONES
+    from core.training.escalation import CEILING, MIN_WRONG
+
+    folder = RunFolder(run_dir)
+    config = folder.read_config()  # {} when missing or unreadable: nothing to say
+    spec = BACKBONES.get(config.get("backbone"))
+    if config.get("freeze") not in SHALLOW or spec is None or spec.deep is None:
+        return False
+    if any(e.get("stage") == 3 for e in events(folder, {"StageStarted"})):
+        return False
+    return accuracy < CEILING and round((1 - accuracy) * pictures) >= MIN_WRONG
 
 
 def _data_warnings(run_dir: Path) -> list[dict]:

@@ -55,6 +55,7 @@ class BackboneSpec:
     fixed_size: int | None = None  # the only input size the architecture accepts
     cam_layer: str | None = None  # the module (under the backbone) Grad-CAM weighs; None: no spatial map (ViT)
     top: TopCut | None = None  # the last stage, trainable alone on cached activations; None: no such cut (ViT)
+    deep: TopCut | None = None  # an earlier cut: the deeper stage trains everything above it on cached activations
 
     @property
     def pretrained(self) -> bool:
@@ -178,11 +179,11 @@ def _scratch_cnn(pretrained: bool, image_size: int) -> nn.Module:
     return nn.Sequential(*block(3, 16), *block(16, 32), *block(32, 64), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
 
-def _lite(variant: int, params_m: float, img_s: float, top: TopCut) -> BackboneSpec:
+def _lite(variant: int, params_m: float, img_s: float, top: TopCut, deep: TopCut) -> BackboneSpec:
     return BackboneSpec(
         f"efficientnet_lite{variant}", f"EfficientNet-Lite{variant}", 1280, params_m, LITE_MEAN, LITE_STD,
         lambda pretrained, size: load_efficientnet_lite(variant, size, pretrained), "bundled", img_s,
-        cam_layer="net._bn1", top=top,
+        cam_layer="net._bn1", top=top, deep=deep,
     )
 
 
@@ -195,9 +196,10 @@ def _tv(arch: str, title: str, enum: str, dim: int, params_m: float, file: str, 
 BACKBONES: dict[str, BackboneSpec] = {
     spec.name: spec
     for spec in (
-        _lite(0, 4.7, 24.7, TopCut("net._blocks.12", 192, 32, 138.0)),
-        _lite(1, 5.4, 17.5, TopCut("net._blocks.16", 192, 32, 127.3)),
-        _lite(2, 6.1, 18.7, TopCut("net._blocks.16", 208, 32, 112.7)),
+        # deep: where the stride-16 stages begin (the input of the first 80/88-channel block)
+        _lite(0, 4.7, 24.7, TopCut("net._blocks.12", 192, 32, 138.0), TopCut("net._blocks.5", 40, 8, 48.7)),
+        _lite(1, 5.4, 17.5, TopCut("net._blocks.16", 192, 32, 127.3), TopCut("net._blocks.7", 40, 8, 41.0)),
+        _lite(2, 6.1, 18.7, TopCut("net._blocks.16", 208, 32, 112.7), TopCut("net._blocks.7", 48, 8, 36.5)),
         _tv("resnet18", "ResNet-18", "ResNet18_Weights", 512, 11.7, "resnet18-f37072fd.pth", 44.7, 15.5,
             cam="layer4", top=TopCut("layer4", 256, 16, 88.4)),
         _tv("resnet34", "ResNet-34", "ResNet34_Weights", 512, 21.8, "resnet34-b627a593.pth", 83.3, 7.9,

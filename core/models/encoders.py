@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from core.models.backbones import BackboneSpec, efficientnet_lite_weights_path
+from core.models.backbones import BackboneSpec, TopCut, efficientnet_lite_weights_path
 from core.models.onnx import OnnxRunner, onnx_runner
 from core.models.split import BottomAndTop, split_backbone
 from core.system import autocast
@@ -114,7 +114,7 @@ def pick_engine(requested: str, device: torch.device) -> str:
 
 def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, preprocess: str, device: torch.device,
                    engine: str = "auto", cache_dir: Path | None = None, top: bool = False,
-                   calibration: Calibration | None = None) -> FrozenEncoder:
+                   calibration: Calibration | None = None, cut: TopCut | None = None) -> FrozenEncoder:
     """The fastest engine for a frozen pretrained backbone; falls back to PyTorch, saying why, if export fails.
 
     With `top`, the same single pass also gives the activations where the backbone's top begins (the registry's
@@ -122,12 +122,13 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
     `calibration`: a sample of the user's preprocessed images, which its features then depend on too.
     """
     key = f"{spec.name}|{weights_id(spec)}|{image_size}|{preprocess}"
-    cut = f"|top:{spec.top.module}" if top else ""
-    shape = (spec.top.channels, image_size // spec.top.stride, image_size // spec.top.stride) if top else None
+    where = cut or spec.top  # `cut`: an earlier one than the top's, for the deeper stage
+    suffix = f"|top:{where.module}" if top else ""
+    shape = (where.channels, image_size // where.stride, image_size // where.stride) if top else None
     outputs = ("activations", "features") if top else ("outputs",)
     if top:
-        module = BottomAndTop(*split_backbone(spec, module))
-    name = f"{spec.name}-{image_size}-{hashlib.blake2b((key + cut).encode(), digest_size=8).hexdigest()}"
+        module = BottomAndTop(*split_backbone(spec, module, where))
+    name = f"{spec.name}-{image_size}-{hashlib.blake2b((key + suffix).encode(), digest_size=8).hexdigest()}"
     chosen = pick_engine(engine, device)
     if chosen in ("onnxruntime", INT8):
         try:
@@ -135,7 +136,7 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
         except Exception as err:  # an architecture the exporter cannot handle still trains, only slower
             return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)), 16,
                                  f"ONNX export failed ({type(err).__name__}: {err}); using PyTorch",
-                                 key + cut if top else None, shape)
+                                 key + suffix if top else None, shape)
         used = "onnxruntime"
         if chosen == INT8 and calibration is not None:
             try:  # int8 features depend on the calibration sample too: keys of their own
@@ -145,7 +146,7 @@ def frozen_encoder(spec: BackboneSpec, module: nn.Module, image_size: int, prepr
                         "saved model predicts with the float backbone, which the Evaluate tab measures)")
             except Exception as err:
                 note = f"int8 quantization failed ({type(err).__name__}: {err}); using float"
-        return FrozenEncoder(used, key, runner.run_all, 32, note, key + cut if top else None, shape)
+        return FrozenEncoder(used, key, runner.run_all, 32, note, key + suffix if top else None, shape)
     return FrozenEncoder("pytorch", key, _every_output(torch_runner(module, device)),
-                         16 if device.type == "cpu" else 128, activation_key=key + cut if top else None,
+                         16 if device.type == "cpu" else 128, activation_key=key + suffix if top else None,
                          activation_shape=shape)

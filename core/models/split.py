@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from core.models.backbones import BackboneSpec
+from core.models.backbones import BackboneSpec, TopCut
 
 
 class LiteSteps(nn.Module):
@@ -70,11 +70,12 @@ SPLITTERS = {"EfficientNetLiteFeatures": _split_lite, "ResNet": _split_resnet, "
              "EfficientNet": _split_features, "ConvNeXt": _split_features}
 
 
-def split_backbone(spec: BackboneSpec, backbone: nn.Module) -> tuple[nn.Module, nn.Module]:
-    """(bottom, top) of `backbone` at the registry's cut, sharing its modules."""
-    if spec.top is None or type(backbone).__name__ not in SPLITTERS:
+def split_backbone(spec: BackboneSpec, backbone: nn.Module, cut: TopCut | None = None) -> tuple[nn.Module, nn.Module]:
+    """(bottom, top) of `backbone` at `cut` (default: the registry's top cut), sharing its modules."""
+    cut = cut or spec.top
+    if cut is None or type(backbone).__name__ not in SPLITTERS:
         raise ValueError(f"{spec.title} has no top to fine-tune alone; choose another backbone or freezing mode")
-    return SPLITTERS[type(backbone).__name__](backbone, spec.top.module)
+    return SPLITTERS[type(backbone).__name__](backbone, cut.module)
 
 
 class BottomAndTop(nn.Module):

@@ -21,7 +21,7 @@ from core.runstore.table import RunRecord, read_record
 from core.system import resolve_device
 from core.training.resume import CONTINUE_FROM_PEAK, ResumePoint, read_last
 from core.training.rng import RunRandom, seeded
-from core.training.stages import top_classifier
+from core.training.stages import deep_classifier, top_classifier
 from core.training.state import RunState
 from core.training.trainer import drive
 
@@ -111,7 +111,9 @@ CONTINUING = {
            "least 1/{share:.0f} of its peak) and decays to zero on a cosine.",
 }
 THEN = {"top": "Then the second stage as planned (top layers, {epochs} epochs).",
-        "two_stage": "Then the second stage as planned (every layer, {epochs} epochs)."}
+        "two_stage": "Then the second stage as planned (every layer, {epochs} epochs).",
+        "deep": "Then the later stages as planned (top layers, then deeper layers where the pictures need them; "
+                "{epochs} epochs in all)."}
 
 
 def _how(config: TrainConfig, point: ResumePoint, epochs: int | None, planned: int) -> str:
@@ -133,7 +135,8 @@ def _restored(path: Path, config: TrainConfig, classes: int, point: ResumePoint,
                                  head=config.head, hidden=config.hidden, dropout=config.dropout)
     random = RunRandom(config.seed, device)
     parts = {"head": lambda: model.head, "model": lambda: model,
-             "top": lambda: top_classifier(model, get_backbone(config.backbone))}
+             "top": lambda: top_classifier(model, get_backbone(config.backbone)),
+             "deep": lambda: deep_classifier(model, get_backbone(config.backbone))}
     try:
         parts[point.part]().load_state_dict(point.weights)
         random.restore(point.rng, point.generator)

@@ -16,6 +16,7 @@ from core.events import EpochDone, Event, Message
 from core.runstore.folder import RunFolder
 from core.system import autocast, autocast_dtype
 from core.training.batches import class_weights, steps_per_epoch
+from core.training.escalation import EpochPoint
 from core.training.optim import PacedSchedule, make_optimizer, make_scheduler
 from core.training.resume import continuation_factor, continuation_lr
 from core.training.stages import Stage
@@ -175,6 +176,7 @@ def _validate(run: RunState, fit: Fit, epoch: int, stage_epoch: int, tally: Tall
     valid_loss, valid_acc = validation.loss, validation.accuracy
     yield from run.note_skipped(validation.skipped)
     run.epochs_run = epoch
+    run.curve.append(EpochPoint(stage.number, tally.correct / tally.seen, valid_acc))
     is_best = run.fresh_best or valid_acc > run.best_acc or (valid_acc == run.best_acc and valid_loss < run.best_loss)
     run.fresh_best = False
     since_best = 0 if is_best else since_best + 1

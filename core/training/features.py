@@ -214,6 +214,8 @@ READING = {
                   "(the original and {augmented} augmented); engine: {engine}, {note}.",
 }
 TOP_KEPT = "The backbone's intermediate results where the top layers begin are kept too ({megabytes:.0f} MB)."
+DEEP_KEPT = ("The backbone's intermediate results where the deeper layers begin are kept too ({megabytes:.0f} "
+             "MB).")
 
 
 def spread(items: list, count: int) -> list:
@@ -240,9 +242,10 @@ def calibration_sample(train_items: list, transform, count: int = CALIBRATION_IM
 
 def dataset_features(spec: BackboneSpec, module, config, train_items: list, valid_items: list, device: torch.device,
                      views: int = 1, stop=None, store: FeatureStore | None = None, top: bool = False,
-                     calibration_items: list | None = None) -> Iterator[Event | FeatureSet]:
+                     calibration_items: list | None = None, cut=None) -> Iterator[Event | FeatureSet]:
     """Messages and progress, then the FeatureSet of `views` versions of each training item and the plain valid items
-    (with `top`, also their activations where the backbone's top begins, kept in the bounded activation cache).
+    (with `top`, also their activations where the backbone's top begins, or at `cut`, a TopCut further down, kept
+    in the bounded activation cache).
     The int8 engine calibrates on `calibration_items` (default: the training items; one process's share of a
     torchrun run passes the whole split, so that every process quantizes the same model).
 
@@ -251,7 +254,7 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
     plain = eval_transform(config.image_size, spec.mean, spec.std)
     calibration = calibration_sample(calibration_items or train_items, plain) if config.engine == INT8 else None
     encoder = frozen_encoder(spec, module, config.image_size, f"{DECODER_VERSION}|{plain!r}", device, config.engine,
-                             top=top, calibration=calibration)
+                             top=top, calibration=calibration, cut=cut)
     augmented = train_transform(config.image_size, spec.mean, spec.std, config.augment)
     view_list = [View("plain", plain)] + [View(f"aug{k}|{augmented!r}", augmented, config.seed)
                                           for k in range(1, views)]
@@ -260,7 +263,8 @@ def dataset_features(spec: BackboneSpec, module, config, train_items: list, vali
     said = READING[views > 1, bool(encoder.note)].format(count=len(train_items) + len(valid_items), views=views,
                                                           augmented=views - 1, engine=encoder.engine, note=encoder.note)
     if top:
-        said += " " + TOP_KEPT.format(megabytes=len(entries) * spec.top.bytes_per_image(config.image_size) / 2**20)
+        kept = (cut or spec.top).bytes_per_image(config.image_size)
+        said += " " + (DEEP_KEPT if cut else TOP_KEPT).format(megabytes=len(entries) * kept / 2**20)
     yield Message(said)
     store = store if store is not None else FeatureStore()
     activation_store = FeatureStore(store.path.parent, ACTIVATIONS) if top else None

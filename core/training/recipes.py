@@ -8,6 +8,7 @@ from core.data.transforms import parse_augment
 from core.models.backbones import BackboneSpec, get_backbone
 from core.system import compute_threads
 from core.training.feature_store import activation_budget_bytes
+from core.training.escalation import CEILING
 from core.training.optim import LR_SCALE
 
 FROZEN_EPOCHS = 20
@@ -15,6 +16,8 @@ STAGE1_EPOCHS = FROZEN_EPOCHS  # stage 1 is the frozen recipe itself, so a secon
 SCRATCH_EPOCHS = 30
 FINETUNE_EPOCHS = (5, 3)  # preferred passes over the images when fine-tuning, then the least worth doing
 TOP_EPOCHS = (5, 3)  # the same for the top layers alone on cached activations
+DEEP_EPOCHS = 8  # the deeper stage's most epochs (it stops sooner when validation stops improving)
+DEEP_LR = 0.1  # the deeper stage's learning rate as a share of the head's
 # Seconds of fine-tuning one click may cost before the automatic recipe settles for something cheaper.
 FINETUNE_BUDGET_S = {"cpu": 300.0, "cuda": 1200.0}
 # Which second stage the automatic recipe prefers where both fit the budget: on a CPU the top alone (five times
@@ -46,6 +49,9 @@ CHOICE = {
                  "images) much better than a frozen backbone.",
     "top": "Recipe: top layers: the head learns on the frozen backbone first, then the backbone's last stage adapts "
            "too, at 1/{share:.0f} of the learning rate, on what the layers below it computed once per image.",
+    "deeper": "If the model then still gets fewer than {ceiling:.0%} of the held-back pictures right, deeper layers "
+              "of the backbone train next (up to {epochs} epochs, on what its first layers computed once per image); "
+              "otherwise the run ends there.",
     "frozen": "Recipe: frozen backbone: the backbone reads each image once and only the new head trains (seconds per "
               "epoch).",
     "no_room": "Recipe: frozen backbone: {epochs} epoch(s) leave no room for a second stage, so only the new head "
@@ -56,6 +62,8 @@ CHOICE = {
 SCHEDULE = {  # the second stage's freezing mode, or "one" for a single stage -> the schedule
     "top": "Schedule: {stage1} head-only epochs at learning rate {lr:.0e}, then {second} of the top layers at "
            "{lr2:.0e}.",
+    "deep": "Schedule: {stage1} head-only epochs at learning rate {lr:.0e}, then {second} of the top layers at "
+            "{lr2:.0e}, then up to {third} of the deeper layers at {lr3:.0e}.",
     "two_stage": "Schedule: {stage1} head-only epochs at learning rate {lr:.0e}, then {second} of every layer at "
                  "{lr2:.0e}.",
     "one": "Schedule: {epochs} epochs, learning rate {lr:.0e}.",
@@ -69,6 +77,7 @@ class Plan:
     config: TrainConfig
     reason: str
     finetune_s: float
+    deeper_s: float = 0.0  # what the deeper stage adds where it runs (its pass over the images, then its epochs)
 
 
 def _scaled(rate_2_cores: float, image_size: int, device_type: str) -> float:
@@ -91,6 +100,19 @@ def top_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
     return _scaled(top.img_s, image_size, device_type) if top else 0.0
 
 
+def deep_images_per_s(backbone: str, image_size: int, device_type: str) -> float:
+    """Rough training throughput of everything above `backbone`'s deeper cut on cached activations (0: no such cut)."""
+    deep = get_backbone(backbone).deep
+    return _scaled(deep.img_s, image_size, device_type) if deep else 0.0
+
+
+def deep_split(after_head: int) -> tuple[int, int]:
+    """The epochs after the head's of a "deep" run: (top layers, deeper layers); DEEP_EPOCHS deeper and the rest
+    to the top, or half each when there are too few for that."""
+    top = after_head - DEEP_EPOCHS if after_head > DEEP_EPOCHS else max(1, after_head // 2)
+    return top, after_head - top
+
+
 def available_memory() -> int:
     """Bytes of memory a new allocation can have (MemAvailable: free memory plus the page cache it may reclaim)."""
     try:
@@ -106,9 +128,10 @@ def activation_room() -> int:
     return min(activation_budget_bytes(), available_memory() // 3)
 
 
-def top_views_that_fit(spec: BackboneSpec, image_size: int, n_train: int, n_valid: int) -> int:
-    """How many versions of each training image the activation cache has room for (0: not even the originals)."""
-    per_image = spec.top.bytes_per_image(image_size)
+def top_views_that_fit(spec: BackboneSpec, image_size: int, n_train: int, n_valid: int, cut=None) -> int:
+    """How many versions of each training image the activation cache has room for at the top's cut (or `cut`; 0:
+    not even the originals)."""
+    per_image = (cut or spec.top).bytes_per_image(image_size)
     return max(0, (activation_room() // per_image - n_valid) // max(1, n_train))
 
 
@@ -153,6 +176,19 @@ def _options(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, devi
     return options
 
 
+def _deeper_fits(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, device_type: str,
+                 budget: float) -> bool:
+    """Whether the automatic recipe may go on to the deeper layers: the epochs are left to it (a number the user set
+    is the whole run), the backbone has a deeper cut, the activation cache has room for its originals at least, and
+    its epochs fit the budget."""
+    if config.epochs is not None or spec.deep is None:
+        return False
+    views = config.views or max(1, min(MAX_VIEWS, TOP_VIEW_BUDGET // n))  # what the top stage reads: never fewer
+    if top_views_that_fit(spec, config.image_size, n, n_valid, spec.deep) < views:
+        return False
+    return n * DEEP_EPOCHS / deep_images_per_s(config.backbone, config.image_size, device_type) <= budget
+
+
 def _choose(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, device_type: str) -> tuple[str, str]:
     """The freezing mode for "auto", and why (whole sentences)."""
     machine = "cuda" if device_type == "cuda" else "cpu"
@@ -171,6 +207,9 @@ def _choose(config: TrainConfig, spec: BackboneSpec, n: int, n_valid: int, devic
         if mode == "top":
             said.append(TOP_COST[machine].format(epochs=option.epochs, duration=_duration(option.seconds)))
         said.append(FULL_COST[machine, True].format(n=n, epochs=full.epochs, duration=_duration(full.seconds)))
+        if mode == "top" and _deeper_fits(config, spec, n, n_valid, device_type, budget):
+            mode = "deep"
+            said.insert(2, CHOICE["deeper"].format(ceiling=CEILING, epochs=DEEP_EPOCHS))
         return mode, " ".join(said)
     return "frozen", " ".join([CHOICE["frozen"], FULL_COST[machine, False].format(
         n=n, epochs=full.epochs, duration=_duration(full.seconds))])
@@ -200,7 +239,7 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
                                                                           device_type)
     affordable = _affordable(n, rate, TOP_EPOCHS if mode.top_only else FINETUNE_EPOCHS, device_type)
     if mode.has_second_stage:
-        epochs, stage1 = _split(epochs, stage1, affordable)
+        epochs, stage1 = _split(epochs, stage1, affordable + (DEEP_EPOCHS if mode.deeper else 0))
         if epochs <= stage1:
             raise ValueError(f"{mode.title} needs more epochs ({epochs}) than its head-only stage ({stage1})")
     elif epochs is None:
@@ -222,15 +261,20 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     resolved = replace(config, freeze=freeze, epochs=epochs, stage1_epochs=stage1 if mode.has_second_stage else None,
                        lr=lr, balance=balance, views=views, when_solved=when_solved)
     second = epochs - stage1 if mode.has_second_stage else (0 if mode.starts_frozen else epochs)
+    third, deeper_s = 0, 0.0
+    if mode.deeper:
+        second, third = deep_split(second)
+        read = (n * views + valid_images) / (finetune_images_per_s(config.backbone, config.image_size, device_type) * 3)
+        deeper_s = read + n * third / deep_images_per_s(config.backbone, config.image_size, device_type)
     if mode.has_second_stage:
-        schedule = SCHEDULE[freeze].format(stage1=stage1, lr=lr, second=epochs - stage1,
-                                           lr2=lr * mode.second_stage_lr_factor)
+        schedule = SCHEDULE[freeze].format(stage1=stage1, lr=lr, second=second, lr2=lr * mode.second_stage_lr_factor,
+                                           third=third, lr3=lr * DEEP_LR)
         if when_solved == "skip":
             why.append("If the head alone already gets every validation image right (or its loss is at the floor), "
                        "the second stage is skipped.")
     else:
         schedule = SCHEDULE["one"].format(epochs=epochs, lr=lr)
-    return Plan(resolved, " ".join([why[0], schedule, *why[1:]]), n * second / rate if second else 0.0)
+    return Plan(resolved, " ".join([why[0], schedule, *why[1:]]), n * second / rate if second else 0.0, deeper_s)
 
 
 def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, why: list[str]) -> int:
@@ -245,9 +289,9 @@ def _views(config: TrainConfig, spec: BackboneSpec, mode, n: int, n_valid: int, 
             why.append(f"The frozen backbone reads {views} versions of each training image once (the original and "
                        f"{views - 1} augmented) and the head trains on all of them.")
     if mode.top_only:
-        room = top_views_that_fit(spec, config.image_size, n, n_valid)
+        room = top_views_that_fit(spec, config.image_size, n, n_valid, spec.deep if mode.deeper else None)
         if room < 1:
-            mb = spec.top.bytes_per_image(config.image_size) * (n + n_valid) / 2**20
+            mb = (spec.deep if mode.deeper else spec.top).bytes_per_image(config.image_size) * (n + n_valid) / 2**20
             raise ValueError(f"fine-tuning the top layers keeps {mb:.0f} MB of the backbone's intermediate results "
                              f"on disk, more than its cache may hold here ({activation_room() / 2**20:.0f} MB: at most "
                              "half the free disk, a third of the available memory, and TRANSFER_STUDIO_ACTIVATION_MB): "

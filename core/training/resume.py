@@ -17,8 +17,9 @@ from core.runstore.checkpoint import FORMAT_VERSION, load_checkpoint
 from core.runstore.folder import RunFolder
 from core.system import atomic_write
 
-# what last.pt's weights are: the head alone (the backbone frozen), the backbone's top and the head, or the whole model
-PARTS = ("head", "top", "model")
+# what last.pt's weights are: the head alone (the backbone frozen), the backbone's top and the head, everything above
+# its deeper cut and the head, or the whole model
+PARTS = ("head", "top", "deep", "model")
 CONTINUE_FROM_PEAK = 0.1  # a continued run starts at least at a tenth of the stage's peak learning rate
 
 
@@ -39,7 +40,7 @@ class ResumePoint:
     epoch: int
     step: int
     weights: dict
-    part: str  # "head" while the backbone is frozen, "top" while its top trains alone, else "model"
+    part: str  # "head" while the backbone is frozen, "top" or "deep" while a part of it trains alone, else "model"
     optimizer: dict
     rng: torch.Tensor
     generator: torch.Tensor

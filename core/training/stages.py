@@ -9,7 +9,7 @@ from typing import Callable, Iterator
 
 from torch import nn
 
-from core.config import freeze_mode
+from core.config import DEEPER_STAGE, freeze_mode
 from core.data.images import UnreadableImage, load_image
 from core.data.transforms import train_transform
 from core.events import Event, FeaturesProgress, Message, StageStarted
@@ -20,7 +20,8 @@ from core.runstore.checkpoint import load_checkpoint
 from core.runstore.folder import RunFolder
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features, spread
-from core.training.recipes import finetune_images_per_s, top_images_per_s
+from core.training.escalation import deeper_pays
+from core.training.recipes import DEEP_LR, deep_images_per_s, deep_split, finetune_images_per_s, top_images_per_s
 from core.training.rng import seeded
 from core.training.state import Batches, RunState, StageClock
 
@@ -45,6 +46,21 @@ SKIPPED = {
     ("two_stage", "floor"): "The head alone already reaches a validation loss of {loss:.3f} (the floor is 0): the "
                             "second stage (every layer, {epochs} epochs) is skipped, since it has almost nothing left "
                             "to win; the best head is kept.",
+}
+STAGE_THREE = ("Stage 3 from epoch {epoch}: deeper layers of the backbone train now too, on the intermediate results "
+               "its first layers computed once, at learning rate {lr:.1e} (1/{share:.0f} of the head's).")
+DEEPER = {  # a Decision's `why` (core.training.escalation), or "chosen" (Best quality) -> the sentence before stage 3
+    "near_top": "The model gets {acc:.1%} of the held-back pictures right: deeper layers have too little left to win, "
+                "so the run ends here.",
+    "nothing": "No validation result to judge by: the deeper layers are skipped.",
+    "far": "The head alone gets only {acc:.1%} of the held-back pictures right, far below what the pictures allow: the "
+           "top layers alone would not close that gap, so deeper layers train next (up to {epochs} epochs, until "
+           "validation stops improving).",
+    "plateau": "The top layers stopped improving at {acc:.1%} of the held-back pictures right, well below what the "
+               "pictures allow: deeper layers train next (up to {epochs} epochs, until validation stops improving).",
+    "rising": "The top layers were still gaining ({gain:.1%} more than the head alone, {acc:.1%} right): deeper layers "
+              "train next (up to {epochs} epochs, until validation stops improving).",
+    "chosen": "Best quality: deeper layers train next (up to {epochs} epochs, until validation stops improving).",
 }
 SOLVED = {"right": "gets every validation image right",  # summary.json's skipped_stage, after the stage's name
           "floor": "already reaches a validation loss of {loss:.3f} (the floor is 0)"}
@@ -78,7 +94,12 @@ def plan_clocks(run: RunState) -> None:
     if mode.top_only:  # the top on cached activations: no decoding, no backbone below the cut
         rate = top_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
         step_s = cfg.batch / rate + len(split["valid"]) / (rate * EVAL_SPEEDUP) / per_epoch
-        run.clocks[2] = StageClock((cfg.epochs - head_epochs) * per_epoch, step_s)
+        top, deep = deep_split(cfg.epochs - head_epochs) if mode.deeper else (cfg.epochs - head_epochs, 0)
+        run.clocks[2] = StageClock(top * per_epoch, step_s)
+        if deep:  # planned as if it runs: the automatic recipe drops it (and its clock) when it would not pay
+            rate = deep_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
+            step_s = cfg.batch / rate + len(split["valid"]) / (rate * EVAL_SPEEDUP) / per_epoch
+            run.clocks[3] = StageClock(deep * per_epoch, step_s)
     elif not mode.starts_frozen or mode.has_second_stage:
         rate = finetune_images_per_s(cfg.backbone, cfg.image_size, run.device.type)
         load = _load_seconds_per_image(run)
@@ -126,6 +147,9 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         yield _resumed(run, Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), part="model"))
         return
     head_epochs = _head_epochs(run)
+    if start == 3:  # a resumed or continued run in its deeper stage
+        yield from _deeper(run, start)
+        return
     features = None
     if start == 1 or mode.top_only:
         features = yield from _features(run, top=mode.top_only)
@@ -141,7 +165,11 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         if how:
             run.clocks.pop(2, None)
             run.skipped_stage = f"{mode.second_stage}: {SOLVED[how].format(loss=run.best_loss)}"
-            yield run.emit(Message(SKIPPED[mode.name, how].format(epochs=cfg.epochs - head_epochs, loss=run.best_loss)))
+            yield run.emit(Message(SKIPPED["top" if mode.top_only else mode.name, how].format(epochs=cfg.epochs - head_epochs, loss=run.best_loss)))
+            return
+        if mode.deeper and cfg.when_solved == "skip" and deeper_pays(run.curve, len(run.index.splits["valid"])).why == "far":
+            run.clocks.pop(2, None)  # the top alone cannot close a gap this wide: the deeper layers come next
+            yield from _deeper(run, start)
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(RunFolder(run.path).best)["state_dict"])
@@ -157,10 +185,45 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     if start == 1:
         yield run.emit(StageStarted(
             stage=2, name=mode.second_stage, epoch=run.epochs_run + 1, step=run.step, lr=lr,
-            text=STAGE_TWO[mode.name].format(epoch=run.epochs_run + 1, lr=lr, share=1 / mode.second_stage_lr_factor),
+            text=STAGE_TWO["top" if mode.top_only else mode.name].format(epoch=run.epochs_run + 1, lr=lr, share=1 / mode.second_stage_lr_factor),
         ))
-    yield _resumed(run, Stage(2, mode.second_stage, cfg.epochs - head_epochs, module, groups, *batches,
+    second = deep_split(cfg.epochs - head_epochs)[0] if mode.deeper else cfg.epochs - head_epochs
+    yield _resumed(run, Stage(2, mode.second_stage, second, module, groups, *batches,
                               part="top" if mode.top_only else "model"))
+    if mode.deeper and not run.stop.is_set():
+        yield from _deeper(run, start)
+
+
+def _deeper(run: RunState, start: int) -> Iterator[Stage | Event]:
+    """The third stage of "deep": everything above the registry's deeper cut trains on activations cached there,
+    from the best model so far; on the automatic recipe only where the curves say it pays (`deeper_pays`)."""
+    cfg, model = run.config, run.model
+    spec = get_backbone(cfg.backbone)
+    epochs = deep_split(cfg.epochs - _head_epochs(run))[1]
+    if epochs < 1:
+        return
+    if start < 3:
+        decision = deeper_pays(run.curve, len(run.index.splits["valid"]))
+        if cfg.when_solved == "skip" and not decision.go:
+            run.clocks.pop(3, None)
+            yield run.emit(Message(DEEPER[decision.why].format(acc=decision.best, epochs=epochs)))
+            return
+        yield run.emit(Message(DEEPER["chosen" if cfg.when_solved != "skip" else decision.why].format(
+            acc=decision.best, gain=decision.gain, epochs=epochs)))
+        if run.best_epoch is not None:  # from the best model so far, as the second stage did
+            model.load_state_dict(load_checkpoint(RunFolder(run.path).best)["state_dict"])
+    features = yield from _features(run, top=True, cut=spec.deep)
+    if features is None:
+        return
+    lr = cfg.lr * DEEP_LR
+    module = deep_classifier(model, spec)
+    groups = [{"params": list(model.head.parameters()), "lr": lr},
+              {"params": list(module.backbone.parameters()), "lr": lr}]
+    if start < 3:
+        yield run.emit(StageStarted(stage=3, name=DEEPER_STAGE, epoch=run.epochs_run + 1, step=run.step, lr=lr,
+                                    text=STAGE_THREE.format(epoch=run.epochs_run + 1, lr=lr, share=1 / DEEP_LR)))
+    yield _resumed(run, Stage(3, DEEPER_STAGE, epochs, module, groups,
+                              *feature_batches(run, features, activations=True), part="deep"))
 
 
 SOLVED_LOSS = 0.005  # a validation loss this low: the true class's mean probability is at least 99.5 %
@@ -185,6 +248,12 @@ def top_classifier(model: Classifier, spec) -> Classifier:
                       keep_bn_stats=model.keep_bn_stats)
 
 
+def deep_classifier(model: Classifier, spec) -> Classifier:
+    """Everything above the registry's deeper cut and the head as one module (shared weights)."""
+    return Classifier(split_backbone(spec, model.backbone, spec.deep)[1], model.head, frozen=False,
+                      keep_bn_stats=model.keep_bn_stats)
+
+
 def _resumed(run: RunState, stage: Stage) -> Stage:
     """The stage as planned, or, where a run goes on from its last state: the epochs it has left (resumed), or the
     extra epochs asked for (continued)."""
@@ -196,7 +265,7 @@ def _resumed(run: RunState, stage: Stage) -> Stage:
     return replace(stage, epochs=max(0, stage.epochs - point.stage_epochs), done_before=point.stage_epochs)
 
 
-def _features(run: RunState, top: bool = False) -> Iterator[Event]:
+def _features(run: RunState, top: bool = False, cut=None) -> Iterator[Event]:
     """Every image (and view) through the frozen backbone once, or from the cache; the FeatureSet, None when stopped.
 
     Its progress events carry the whole run's ETA: the pass itself plus every stage after it.
@@ -204,19 +273,20 @@ def _features(run: RunState, top: bool = False) -> Iterator[Event]:
     cfg, split, cluster = run.config, run.index.splits, run.cluster
     spec = get_backbone(cfg.backbone)
     backbone = run.model.backbone
-    if top and run.resume is not None and run.resume.stage > 1:  # its top has trained: encode with the pretrained one
+    if top and (cut is not None or run.resume is not None and run.resume.stage > 1):  # the backbone has trained:
+        # encode with the pretrained one (the cache's keys name the pretrained weights)
         with seeded(cfg.seed):
             backbone = spec.build(True, cfg.image_size).to(run.device)
     features = None
     if cluster.active:  # each process encodes its share into the shared disk cache; then all read it whole
         share = list(dataset_features(spec, backbone, cfg, split["train"][cluster.rank::cluster.world],
                                       split["valid"][cluster.rank::cluster.world], run.device, cfg.views or 1,
-                                      run.stop, top=top, calibration_items=split["train"]))
+                                      run.stop, top=top, calibration_items=split["train"], cut=cut))
         cluster.barrier()
         if not share or not isinstance(share[-1], FeatureSet):
             return None
     for item in dataset_features(spec, backbone, cfg, split["train"], split["valid"], run.device,
-                                 cfg.views or 1, run.stop, top=top):
+                                 cfg.views or 1, run.stop, top=top, cut=cut):
         if isinstance(item, FeatureSet):
             features = item
         elif isinstance(item, FeaturesProgress):

@@ -89,6 +89,7 @@ class RunState:
     resume: ResumePoint | None = None  # where a resumed or continued run goes on from (its last.pt)
     skipped_stage: str | None = None  # the second stage the head-only stage made pointless, and why
     fresh_best: bool = False  # the next validated epoch is the best whatever came before (its training set changed)
+    curve: list = field(default_factory=list)  # EpochPoint per validated epoch: what `deeper_pays` reads
 
     def emit(self, event: Event, keep: bool = True) -> Event:
         if keep:

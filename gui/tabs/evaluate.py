@@ -165,7 +165,7 @@ def diagnosis_markdown(evaluation, run_dir: Path) -> str:
 
     templates = {"low_recall": words.LOW_RECALL, "confused_both": words.CONFUSED_BOTH,
                  "confused_one": words.CONFUSED_ONE, "overfit": words.OVERFIT, "overconfident": words.OVERCONFIDENT,
-                 "data_check": words.FROM_DATA_CHECK}
+                 "data_check": words.FROM_DATA_CHECK, "deeper": words.DEEPER}
     lines = [templates[f.kind].format(**f.values) for f in diagnose(evaluation, run_dir)]
     return "\n".join(lines) if lines else words.ALL_WELL
 

@@ -71,13 +71,18 @@ def plain_duration(seconds: float) -> str:
 
 
 def recipe_sentence(planned: Planned) -> str:
-    """The recipe in one sentence: how many pictures, about how long here, and which settings the user changed."""
-    fields = {"pictures": planned.train + planned.valid, "duration": plain_duration(run_seconds(planned)),
+    """The recipe in one sentence: how many pictures, about how long here, and which settings the user changed; where
+    deeper layers train only if the pictures turn out hard, the longest it may take too."""
+    seconds, deeper = run_seconds(planned), planned.plan.deeper_s
+    maybe = deeper and planned.plan.config.when_solved == "skip"  # the automatic recipe: only where it pays
+    fields = {"pictures": planned.train + planned.valid, "duration": plain_duration(seconds + (0 if maybe else deeper)),
               "machine": words.MACHINES.get(planned.device, words.MACHINES["cpu"])}
     if planned.changed:
         names = words.CHANGED_JOIN.join(words.KNOB_NAMES.get(name, name) for name in planned.changed)
-        return words.RECIPE_CHANGED.format(changed=names, **fields)
-    return words.RECIPE_AUTO.format(**fields)
+        said = words.RECIPE_CHANGED.format(changed=names, **fields)
+    else:
+        said = words.RECIPE_AUTO.format(**fields)
+    return said + words.RECIPE_UP_TO.format(longest=plain_duration(seconds + deeper)) if maybe else said
 
 
 def recipe_markdown(ctx: AppContext, dataset: str, percent, *values) -> str:

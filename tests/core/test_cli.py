@@ -165,7 +165,7 @@ def test_lr_find_and_plan_print_json(tiny_dataset, tmp_path, capsys):
 
     assert main(["plan", "--data", str(tiny_dataset), "--head", "bn_mlp"]) == 0
     planned = json.loads(capsys.readouterr().out)
-    assert planned["config"]["freeze"] == "top" and planned["reason"].startswith("Recipe: top layers")
+    assert planned["config"]["freeze"] == "deep" and planned["reason"].startswith("Recipe: top layers")
     assert planned["summary"]["trainable_params"] < planned["summary"]["total_params"]
 
 

@@ -34,7 +34,7 @@ def test_the_cli_help_lists_the_flags_in_groups():
 def test_the_freeze_modes_table_drives_the_cli_choices_and_the_scratch_rule():
     assert fields_choice("freeze") == [AUTO, *FREEZE_MODES]
     starts_frozen = [name for name, mode in FREEZE_MODES.items() if mode.starts_frozen]
-    assert starts_frozen == ["frozen", "top", "two_stage"]
+    assert starts_frozen == ["deep", "frozen", "top", "two_stage"]
     for name in starts_frozen:
         with pytest.raises(ValueError, match="nothing to freeze"):
             TrainConfig(data="x", backbone="scratch_cnn", freeze=name).validate()

@@ -118,3 +118,23 @@ def test_the_data_checks_leakage_warning_is_carried_into_the_diagnosis(tiny_data
     run_check(data)
     carried = [f for f in diagnose(evaluation, finished.run_dir) if f.kind == "data_check"]
     assert carried and "more than one split" in carried[0].values["message"]
+
+
+@pytest.mark.parametrize("config, stages_started, accuracy, named", [
+    ({"freeze": "top"}, [2], 0.75, True),  # the top layers memorised at 75 %: more of the backbone is the step
+    ({"freeze": "frozen"}, [], 0.90, True),
+    ({"freeze": "top"}, [2], 0.99, False),  # near the ceiling: nothing left for depth to win
+    ({"freeze": "deep"}, [2], 0.75, True),  # the automatic recipe stopped after the top layers
+    ({"freeze": "deep"}, [3], 0.75, False),  # it went deeper already
+    ({"freeze": "two_stage"}, [2], 0.75, False),  # every layer trained
+    ({"freeze": "top", "backbone": "resnet18"}, [2], 0.75, False),  # no deeper cut in its registry row
+])
+def test_the_diagnosis_names_training_more_of_the_backbone_where_it_would_pay(config, stages_started, accuracy,
+                                                                             named, tmp_path):
+    from core.evaluation.diagnosis import _deeper_would_pay
+
+    (tmp_path / "config.json").write_text(json.dumps({"backbone": "efficientnet_lite0", **config}))
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"event": "StageStarted", "stage": s}) + "\n"
+                                                    for s in stages_started))
+    assert _deeper_would_pay(tmp_path, accuracy, 320) is named
+    assert _deeper_would_pay(tmp_path, 0.5, 4) is False  # two pictures wrong say too little

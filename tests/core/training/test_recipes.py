@@ -5,7 +5,10 @@ from core.training.recipes import (
     FINETUNE_BUDGET_S,
     FROZEN_EPOCHS,
     HEAD_LR,
+    DEEP_EPOCHS,
     TOP_EPOCHS,
+    deep_images_per_s,
+    deep_split,
     finetune_images_per_s,
     plan,
     top_images_per_s,
@@ -18,15 +21,23 @@ def _plan(counts, device="cpu", **settings):
     return plan(TrainConfig(data="x", **settings), counts, device)
 
 
-def test_small_data_on_a_cpu_gets_the_top_layers_and_says_why():
+def test_small_data_on_a_cpu_gets_the_top_layers_then_deeper_ones_if_needed_and_says_why():
     recipe = _plan({"a": 60, "b": 60})
     cfg = recipe.config
-    assert cfg.freeze == "top" and cfg.stage1_epochs == FROZEN_EPOCHS
-    assert cfg.epochs == FROZEN_EPOCHS + TOP_EPOCHS[0] and cfg.lr == HEAD_LR
+    assert cfg.freeze == "deep" and cfg.when_solved == "skip" and cfg.stage1_epochs == FROZEN_EPOCHS
+    assert cfg.epochs == FROZEN_EPOCHS + TOP_EPOCHS[0] + DEEP_EPOCHS and cfg.lr == HEAD_LR
+    assert deep_split(cfg.epochs - cfg.stage1_epochs) == (TOP_EPOCHS[0], DEEP_EPOCHS)
     assert cfg.balance == "none" and cfg.views == 4
     assert recipe.reason.startswith("Recipe: top layers") and "120 training images" in recipe.reason
+    assert "fewer than 97% of the held-back pictures right, deeper layers" in recipe.reason
+    assert f"then up to {DEEP_EPOCHS} of the deeper layers at 1e-03" in recipe.reason
     assert f"{HEAD_LR * FREEZE_MODES['top'].second_stage_lr_factor:.0e}" in recipe.reason
     assert recipe.finetune_s == pytest.approx(120 * TOP_EPOCHS[0] / top_images_per_s("efficientnet_lite0", 224, "cpu"))
+    deeper = 120 * DEEP_EPOCHS / deep_images_per_s("efficientnet_lite0", 224, "cpu")
+    assert deeper < recipe.deeper_s < 2 * deeper  # its epochs, and a pass below its cut over every picture
+    chosen = _plan({"a": 60, "b": 60}, freeze="deep").config  # Best quality: the deeper stage always runs
+    assert (chosen.freeze, chosen.when_solved, chosen.epochs) == ("deep", "continue", cfg.epochs)
+    assert _plan({"a": 60, "b": 60}, backbone="resnet18").config.freeze == "top"  # no deeper cut in its registry row
 
 
 def test_fine_tuning_that_would_take_too_long_on_a_cpu_falls_back_to_fewer_top_epochs_then_frozen():

@@ -19,7 +19,7 @@ from core.models.classifier import build_classifier
 from core.models.split import split_backbone
 from core.training.feature_store import ACTIVATIONS, FeatureStore
 from core.training.features import FeatureSet, dataset_features
-from core.training.recipes import plan
+from core.training.recipes import DEEP_EPOCHS, deep_split, plan
 from core.training.resume import read_last
 from core.training.stages import top_classifier
 
@@ -146,12 +146,15 @@ def test_a_small_disk_budget_means_fewer_views_then_another_recipe(monkeypatch):
     with pytest.raises(ValueError, match="more than its cache may hold here .* TRANSFER_STUDIO_ACTIVATION_MB"):
         plan(TrainConfig(data="x", freeze="top"), counts, "cpu", 40)
     assert plan(TrainConfig(data="x"), counts, "cpu", 40).config.freeze == "two_stage"
+    monkeypatch.setenv("TRANSFER_STUDIO_ACTIVATION_MB", str(per_image * 2000 / 2**20))  # the top's 4 views, not deeper
+    assert plan(TrainConfig(data="x"), counts, "cpu", 40).config.freeze == "top"
 
 
 def test_automatic_on_a_cpu_picks_the_top_layers_and_prices_both(monkeypatch):
     recipe = plan(TrainConfig(data="x"), {"a": 700, "b": 700}, "cpu", 350)
     cfg = recipe.config
-    assert cfg.freeze == "top" and cfg.stage1_epochs == 20 and cfg.epochs == 25 and cfg.views == 2
+    assert cfg.freeze == "deep" and cfg.stage1_epochs == 20 and cfg.epochs == 25 + DEEP_EPOCHS and cfg.views == 2
+    assert deep_split(cfg.epochs - cfg.stage1_epochs) == (5, DEEP_EPOCHS)  # the top's epochs as before, then deeper
     assert "Fine-tuning every layer on 1400 training images" in recipe.reason
     assert "the second stage is skipped" in recipe.reason and cfg.when_solved == "skip"
     chosen = plan(TrainConfig(data="x", freeze="top"), {"a": 700, "b": 700}, "cpu", 350)

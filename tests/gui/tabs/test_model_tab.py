@@ -42,6 +42,9 @@ def test_recipe_sentence_follows_the_data_and_the_choices(tiny_dataset, tmp_path
     sentence, fold = automatic.split("\n\n", 1)
     assert sentence.startswith("**Recommended for your 60 pictures:**") and "on this computer." in sentence
     assert any(text.format(minutes=1, hours=1) in sentence for _, text in words.DURATIONS)
+    assert sentence.endswith(" if your pictures turn out hard.") and " Up to " in sentence  # the deeper stage, maybe
+    best = recipe_markdown(ctx, str(tiny_dataset), 20, *_values(freeze="deep")).split("\n\n", 1)[0]
+    assert best.startswith("**With your changes (what trains)") and "turn out hard" not in best  # it always runs
     assert fold.startswith("<details><summary>Details</summary>") and fold.endswith("</details>")
     assert "Recipe: top layers" in fold and "40 training images" in fold  # the exact recipe, under the fold
     frozen = recipe_markdown(ctx, str(tiny_dataset), 20, *_values(freeze="frozen"))
@@ -70,6 +73,7 @@ def test_the_estimate_grows_with_the_work(tiny_dataset, tmp_path, two_cores):
     short, long = (_planned(ctx, str(tiny_dataset), 20, {**settings, "freeze": "two_stage", "epochs": epochs})
                    for epochs in (4, 22))
     assert 1 < run_seconds(automatic) < 45 and run_seconds(automatic) < run_seconds(short) < run_seconds(long)
+    assert automatic.plan.deeper_s > 0  # what "up to" adds: the deeper stage, where the pictures turn out hard
     reading = [run_seconds(p) - p.plan.finetune_s for p in (short, long)]
     assert reading[0] == pytest.approx(reading[1]) and reading[0] > 0
     assert long.plan.finetune_s == pytest.approx(short.plan.finetune_s * 11 / 2)  # 11 epochs of every layer, not 2
