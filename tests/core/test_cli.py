@@ -22,7 +22,7 @@ def test_two_stage_train_prints_one_json_line_per_event_then_a_summary(tiny_data
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["epoch"] for line in lines[:-1]] == [1, 2, 2]
-    assert lines[1]["event"] == "StageStarted" and abs(lines[1]["lr"] - 0.002 / 100) < 1e-12
+    assert lines[1]["event"] == "StageStarted" and abs(lines[1]["lr"] - 0.002 / 10) < 1e-12
     summary = lines[-1]
     assert {"run_dir", "best_valid_acc", "best_epoch", "epochs_run", "wall_s"} <= summary.keys()
     assert summary["epochs_run"] == 2

@@ -46,7 +46,7 @@ def test_fine_tuning_moves_every_backbone_weight_and_keeps_the_pretrained_batchn
     assert _bn_stats_identical(before, after)
 
 
-def test_two_stage_trains_the_head_alone_then_every_layer_at_one_hundredth_of_the_rate(tiny_dataset, tmp_path):
+def test_two_stage_trains_the_head_alone_then_every_layer_at_one_tenth_of_the_rate(tiny_dataset, tmp_path):
     config = TrainConfig(data=str(tiny_dataset), out=str(tmp_path / "runs"), image_size=64, batch=8, patience=0,
                          freeze="two_stage", head="mlp", epochs=4, stage1_epochs=1, lr=0.004, views=1,
                          when_solved="continue")
@@ -61,8 +61,8 @@ def test_two_stage_trains_the_head_alone_then_every_layer_at_one_hundredth_of_th
     assert _moved(pretrained, stage1_state, "head.")[0], "stage 1 trains the head"
 
     (switch,) = [e for e in events if isinstance(e, StageStarted)]
-    assert switch.stage == 2 and switch.epoch == 2 and math.isclose(switch.lr, 0.004 / 100)
-    assert "4.0e-05" in switch.text
+    assert switch.stage == 2 and switch.epoch == 2 and math.isclose(switch.lr, 0.004 / 10)
+    assert "4.0e-04" in switch.text and "(1/10 of the head" in switch.text
     steps = [e for e in events if isinstance(e, StepDone)]
     assert max(e.lr for e in steps if e.step <= switch.step) <= 0.004 + 1e-12
     assert max(e.lr for e in steps if e.step > switch.step) <= switch.lr + 1e-12
