@@ -38,7 +38,7 @@ def test_click_through_data_train_predict(served_app, tiny_dataset, browser, tmp
     page.locator("#stage1-epochs input").press("Enter")
     # the sentence follows each change: wait for the one that has them all (the epochs come after the mode)
     exact = ("two-stage fine-tuning, as chosen. Schedule: 2 head-only epochs at learning rate 1e-02, then 2 of every "
-             "layer at 1e-04.")
+             "layer at 1e-03.")
     page.wait_for_function("text => document.querySelector('#recipe').textContent.includes(text)", arg=exact,
                            timeout=60_000)
     expect(recipe).to_contain_text("With your changes (the head, what trains, the epochs, the head-only epochs), for "
