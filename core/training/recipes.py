@@ -18,6 +18,7 @@ FINETUNE_EPOCHS = (5, 3)  # preferred passes over the images when fine-tuning, t
 TOP_EPOCHS = (5, 3)  # the same for the top layers alone on cached activations
 DEEP_EPOCHS = 8  # the deeper stage's most epochs (it stops sooner when validation stops improving)
 DEEP_LR = 0.1  # the deeper stage's learning rate as a share of the head's
+EVAL_SPEEDUP = 3.0  # a validation pass (forward only, no augmentation) against a training step, per image
 # Seconds of fine-tuning one click may cost before the automatic recipe settles for something cheaper.
 FINETUNE_BUDGET_S = {"cpu": 300.0, "cuda": 1200.0}
 # Which second stage the automatic recipe prefers where both fit the budget: on a CPU the top alone (five times
@@ -264,7 +265,8 @@ def plan(config: TrainConfig, train_counts: dict[str, int], device_type: str = "
     third, deeper_s = 0, 0.0
     if mode.deeper:
         second, third = deep_split(second)
-        read = (n * views + valid_images) / (finetune_images_per_s(config.backbone, config.image_size, device_type) * 3)
+        read = (n * views + valid_images) / (finetune_images_per_s(config.backbone, config.image_size, device_type)
+                                             * EVAL_SPEEDUP)
         deeper_s = read + n * third / deep_images_per_s(config.backbone, config.image_size, device_type)
     if mode.has_second_stage:
         schedule = SCHEDULE[freeze].format(stage1=stage1, lr=lr, second=second, lr2=lr * mode.second_stage_lr_factor,

@@ -20,12 +20,18 @@ from core.runstore.checkpoint import load_checkpoint
 from core.runstore.folder import RunFolder
 from core.training.batches import feature_batches, image_batches, steps_per_epoch
 from core.training.features import FeatureSet, dataset_features, spread
-from core.training.escalation import deeper_pays
-from core.training.recipes import DEEP_LR, deep_images_per_s, deep_split, finetune_images_per_s, top_images_per_s
+from core.training.escalation import Decision, deeper_pays
+from core.training.recipes import (
+    DEEP_LR,
+    EVAL_SPEEDUP,
+    deep_images_per_s,
+    deep_split,
+    finetune_images_per_s,
+    top_images_per_s,
+)
 from core.training.rng import seeded
 from core.training.state import Batches, RunState, StageClock
 
-EVAL_SPEEDUP = 3.0  # a validation pass (forward only, no augmentation) against a training step, per image
 LOAD_SAMPLE = 8  # training images decoded once at the start to price decoding in the ETA
 # The second stage's sentences, whole, by freezing mode: its start; its skip when the head alone leaves it nothing to
 # win, by getting every validation image right ("right") or by a validation loss at the floor ("floor").
@@ -147,6 +153,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         yield _resumed(run, Stage(1, "every layer", cfg.epochs, model, groups, *image_batches(run), part="model"))
         return
     head_epochs = _head_epochs(run)
+    second_kind = "top" if mode.top_only else mode.name  # which second stage: the keys of STAGE_TWO and SKIPPED
     if start == 3:  # a resumed or continued run in its deeper stage
         yield from _deeper(run, start)
         return
@@ -165,11 +172,12 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         if how:
             run.clocks.pop(2, None)
             run.skipped_stage = f"{mode.second_stage}: {SOLVED[how].format(loss=run.best_loss)}"
-            yield run.emit(Message(SKIPPED["top" if mode.top_only else mode.name, how].format(epochs=cfg.epochs - head_epochs, loss=run.best_loss)))
+            yield run.emit(Message(SKIPPED[second_kind, how].format(epochs=cfg.epochs - head_epochs, loss=run.best_loss)))
             return
-        if mode.deeper and cfg.when_solved == "skip" and deeper_pays(run.curve, len(run.index.splits["valid"])).why == "far":
+        decision = deeper_pays(run.curve, len(run.index.splits["valid"])) if mode.deeper else None
+        if decision is not None and cfg.when_solved == "skip" and decision.why == "far":
             run.clocks.pop(2, None)  # the top alone cannot close a gap this wide: the deeper layers come next
-            yield from _deeper(run, start)
+            yield from _deeper(run, start, decision)
             return
         if run.best_epoch is not None:  # stage 2 starts from the best head, not the last one
             model.load_state_dict(load_checkpoint(RunFolder(run.path).best)["state_dict"])
@@ -185,7 +193,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
     if start == 1:
         yield run.emit(StageStarted(
             stage=2, name=mode.second_stage, epoch=run.epochs_run + 1, step=run.step, lr=lr,
-            text=STAGE_TWO["top" if mode.top_only else mode.name].format(epoch=run.epochs_run + 1, lr=lr, share=1 / mode.second_stage_lr_factor),
+            text=STAGE_TWO[second_kind].format(epoch=run.epochs_run + 1, lr=lr, share=1 / mode.second_stage_lr_factor),
         ))
     second = deep_split(cfg.epochs - head_epochs)[0] if mode.deeper else cfg.epochs - head_epochs
     yield _resumed(run, Stage(2, mode.second_stage, second, module, groups, *batches,
@@ -194,7 +202,7 @@ def stages(run: RunState) -> Iterator[Stage | Event]:
         yield from _deeper(run, start)
 
 
-def _deeper(run: RunState, start: int) -> Iterator[Stage | Event]:
+def _deeper(run: RunState, start: int, decision: Decision | None = None) -> Iterator[Stage | Event]:
     """The third stage of "deep": everything above the registry's deeper cut trains on activations cached there,
     from the best model so far; on the automatic recipe only where the curves say it pays (`deeper_pays`)."""
     cfg, model = run.config, run.model
@@ -203,7 +211,7 @@ def _deeper(run: RunState, start: int) -> Iterator[Stage | Event]:
     if epochs < 1:
         return
     if start < 3:
-        decision = deeper_pays(run.curve, len(run.index.splits["valid"]))
+        decision = decision or deeper_pays(run.curve, len(run.index.splits["valid"]))
         if cfg.when_solved == "skip" and not decision.go:
             run.clocks.pop(3, None)
             yield run.emit(Message(DEEPER[decision.why].format(acc=decision.best, epochs=epochs)))
